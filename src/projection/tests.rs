@@ -1,0 +1,472 @@
+//! Given / when / then, against the sample events in `events/`.
+
+use chrono::{DateTime, Utc};
+
+use super::counters::*;
+use super::*;
+use crate::event::{CaseEvent, parse_event};
+
+fn sample(name: &str) -> CaseEvent {
+    let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
+    parse_event(&std::fs::read(&path).unwrap()).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn given(names: &[&str]) -> Option<CaseView> {
+    let events: Vec<CaseEvent> = names.iter().map(|n| sample(n)).collect();
+    fold(&events, &ProjectionOptions::default())
+}
+
+fn when(state: &Option<CaseView>, name: &str) -> Decision {
+    decide(
+        state.as_ref(),
+        &sample(name),
+        None,
+        &ProjectionOptions::default(),
+    )
+}
+
+fn field<'a>(view: &'a CaseView, id: &str) -> Option<&'a FieldValue> {
+    view.fields.get(id).map(|f| &f.value)
+}
+
+fn ts(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+#[test]
+fn created_case_gets_metadata_fields_and_version() {
+    let d = when(&None, "01-case-created.json");
+    assert_eq!(d.outcome, Outcome::Applied);
+    assert!(d.case_changed);
+    let v = &d.view;
+    assert_eq!(v.domain_id, "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d");
+    assert_eq!(
+        v.template_id.as_deref(),
+        Some("7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d")
+    );
+    assert_eq!(v.created_at, Some(ts("2026-11-20T09:00:00.125Z")));
+    assert_eq!(v.status(), Some("open"));
+    assert_eq!(v.title(), Some("Card declined at checkout"));
+    assert_eq!(field(v, "priority"), Some(&FieldValue::Double(2.0)));
+    assert_eq!(field(v, "vip"), Some(&FieldValue::Boolean(false)));
+    let version = v.version.as_ref().unwrap();
+    assert_eq!(version.at, ts("2026-11-20T09:00:00.125Z"));
+    assert_eq!(version.event_id, "a1f0c9d2-0001-4e1a-9b1c-000000000001");
+    let counters = d.counters.unwrap();
+    assert_eq!(counters.day.to_string(), "2026-11-20");
+    assert_eq!(counters.increments.get(CASES_CREATED), Some(&1));
+    assert_eq!(
+        counters.increments.len(),
+        1,
+        "an open case is not a resolution"
+    );
+}
+
+#[test]
+fn update_replaces_carried_fields_and_keeps_absent_ones() {
+    let state = given(&["01-case-created.json"]);
+    let d = when(&state, "02-case-updated.json");
+    assert_eq!(d.outcome, Outcome::Applied);
+    assert_eq!(
+        d.view.title(),
+        Some("Card declined at checkout (2 attempts)")
+    );
+    assert_eq!(field(&d.view, "priority"), Some(&FieldValue::Double(1.0)));
+    // customer_id is not carried by the update: the stored value stays.
+    assert_eq!(
+        field(&d.view, "customer_id"),
+        field(state.as_ref().unwrap(), "customer_id")
+    );
+    assert_eq!(d.counters, None, "a plain update moves no counter");
+}
+
+#[test]
+fn empty_value_is_stored_as_explicit_null_and_types_survive() {
+    let state = given(&["01-case-created.json", "02-case-updated.json"]);
+    let d = when(&state, "04-case-updated-empty-and-typed-values.json");
+    assert_eq!(field(&d.view, "case_reason"), Some(&FieldValue::Empty));
+    assert_eq!(
+        field(&d.view, "refund_amount"),
+        Some(&FieldValue::Double(129.99))
+    );
+    assert!(
+        matches!(field(&d.view, "assigned_user"), Some(FieldValue::UserArn(a)) if a.contains("/agent/"))
+    );
+}
+
+#[test]
+fn redelivered_event_is_a_duplicate_that_changes_and_counts_nothing() {
+    let state = given(&["01-case-created.json", "02-case-updated.json"]);
+    let d = when(&state, "03-case-updated-duplicate-delivery.json");
+    assert_eq!(d.outcome, Outcome::Duplicate);
+    assert!(d.is_noop());
+    assert_eq!(Some(d.view), state);
+}
+
+#[test]
+fn older_event_never_overwrites_newer_state_but_fills_what_is_missing() {
+    let state = given(&[
+        "01-case-created.json",
+        "13-case-updated-closed.json",
+        "14-case-updated-reopened.json",
+    ]);
+    let d = when(&state, "15-case-updated-late-arrival.json");
+    assert_eq!(d.outcome, Outcome::Stale);
+    // title was set by newer events: the late draft title loses.
+    assert_eq!(
+        d.view.title(),
+        Some("Card declined at checkout (2 attempts)")
+    );
+    assert_eq!(d.view.status(), Some("open"));
+    // summary was never set by anything newer: the late event provides it.
+    assert_eq!(
+        field(&d.view, "summary"),
+        Some(&FieldValue::String("Customer called twice".into()))
+    );
+    assert_eq!(
+        d.view.version,
+        state.unwrap().version,
+        "the case version stays the newest"
+    );
+}
+
+#[test]
+fn ties_on_change_time_break_on_event_id() {
+    let mut a = sample("02-case-updated.json");
+    let mut b = a.clone();
+    b.id = "ffffffff-0000-0000-0000-000000000000".into();
+    a.id = "00000000-0000-0000-0000-000000000000".into();
+    let Change::Case(c) = &mut b.change else {
+        unreachable!()
+    };
+    c.fields
+        .as_mut()
+        .unwrap()
+        .insert("title".into(), FieldValue::String("from b".into()));
+    let opts = ProjectionOptions::default();
+    let ab = fold([&a, &b], &opts).unwrap();
+    let ba = fold([&b, &a], &opts).unwrap();
+    assert_eq!(ab, ba);
+    assert_eq!(ab.title(), Some("from b"), "the larger event id wins a tie");
+}
+
+#[test]
+fn closing_counts_a_resolution_and_reopening_counts_a_reopening() {
+    let state = given(&["01-case-created.json"]);
+    let closed = when(&state, "13-case-updated-closed.json");
+    assert_eq!(
+        closed.counters.unwrap().increments.get(CASE_RESOLUTIONS),
+        Some(&1)
+    );
+    let reopened = when(&Some(closed.view), "14-case-updated-reopened.json");
+    let inc = reopened.counters.unwrap();
+    assert_eq!(inc.increments.get(CASE_REOPENINGS), Some(&1));
+    assert_eq!(
+        inc.day.to_string(),
+        "2026-11-21",
+        "counted on the UTC day of the change"
+    );
+}
+
+#[test]
+fn delete_makes_a_tombstone_without_customer_data() {
+    let state = Some(fold_with(
+        None,
+        &[
+            "01-case-created.json",
+            "05-related-item-comment-created.json",
+            "06-related-item-contact-created.json",
+        ],
+    ));
+    let mut delete = sample("19-case-deleted.json");
+    delete.case_id = state.as_ref().unwrap().case_id.clone();
+    let d = decide(state.as_ref(), &delete, None, &ProjectionOptions::default());
+    assert_eq!(d.outcome, Outcome::Applied);
+    assert!(d.view.is_deleted());
+    assert!(
+        d.view.fields.is_empty(),
+        "no customer data stays on a tombstone"
+    );
+    assert!(
+        d.view
+            .related_items
+            .values()
+            .all(|i| i.deleted && i.content.is_empty())
+    );
+    assert!(d.view.related_item_counts().is_empty());
+    assert_eq!(d.counters.unwrap().increments.get(CASES_DELETED), Some(&1));
+}
+
+fn fold_with(state: Option<CaseView>, names: &[&str]) -> CaseView {
+    let opts = ProjectionOptions::default();
+    names
+        .iter()
+        .fold(state, |s, n| {
+            Some(decide(s.as_ref(), &sample(n), None, &opts).view)
+        })
+        .unwrap()
+}
+
+#[test]
+fn nothing_resurrects_a_deleted_case() {
+    let state = given(&["19-case-deleted.json"]);
+    let late = when(&state, "20-case-updated-after-delete.json");
+    assert_eq!(late.outcome, Outcome::Stale, "older than the delete");
+    assert!(late.view.is_deleted());
+    assert!(late.view.fields.is_empty());
+
+    let mut newer = sample("20-case-updated-after-delete.json");
+    newer.changed_at = ts("2026-12-01T00:00:00.000Z");
+    let d = decide(state.as_ref(), &newer, None, &ProjectionOptions::default());
+    assert_eq!(d.outcome, Outcome::Skipped(SkipReason::AfterDelete));
+    assert!(d.view.is_deleted() && d.view.fields.is_empty());
+}
+
+#[test]
+fn created_event_arriving_after_the_delete_still_counts() {
+    let state = given(&["19-case-deleted.json"]);
+    let mut created = sample("01-case-created.json");
+    created.case_id = state.as_ref().unwrap().case_id.clone();
+    let d = decide(
+        state.as_ref(),
+        &created,
+        None,
+        &ProjectionOptions::default(),
+    );
+    assert!(d.view.is_deleted());
+    assert_eq!(d.counters.unwrap().increments.get(CASES_CREATED), Some(&1));
+}
+
+#[test]
+fn related_item_for_unknown_case_is_recorded_and_counted() {
+    let d = when(&None, "06-related-item-contact-created.json");
+    assert_eq!(d.outcome, Outcome::Applied);
+    assert!(d.case_changed, "a placeholder case item carries the counts");
+    assert_eq!(d.view.version, None, "no case event seen yet");
+    assert_eq!(d.view.related_item_counts().get("Contact"), Some(&1));
+    let item = &d.view.related_items[&d.changed_related_items[0]];
+    assert_eq!(item.item_type, RelatedItemType::Contact);
+    assert_eq!(
+        item.content.get("channel"),
+        Some(&FieldValue::String("VOICE".into()))
+    );
+    assert!(
+        matches!(item.content.get("contactArn"), Some(FieldValue::String(a)) if a.contains("/contact/"))
+    );
+    let inc = d.counters.unwrap().increments;
+    assert_eq!(inc.get(RELATED_ITEMS_CREATED), Some(&1));
+    assert_eq!(inc.get("relatedItemsCreatedContact"), Some(&1));
+}
+
+#[test]
+fn comment_bodies_are_kept_only_when_configured() {
+    let event = sample("05-related-item-comment-created.json");
+    let off = decide(None, &event, None, &ProjectionOptions::default());
+    let item = off.view.related_items.values().next().unwrap();
+    assert!(!item.content.contains_key("commentBody"));
+    assert_eq!(
+        item.content.get("contentType"),
+        Some(&FieldValue::String("Text/Plain".into()))
+    );
+
+    let on = decide(
+        None,
+        &event,
+        None,
+        &ProjectionOptions {
+            store_customer_content: true,
+        },
+    );
+    let item = on.view.related_items.values().next().unwrap();
+    assert!(
+        matches!(item.content.get("commentBody"), Some(FieldValue::String(b)) if b.contains("3DS"))
+    );
+}
+
+#[test]
+fn custom_related_item_fields_are_customer_content() {
+    let event = sample("10-related-item-custom-created.json");
+    let off = decide(None, &event, None, &ProjectionOptions::default());
+    assert_eq!(
+        off.view
+            .related_items
+            .values()
+            .next()
+            .unwrap()
+            .custom_fields,
+        None
+    );
+    let on = decide(
+        None,
+        &event,
+        None,
+        &ProjectionOptions {
+            store_customer_content: true,
+        },
+    );
+    let fields = on
+        .view
+        .related_items
+        .values()
+        .next()
+        .unwrap()
+        .custom_fields
+        .clone()
+        .unwrap();
+    assert_eq!(fields.get("attempts"), Some(&FieldValue::Double(3.0)));
+}
+
+#[test]
+fn sla_file_and_linked_case_keep_their_non_sensitive_content() {
+    let sla = when(&None, "08-related-item-sla-created.json").view;
+    let item = sla.related_items.values().next().unwrap();
+    assert_eq!(
+        item.content.get("slaName"),
+        Some(&FieldValue::String("Resolve within 24h".into()))
+    );
+    assert_eq!(
+        item.content.get("slaStatus"),
+        Some(&FieldValue::String("Active".into()))
+    );
+    assert_eq!(
+        item.content.get("slaTargetTime"),
+        Some(&FieldValue::String("2026-11-21T09:10:30.000Z".into()))
+    );
+    let linked = when(&None, "09-related-item-connectcase-created.json").view;
+    let item = linked.related_items.values().next().unwrap();
+    assert_eq!(
+        item.content.get("linkedCaseId"),
+        Some(&FieldValue::String(
+            "9c2e7f10-3b4a-4c5d-9e8f-1a2b3c4d5e6f".into()
+        ))
+    );
+    let file = when(&None, "07-related-item-file-created.json").view;
+    assert!(
+        file.related_items
+            .values()
+            .next()
+            .unwrap()
+            .content
+            .contains_key("fileArn")
+    );
+}
+
+#[test]
+fn related_item_update_replaces_content_and_delete_tombstones_it() {
+    let opts = ProjectionOptions {
+        store_customer_content: true,
+    };
+    let created = decide(
+        None,
+        &sample("05-related-item-comment-created.json"),
+        None,
+        &opts,
+    )
+    .view;
+    let updated = decide(
+        Some(&created),
+        &sample("11-related-item-comment-updated-legacy-detail-type.json"),
+        None,
+        &opts,
+    );
+    assert_eq!(updated.outcome, Outcome::Applied);
+    let item = updated.view.related_items.values().next().unwrap();
+    assert!(
+        matches!(item.content.get("commentBody"), Some(FieldValue::String(b)) if b.contains("attached"))
+    );
+    assert_eq!(updated.counters, None, "an update creates nothing");
+
+    let file = given(&["07-related-item-file-created.json"]);
+    let deleted = when(&file, "12-related-item-file-deleted.json");
+    let item = deleted.view.related_items.values().next().unwrap();
+    assert!(item.deleted && item.content.is_empty());
+    assert!(deleted.view.related_item_counts().is_empty());
+}
+
+#[test]
+fn unknown_event_and_related_item_types_are_skipped_without_writes() {
+    let d = when(&None, "17-unknown-event-type.json");
+    assert_eq!(d.outcome, Outcome::Skipped(SkipReason::UnknownEventType));
+    assert!(d.is_noop());
+    let path = format!("{}/events/21-events-array.json", env!("CARGO_MANIFEST_DIR"));
+    let events: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let hologram = crate::event::parse_event_value(events[0].clone()).unwrap();
+    let d = decide(None, &hologram, None, &ProjectionOptions::default());
+    assert_eq!(
+        d.outcome,
+        Outcome::Skipped(SkipReason::UnknownRelatedItemType)
+    );
+    assert!(d.is_noop());
+}
+
+#[test]
+fn snapshot_fills_fields_but_never_rolls_back_a_newer_event_value() {
+    let state = given(&["01-case-created.json", "02-case-updated.json"]);
+    let snapshot = Snapshot {
+        // Taken before event 02 (09:05:30.500) reached us, so its title is older.
+        taken_at: ts("2026-11-20T09:05:00.000Z"),
+        fields: [
+            (
+                "title".to_owned(),
+                FieldValue::String("Card declined at checkout".into()),
+            ),
+            (
+                "summary".to_owned(),
+                FieldValue::String("from GetCase".into()),
+            ),
+        ]
+        .into(),
+    };
+    let d = when(&None, "16-case-updated-metadata-only.json");
+    assert!(
+        d.view.fields.is_empty(),
+        "a metadata-only event carries no fields"
+    );
+    let mut metadata_only = sample("16-case-updated-metadata-only.json");
+    metadata_only.case_id = state.as_ref().unwrap().case_id.clone();
+    let d = decide(
+        state.as_ref(),
+        &metadata_only,
+        Some(&snapshot),
+        &ProjectionOptions::default(),
+    );
+    assert_eq!(
+        d.view.title(),
+        Some("Card declined at checkout (2 attempts)")
+    );
+    assert_eq!(
+        field(&d.view, "summary"),
+        Some(&FieldValue::String("from GetCase".into()))
+    );
+    assert_eq!(d.view.snapshot_taken_at(), Some(snapshot.taken_at));
+}
+
+#[test]
+fn oversized_case_is_trimmed_longest_first_to_fit() {
+    let mut view = given(&["01-case-created.json"]).unwrap();
+    let version = view.version.clone().unwrap();
+    for i in 0..400 {
+        view.fields.insert(
+            format!("notes_{i:03}"),
+            Versioned {
+                value: FieldValue::String("x".repeat(4100)),
+                version: version.clone(),
+            },
+        );
+    }
+    let title_before = view.title().map(str::to_owned);
+    let trimmed = trim_to_budget(&mut view, 350_000);
+    assert!(!trimmed.is_empty());
+    assert!(trim::estimated_field_bytes(&view) <= 350_000);
+    assert_eq!(
+        view.title().map(str::to_owned),
+        title_before,
+        "short fields are untouched"
+    );
+    assert_eq!(view.trimmed_fields.len(), trimmed.len());
+    let FieldValue::String(s) = &view.fields[&trimmed[0]].value else {
+        panic!()
+    };
+    assert_eq!(s.chars().count(), trim::TRIMMED_LEN + 1);
+}
