@@ -1,1 +1,128 @@
+//! Settings, read once from the environment at start (names as in `template.yaml`).
 
+use std::time::Duration;
+
+use crate::projection::ProjectionOptions;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `TABLE_NAME` (required): the read-model table.
+    pub table_name: String,
+    /// `STORE_CUSTOMER_CONTENT` (default false): keep comment bodies and custom related-item fields.
+    pub projection: ProjectionOptions,
+    /// `DEDUPE_TTL_DAYS` (default 35): how long a counted event's marker stays, i.e. how late a
+    /// redelivery can come and still count zero more times. Longer than SQS's 14-day retention
+    /// plus a DLQ redrive.
+    pub dedupe_ttl: Duration,
+    /// `CASE_CONCURRENCY` (default 8): cases processed at once within one invocation.
+    pub case_concurrency: usize,
+    /// `STORE_TIMEOUT_MS` (default 3000): budget for one DynamoDB operation, retries included.
+    pub store_timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{0} is not set: it must name the read-model DynamoDB table")]
+    Missing(&'static str),
+    #[error("{name} = `{value}` is invalid: {expected}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let table_name = lookup("TABLE_NAME")
+            .filter(|t| !t.trim().is_empty())
+            .ok_or(ConfigError::Missing("TABLE_NAME"))?;
+        let store_customer_content = match lookup("STORE_CUSTOMER_CONTENT").as_deref() {
+            None | Some("") => false,
+            Some(v) if v.eq_ignore_ascii_case("true") || v == "1" => true,
+            Some(v) if v.eq_ignore_ascii_case("false") || v == "0" => false,
+            Some(v) => {
+                return Err(ConfigError::Invalid {
+                    name: "STORE_CUSTOMER_CONTENT",
+                    value: v.into(),
+                    expected: "true or false",
+                });
+            }
+        };
+        let number =
+            |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+                match lookup(name) {
+                    None => Ok(default),
+                    Some(v) => v.trim().parse::<u64>().ok().filter(|n| *n > 0).ok_or(
+                        ConfigError::Invalid {
+                            name,
+                            value: v,
+                            expected: "a positive whole number",
+                        },
+                    ),
+                }
+            };
+        Ok(Config {
+            table_name,
+            projection: ProjectionOptions {
+                store_customer_content,
+            },
+            dedupe_ttl: Duration::from_secs(number("DEDUPE_TTL_DAYS", 35)? * 86_400),
+            case_concurrency: number("CASE_CONCURRENCY", 8)? as usize,
+            store_timeout: Duration::from_millis(number("STORE_TIMEOUT_MS", 3000)?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn table_name_is_required_with_a_clear_message() {
+        let err = config(&[]).unwrap_err();
+        assert_eq!(err, ConfigError::Missing("TABLE_NAME"));
+        assert!(err.to_string().contains("TABLE_NAME is not set"));
+    }
+
+    #[test]
+    fn defaults_keep_customer_content_out() {
+        let c = config(&[("TABLE_NAME", "t")]).unwrap();
+        assert!(!c.projection.store_customer_content);
+        assert_eq!(c.dedupe_ttl, Duration::from_secs(35 * 86_400));
+        assert_eq!(c.case_concurrency, 8);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = config(&[
+            ("TABLE_NAME", "t"),
+            ("STORE_CUSTOMER_CONTENT", "yes please"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("STORE_CUSTOMER_CONTENT"));
+        let err = config(&[("TABLE_NAME", "t"), ("CASE_CONCURRENCY", "0")]).unwrap_err();
+        assert!(err.to_string().contains("CASE_CONCURRENCY"));
+        assert!(
+            config(&[("TABLE_NAME", "t"), ("STORE_CUSTOMER_CONTENT", "TRUE")])
+                .unwrap()
+                .projection
+                .store_customer_content
+        );
+    }
+}

@@ -1,1 +1,506 @@
+//! One invocation end to end: group records by case, project each case's events with the pure
+//! core, commit once per case, and report an outcome per record. Shared by the Lambda entry
+//! point and `casesctl replay`.
 
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::Duration;
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use crate::event::{CaseEvent, Change, Invocation, ParseError, RelatedItemType};
+use crate::projection::{Outcome, ProjectionOptions, decide};
+use crate::store::{CaseCommit, CommitOutcome, CountedEvent, ReadModelStore, StoreError};
+
+/// Events of one case committed together at most; keeps a transaction well under 100 actions.
+const EVENTS_PER_COMMIT: usize = 32;
+/// Load → decide → commit rounds per chunk before giving up with a retryable error.
+const MAX_ATTEMPTS: u32 = 6;
+
+/// Why one record was not projected.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The same bytes would fail forever: acknowledged, never retried.
+    #[error("malformed record: {0}")]
+    Malformed(#[from] ParseError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("case kept changing concurrently: gave up after {0} attempts")]
+    Contended(u32),
+    #[error("invocation time budget ran out before the record was written")]
+    DeadlineExceeded,
+}
+
+impl RecordError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            RecordError::Malformed(_) => false,
+            RecordError::Store(e) => e.is_retryable(),
+            RecordError::Contended(_) | RecordError::DeadlineExceeded => true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordOutcome {
+    Done(Outcome),
+    Failed { error: String, retryable: bool },
+}
+
+impl RecordOutcome {
+    pub fn label(&self) -> &'static str {
+        match self {
+            RecordOutcome::Done(o) => o.as_str(),
+            RecordOutcome::Failed { .. } => "failed",
+        }
+    }
+
+    pub fn reason(&self) -> Option<String> {
+        match self {
+            RecordOutcome::Done(Outcome::Skipped(r)) => Some(r.as_str().to_owned()),
+            RecordOutcome::Failed { error, retryable } => Some(format!(
+                "{}{error}",
+                if *retryable { "retryable: " } else { "" }
+            )),
+            RecordOutcome::Done(_) => None,
+        }
+    }
+
+    pub fn is_retryable_failure(&self) -> bool {
+        matches!(
+            self,
+            RecordOutcome::Failed {
+                retryable: true,
+                ..
+            }
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordReport {
+    pub message_id: Option<String>,
+    pub event_id: Option<String>,
+    pub case_id: Option<String>,
+    pub event_type: Option<String>,
+    pub outcome: RecordOutcome,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvocationKind {
+    EventBridge,
+    Sqs,
+    Events,
+    Unrecognised,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvocationReport {
+    pub kind: InvocationKind,
+    pub records: Vec<RecordReport>,
+    /// Why the payload as a whole was not recognised, if it was not.
+    pub unrecognised: Option<String>,
+    pub write_units: f64,
+}
+
+impl InvocationReport {
+    pub fn count(&self, label: &str) -> usize {
+        self.records
+            .iter()
+            .filter(|r| r.outcome.label() == label)
+            .count()
+    }
+
+    pub fn retryable_failures(&self) -> impl Iterator<Item = &RecordReport> {
+        self.records
+            .iter()
+            .filter(|r| r.outcome.is_retryable_failure())
+    }
+
+    /// The SQS partial-batch response: exactly the messages that failed retryably. Malformed
+    /// messages are left out on purpose: redelivering them cannot succeed (they are logged).
+    pub fn sqs_response(&self) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        response.batch_item_failures = self
+            .retryable_failures()
+            .filter_map(|r| r.message_id.clone())
+            .map(|id| {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                failure
+            })
+            .collect();
+        response
+    }
+}
+
+/// A retryable failure of a whole direct invocation: returned as the Lambda error so Lambda
+/// (or EventBridge) delivers the event again.
+#[derive(Debug, thiserror::Error)]
+#[error("{failed} record(s) failed retryably; first: {first}")]
+pub struct RetryInvocation {
+    pub failed: usize,
+    pub first: String,
+}
+
+/// Maps a report to what Lambda should return.
+pub fn lambda_response(report: &InvocationReport) -> Result<Value, RetryInvocation> {
+    match report.kind {
+        InvocationKind::Sqs => {
+            // A retryable failure without a message id cannot be named: retry the whole batch.
+            if let Some(r) = report.retryable_failures().find(|r| r.message_id.is_none()) {
+                return Err(RetryInvocation {
+                    failed: 1,
+                    first: r.outcome.reason().unwrap_or_default(),
+                });
+            }
+            Ok(serde_json::to_value(report.sqs_response()).unwrap_or(Value::Null))
+        }
+        _ => {
+            let failed: Vec<_> = report.retryable_failures().collect();
+            match failed.first() {
+                Some(first) => Err(RetryInvocation {
+                    failed: failed.len(),
+                    first: first.outcome.reason().unwrap_or_default(),
+                }),
+                None => Ok(json!({
+                    "records": report.records.len(),
+                    "applied": report.count("applied"),
+                    "failed": report.count("failed"),
+                })),
+            }
+        }
+    }
+}
+
+pub struct Projector<S> {
+    store: S,
+    options: ProjectionOptions,
+    case_concurrency: usize,
+}
+
+impl<S: ReadModelStore> Projector<S> {
+    pub fn new(store: S, options: ProjectionOptions, case_concurrency: usize) -> Self {
+        Projector {
+            store,
+            options,
+            case_concurrency: case_concurrency.max(1),
+        }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Projects every record of one invocation; never fails as a whole. Records of different
+    /// cases run concurrently (bounded), records of one case in the order given. Work still
+    /// running at `deadline` is reported as a retryable failure.
+    pub async fn handle(
+        &self,
+        invocation: Invocation,
+        deadline: Option<Instant>,
+    ) -> InvocationReport {
+        let (kind, unrecognised) = match &invocation {
+            Invocation::EventBridge(_) => (InvocationKind::EventBridge, None),
+            Invocation::Sqs(_) => (InvocationKind::Sqs, None),
+            Invocation::Events(_) => (InvocationKind::Events, None),
+            Invocation::Unrecognised(e) => (InvocationKind::Unrecognised, Some(e.to_string())),
+        };
+        let mut reports = Vec::new();
+        let mut events: Vec<(usize, CaseEvent)> = Vec::new();
+        for (index, record) in invocation.into_records().into_iter().enumerate() {
+            let (report, event) = match record.event {
+                Err(e) => (
+                    RecordReport::failed(record.message_id, None, RecordError::Malformed(e)),
+                    None,
+                ),
+                Ok(event) => {
+                    let report = RecordReport {
+                        message_id: record.message_id,
+                        event_id: Some(event.id.clone()),
+                        case_id: Some(event.case_id.clone()).filter(|c| !c.is_empty()),
+                        event_type: Some(event.event_type()),
+                        outcome: RecordOutcome::Failed {
+                            error: "not processed".into(),
+                            retryable: true,
+                        },
+                    };
+                    (report, Some(event))
+                }
+            };
+            reports.push(report);
+            if let Some(event) = event {
+                if needs_store(&event) {
+                    events.push((index, event));
+                } else {
+                    let d = decide(None, &event, None, &self.options);
+                    reports[index].outcome = RecordOutcome::Done(d.outcome);
+                }
+            }
+        }
+
+        let mut by_case: Vec<(String, Vec<(usize, CaseEvent)>)> = Vec::new();
+        let mut position: HashMap<String, usize> = HashMap::new();
+        for (index, event) in events {
+            let slot = *position.entry(event.case_id.clone()).or_insert_with(|| {
+                by_case.push((event.case_id.clone(), Vec::new()));
+                by_case.len() - 1
+            });
+            by_case[slot].1.push((index, event));
+        }
+
+        let mut write_units = 0.0;
+        let mut results = futures::stream::iter(by_case)
+            .map(|(_, events)| async move {
+                let indexes: Vec<usize> = events.iter().map(|(i, _)| *i).collect();
+                let work = self.project_case(events);
+                match deadline {
+                    Some(deadline) => tokio::time::timeout_at(deadline, work)
+                        .await
+                        .unwrap_or_else(|_| {
+                            let err = || RecordError::DeadlineExceeded.to_string();
+                            (
+                                indexes
+                                    .iter()
+                                    .map(|i| {
+                                        (
+                                            *i,
+                                            RecordOutcome::Failed {
+                                                error: err(),
+                                                retryable: true,
+                                            },
+                                        )
+                                    })
+                                    .collect(),
+                                0.0,
+                            )
+                        }),
+                    None => work.await,
+                }
+            })
+            .buffer_unordered(self.case_concurrency);
+        while let Some((outcomes, units)) = results.next().await {
+            write_units += units;
+            for (index, outcome) in outcomes {
+                reports[index].outcome = outcome;
+            }
+        }
+        let report = InvocationReport {
+            kind,
+            records: reports,
+            unrecognised,
+            write_units,
+        };
+        log_report(&report);
+        report
+    }
+
+    /// All events of one case, in order, committed in as few transactions as possible.
+    async fn project_case(
+        &self,
+        events: Vec<(usize, CaseEvent)>,
+    ) -> (Vec<(usize, RecordOutcome)>, f64) {
+        let mut outcomes = Vec::with_capacity(events.len());
+        let mut units = 0.0;
+        for chunk in events.chunks(EVENTS_PER_COMMIT) {
+            let chunk_events: Vec<&CaseEvent> = chunk.iter().map(|(_, e)| e).collect();
+            match self.project_chunk(&chunk_events).await {
+                Ok((chunk_outcomes, chunk_units)) => {
+                    units += chunk_units;
+                    outcomes.extend(
+                        chunk
+                            .iter()
+                            .map(|(i, _)| *i)
+                            .zip(chunk_outcomes.into_iter().map(RecordOutcome::Done)),
+                    );
+                }
+                Err(e) => {
+                    let retryable = e.is_retryable();
+                    let error = e.to_string();
+                    outcomes.extend(chunk.iter().map(|(i, _)| {
+                        (
+                            *i,
+                            RecordOutcome::Failed {
+                                error: error.clone(),
+                                retryable,
+                            },
+                        )
+                    }));
+                }
+            }
+        }
+        (outcomes, units)
+    }
+
+    /// Load → decide (fold) → commit conditionally on the loaded revision; on a lost race,
+    /// reload and decide again.
+    async fn project_chunk(
+        &self,
+        events: &[&CaseEvent],
+    ) -> Result<(Vec<Outcome>, f64), RecordError> {
+        let case_id = &events[0].case_id;
+        let mut already_counted: HashSet<String> = HashSet::new();
+        for attempt in 1..=MAX_ATTEMPTS {
+            let stored = self.store.load(case_id).await?;
+            let mut state = stored.as_ref().map(|s| s.view.clone());
+            let mut outcomes = Vec::with_capacity(events.len());
+            let mut counted = Vec::new();
+            let mut changed_items = BTreeSet::new();
+            let mut case_changed = false;
+            for event in events {
+                if already_counted.contains(&event.id) {
+                    outcomes.push(Outcome::Duplicate);
+                    continue;
+                }
+                let decision = decide(state.as_ref(), event, None, &self.options);
+                outcomes.push(decision.outcome);
+                if decision.is_noop() {
+                    continue;
+                }
+                case_changed |= decision.case_changed;
+                changed_items.extend(decision.changed_related_items);
+                if let Some(counters) = decision.counters {
+                    counted.push(CountedEvent {
+                        event_id: event.id.clone(),
+                        counters,
+                    });
+                }
+                state = Some(decision.view);
+            }
+            let Some(view) =
+                state.filter(|_| case_changed || !changed_items.is_empty() || !counted.is_empty())
+            else {
+                return Ok((outcomes, 0.0));
+            };
+            let commit = CaseCommit {
+                expected_revision: stored.as_ref().map(|s| s.revision),
+                view: &view,
+                related_items: changed_items
+                    .iter()
+                    .filter_map(|id| view.related_items.get(id))
+                    .collect(),
+                counted_events: counted,
+            };
+            match self.store.commit(&commit).await {
+                Ok(CommitOutcome::Committed { write_units }) => return Ok((outcomes, write_units)),
+                Ok(CommitOutcome::AlreadyCounted { event_ids }) => {
+                    // Those events were fully applied by an earlier delivery: drop them and retry.
+                    already_counted.extend(event_ids);
+                }
+                Ok(CommitOutcome::RevisionConflict) => backoff(attempt, case_id).await,
+                Err(StoreError::Contention(_)) if attempt < MAX_ATTEMPTS => {
+                    backoff(attempt, case_id).await
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(RecordError::Contended(MAX_ATTEMPTS))
+    }
+}
+
+/// Unknown event and related-item types are decided without touching the store.
+fn needs_store(event: &CaseEvent) -> bool {
+    match &event.change {
+        Change::Unknown { .. } => false,
+        Change::RelatedItem(r) => !matches!(r.item.item_type, RelatedItemType::Unknown(_)),
+        Change::Case(_) => true,
+    }
+}
+
+/// Exponential backoff with a jitter derived from the case id, so racing writers spread out
+/// without a random number generator.
+async fn backoff(attempt: u32, case_id: &str) {
+    let jitter = case_id.bytes().fold(attempt, |h, b| {
+        h.wrapping_mul(31).wrapping_add(u32::from(b))
+    }) % 10;
+    let millis = (5u64 << attempt.min(6)) + u64::from(jitter);
+    tokio::time::sleep(Duration::from_millis(millis)).await;
+}
+
+impl RecordReport {
+    fn failed(message_id: Option<String>, event: Option<&CaseEvent>, error: RecordError) -> Self {
+        RecordReport {
+            message_id,
+            event_id: event.map(|e| e.id.clone()),
+            case_id: event.map(|e| e.case_id.clone()),
+            event_type: event.map(CaseEvent::event_type),
+            outcome: RecordOutcome::Failed {
+                retryable: error.is_retryable(),
+                error: error.to_string(),
+            },
+        }
+    }
+}
+
+/// One line per record and one summary line. Ids, types and outcomes only: never field values,
+/// comment bodies or other customer content.
+fn log_report(report: &InvocationReport) {
+    if let Some(why) = &report.unrecognised {
+        tracing::error!(error = %why, "unrecognised payload acknowledged without processing");
+    }
+    for r in &report.records {
+        let reason = r.outcome.reason();
+        let fields = (
+            r.message_id.as_deref().unwrap_or(""),
+            r.event_id.as_deref().unwrap_or(""),
+            r.case_id.as_deref().unwrap_or(""),
+            r.event_type.as_deref().unwrap_or(""),
+        );
+        match &r.outcome {
+            RecordOutcome::Failed { retryable, .. } => tracing::warn!(
+                message_id = fields.0,
+                event_id = fields.1,
+                case_id = fields.2,
+                event_type = fields.3,
+                outcome = "failed",
+                retryable,
+                reason = reason.as_deref().unwrap_or(""),
+                "record"
+            ),
+            outcome => tracing::info!(
+                message_id = fields.0,
+                event_id = fields.1,
+                case_id = fields.2,
+                event_type = fields.3,
+                outcome = outcome.label(),
+                reason = reason.as_deref().unwrap_or(""),
+                "record"
+            ),
+        }
+    }
+    tracing::info!(
+        kind = ?report.kind,
+        received = report.records.len(),
+        applied = report.count("applied"),
+        stale = report.count("stale"),
+        duplicate = report.count("duplicate"),
+        skipped = report.count("skipped"),
+        failed = report.count("failed"),
+        retryable_failures = report.retryable_failures().count(),
+        write_units = report.write_units,
+        "invocation summary"
+    );
+}
+
+/// The Lambda entry: detect the payload, project it, map the report to Lambda's answer.
+pub async fn lambda_handler<S: ReadModelStore>(
+    projector: &Projector<S>,
+    event: lambda_runtime::LambdaEvent<Value>,
+) -> Result<Value, lambda_runtime::Error> {
+    // Stop early enough to report: whatever is unfinished then fails retryably.
+    let remaining = event
+        .context
+        .deadline()
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    let deadline = Instant::now() + remaining.saturating_sub(Duration::from_millis(500));
+    let report = projector
+        .handle(
+            crate::event::parse_invocation(event.payload),
+            Some(deadline),
+        )
+        .await;
+    lambda_response(&report).map_err(Into::into)
+}

@@ -10,6 +10,8 @@
 pub mod config;
 pub mod event;
 pub mod handler;
+pub mod local;
 pub mod projection;
 pub mod store;
 pub mod table;
+pub mod telemetry;

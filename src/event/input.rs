@@ -8,7 +8,7 @@ use super::{CaseEvent, ParseError, parse_event, parse_event_value};
 #[derive(Debug)]
 pub enum Invocation {
     /// A rule targets the function directly: the payload is one EventBridge event.
-    EventBridge(Record),
+    EventBridge(Box<Record>),
     /// Rule → SQS → Lambda: every record body is one EventBridge event.
     Sqs(Vec<Record>),
     /// A JSON array of EventBridge events (local replay files).
@@ -28,7 +28,7 @@ pub struct Record {
 impl Invocation {
     pub fn records(&self) -> &[Record] {
         match self {
-            Invocation::EventBridge(r) => std::slice::from_ref(r),
+            Invocation::EventBridge(r) => std::slice::from_ref(&**r),
             Invocation::Sqs(r) | Invocation::Events(r) => r,
             Invocation::Unrecognised(_) => &[],
         }
@@ -36,7 +36,7 @@ impl Invocation {
 
     pub fn into_records(self) -> Vec<Record> {
         match self {
-            Invocation::EventBridge(r) => vec![r],
+            Invocation::EventBridge(r) => vec![*r],
             Invocation::Sqs(r) | Invocation::Events(r) => r,
             Invocation::Unrecognised(_) => Vec::new(),
         }
@@ -59,10 +59,10 @@ pub fn parse_invocation(payload: Value) -> Invocation {
         obj @ Value::Object(_) => {
             let looks_like_event = obj.get("detail-type").is_some() || obj.get("source").is_some();
             if looks_like_event {
-                Invocation::EventBridge(Record {
+                Invocation::EventBridge(Box::new(Record {
                     message_id: None,
                     event: parse_event_value(obj),
-                })
+                }))
             } else {
                 Invocation::Unrecognised(ParseError::NotEventBridge(
                     "payload has neither `Records` (SQS) nor `source`/`detail-type` (EventBridge)"

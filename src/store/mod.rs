@@ -1,1 +1,84 @@
+//! The read-model port: load a case's state with its revision, commit a new state
+//! conditionally on that revision. One adapter: [`dynamodb`].
 
+pub mod dynamodb;
+mod item;
+
+use std::future::Future;
+
+use crate::projection::{CaseView, CounterIncrements, RelatedItemView};
+
+pub use item::{case_pk, stats_key};
+
+/// A case's state as stored, with the revision a commit must name to replace it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCase {
+    pub view: CaseView,
+    pub revision: u64,
+}
+
+/// An event whose counters are committed with the state, exactly once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountedEvent {
+    pub event_id: String,
+    pub counters: CounterIncrements,
+}
+
+/// Everything one commit writes: atomically, or not at all.
+#[derive(Debug, Clone)]
+pub struct CaseCommit<'a> {
+    /// The revision the decision was made on; `None` when the case was not stored yet.
+    pub expected_revision: Option<u64>,
+    pub view: &'a CaseView,
+    /// Related items whose record changed.
+    pub related_items: Vec<&'a RelatedItemView>,
+    pub counted_events: Vec<CountedEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CommitOutcome {
+    Committed {
+        write_units: f64,
+    },
+    /// Someone else committed since the load: reload and decide again.
+    RevisionConflict,
+    /// These events were counted by an earlier delivery; nothing was written.
+    AlreadyCounted {
+        event_ids: Vec<String>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Throttling, timeouts, 5xx, connection errors: a later attempt can succeed.
+    #[error("read model unavailable: {0}")]
+    Unavailable(String),
+    /// Concurrent transactions on the same items kept colliding.
+    #[error("read model contention: {0}")]
+    Contention(String),
+    /// A stored item this version cannot read; retrying cannot help.
+    #[error("stored item {key} is unreadable: {reason}")]
+    Corrupt { key: String, reason: String },
+    /// DynamoDB refused the request itself (validation, permissions); retrying cannot help.
+    #[error("read model rejected the write: {0}")]
+    Rejected(String),
+}
+
+impl StoreError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_) | StoreError::Contention(_))
+    }
+}
+
+/// The read model, as the handler needs it.
+pub trait ReadModelStore: Send + Sync {
+    fn load(
+        &self,
+        case_id: &str,
+    ) -> impl Future<Output = Result<Option<StoredCase>, StoreError>> + Send;
+
+    fn commit(
+        &self,
+        commit: &CaseCommit<'_>,
+    ) -> impl Future<Output = Result<CommitOutcome, StoreError>> + Send;
+}

@@ -1,0 +1,250 @@
+//! Local operation (`casesctl`): replay event files through the handler and show the read model.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::event::{Invocation, ParseError, parse_invocation};
+use crate::handler::{InvocationReport, Projector};
+use crate::store::ReadModelStore;
+use crate::store::dynamodb::DynamoStore;
+
+/// Files to replay, in order: a file as given; a folder's `*.json` files (not its sub-folders)
+/// in name order.
+pub fn replay_files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut in_dir: Vec<PathBuf> = std::fs::read_dir(path)?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<Result<_, _>>()?;
+            in_dir.retain(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"));
+            in_dir.sort();
+            files.extend(in_dir);
+        } else {
+            std::fs::metadata(path)?;
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// Reads one file as one invocation, the way Lambda would receive it.
+pub fn read_invocation(path: &Path) -> std::io::Result<Invocation> {
+    let bytes = std::fs::read(path)?;
+    Ok(match serde_json::from_slice(&bytes) {
+        Ok(value) => parse_invocation(value),
+        Err(e) => Invocation::Unrecognised(ParseError::NotJson(e.to_string())),
+    })
+}
+
+/// Replays files through the handler, printing a row per record; returns the reports.
+pub async fn replay<S: ReadModelStore>(
+    projector: &Projector<S>,
+    files: &[PathBuf],
+    out: &mut String,
+) -> std::io::Result<Vec<InvocationReport>> {
+    let mut reports = Vec::new();
+    let _ = writeln!(
+        out,
+        "{:<48} {:>3}  {:<10} {:<22} {:<10} {:<9} reason",
+        "file", "#", "case", "event type", "event", "outcome"
+    );
+    for file in files {
+        let invocation = read_invocation(file)?;
+        let report = projector.handle(invocation, None).await;
+        let name = file
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some(why) = &report.unrecognised {
+            let _ = writeln!(
+                out,
+                "{name:<48} {:>3}  {:<10} {:<22} {:<10} {:<9} {why}",
+                "-", "-", "-", "-", "failed"
+            );
+        }
+        for (i, r) in report.records.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{:<48} {:>3}  {:<10} {:<22} {:<10} {:<9} {}",
+                name,
+                i + 1,
+                short(r.case_id.as_deref()),
+                r.event_type.as_deref().unwrap_or("-"),
+                short(r.event_id.as_deref()),
+                r.outcome.label(),
+                r.outcome.reason().unwrap_or_default()
+            );
+        }
+        reports.push(report);
+    }
+    let total = |label: &str| reports.iter().map(|r| r.count(label)).sum::<usize>();
+    let records: usize = reports.iter().map(|r| r.records.len()).sum();
+    let unrecognised = reports.iter().filter(|r| r.unrecognised.is_some()).count();
+    let units: f64 = reports.iter().map(|r| r.write_units).sum();
+    let _ = writeln!(
+        out,
+        "\n{} file(s), {records} record(s): {} applied, {} stale, {} duplicate, {} skipped, {} failed{}; {units:.1} write units",
+        files.len(),
+        total("applied"),
+        total("stale"),
+        total("duplicate"),
+        total("skipped"),
+        total("failed"),
+        if unrecognised > 0 {
+            format!(", {unrecognised} unrecognised file(s)")
+        } else {
+            String::new()
+        },
+    );
+    Ok(reports)
+}
+
+fn short(id: Option<&str>) -> String {
+    id.map(|i| i.chars().take(8).collect::<String>() + "…")
+        .unwrap_or_else(|| "-".into())
+}
+
+fn text(v: &AttributeValue) -> String {
+    match v {
+        AttributeValue::S(s) => s.clone(),
+        AttributeValue::N(n) => n.clone(),
+        AttributeValue::Bool(b) => b.to_string(),
+        AttributeValue::Null(_) => "∅".into(),
+        AttributeValue::M(m) => {
+            let sorted: BTreeMap<_, _> = m.iter().collect();
+            sorted
+                .iter()
+                .map(|(k, v)| format!("{k}={}", text(v)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+        AttributeValue::Ss(s) => s.join(","),
+        other => format!("{other:?}"),
+    }
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        s.chars().take(n - 1).collect::<String>() + "…"
+    }
+}
+
+/// Renders the whole read model (a Scan: for local tables only).
+pub async fn render_read_model(store: &DynamoStore) -> Result<String, aws_sdk_dynamodb::Error> {
+    let items: Vec<_> = store
+        .client()
+        .scan()
+        .table_name(store.table_name())
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await?;
+    let get = |i: &std::collections::HashMap<String, AttributeValue>, k: &str| {
+        i.get(k).map(text).unwrap_or_default()
+    };
+    let mut sorted = items.clone();
+    sorted.sort_by_key(|i| (get(i, "pk"), get(i, "sk")));
+    let mut out = String::new();
+
+    let _ = writeln!(out, "CASES");
+    let _ = writeln!(
+        out,
+        "{:<10} {:<8} {:<7} {:<38} {:<24} {:<24} related items",
+        "case", "status", "deleted", "title", "created", "updated"
+    );
+    for i in sorted.iter().filter(|i| get(i, "sk") == "CASE") {
+        let _ = writeln!(
+            out,
+            "{:<10} {:<8} {:<7} {:<38} {:<24} {:<24} {}",
+            short(Some(&get(i, "caseId"))),
+            get(i, "status"),
+            get(i, "deleted"),
+            clip(&get(i, "title"), 38),
+            get(i, "createdAt"),
+            get(i, "updatedAt"),
+            get(i, "relatedItems"),
+        );
+        if let Some(AttributeValue::M(fields)) = i.get("fields") {
+            let sorted: BTreeMap<_, _> = fields.iter().collect();
+            for (k, v) in sorted {
+                let _ = writeln!(out, "{:<10}   {k:<22} {}", "", clip(&text(v), 70));
+            }
+        }
+    }
+    let _ = writeln!(out, "\nRELATED ITEMS");
+    let _ = writeln!(
+        out,
+        "{:<10} {:<12} {:<12} {:<7} {:<24} content",
+        "case", "item", "type", "deleted", "created"
+    );
+    const META: [&str; 9] = [
+        "pk",
+        "sk",
+        "caseId",
+        "relatedItemId",
+        "relatedItemType",
+        "deleted",
+        "version",
+        "createdAt",
+        "customFields",
+    ];
+    for i in sorted
+        .iter()
+        .filter(|i| get(i, "sk").starts_with("RELATED#"))
+    {
+        let content: BTreeMap<_, _> = i
+            .iter()
+            .filter(|(k, _)| !META.contains(&k.as_str()))
+            .collect();
+        let content = content
+            .iter()
+            .map(|(k, v)| format!("{k}={}", clip(&text(v), 40)))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let _ = writeln!(
+            out,
+            "{:<10} {:<12} {:<12} {:<7} {:<24} {}",
+            short(Some(&get(i, "caseId"))),
+            short(Some(&get(i, "relatedItemId"))),
+            get(i, "relatedItemType"),
+            get(i, "deleted"),
+            get(i, "createdAt"),
+            content
+        );
+    }
+    let _ = writeln!(out, "\nDAILY COUNTERS");
+    for i in sorted.iter().filter(|i| get(i, "pk").starts_with("STATS#")) {
+        let counters: BTreeMap<_, _> = i
+            .iter()
+            .filter(|(k, _)| !["pk", "sk"].contains(&k.as_str()))
+            .collect();
+        let counters = counters
+            .iter()
+            .map(|(k, v)| format!("{k}={}", text(v)))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let _ = writeln!(
+            out,
+            "{:<10} {} {}",
+            short(Some(get(i, "pk").trim_start_matches("STATS#"))),
+            get(i, "sk").trim_start_matches("DAY#"),
+            counters
+        );
+    }
+    let markers = sorted
+        .iter()
+        .filter(|i| get(i, "pk").starts_with("EVENT#"))
+        .count();
+    let _ = writeln!(
+        out,
+        "\n{markers} counted-event marker(s) (expire with the table's TTL)"
+    );
+    Ok(out)
+}
