@@ -18,6 +18,8 @@ use crate::store::{CaseCommit, CommitOutcome, CountedEvent, ReadModelStore, Stor
 const EVENTS_PER_COMMIT: usize = 32;
 /// Load → decide → commit rounds per chunk before giving up with a retryable error.
 const MAX_ATTEMPTS: u32 = 6;
+/// Time kept back from Lambda's deadline to report the batch.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
 
 /// Why one record was not projected.
 #[derive(Debug, thiserror::Error)]
@@ -489,18 +491,19 @@ pub async fn lambda_handler<S: ReadModelStore>(
     projector: &Projector<S>,
     event: lambda_runtime::LambdaEvent<Value>,
 ) -> Result<Value, lambda_runtime::Error> {
-    // Stop early enough to report: whatever is unfinished then fails retryably.
-    let remaining = event
+    // Stop early enough to report: whatever is unfinished then fails retryably. A deadline in
+    // the past is not Lambda's (cargo lambda's emulator sends a relative 600000): rely on the
+    // store timeouts alone then.
+    let deadline = match event
         .context
         .deadline()
         .duration_since(std::time::SystemTime::now())
-        .unwrap_or_default();
-    let deadline = Instant::now() + remaining.saturating_sub(Duration::from_millis(500));
+    {
+        Ok(remaining) => Some(Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN)),
+        Err(_) => None,
+    };
     let report = projector
-        .handle(
-            crate::event::parse_invocation(event.payload),
-            Some(deadline),
-        )
+        .handle(crate::event::parse_invocation(event.payload), deadline)
         .await;
     lambda_response(&report).map_err(Into::into)
 }

@@ -468,5 +468,23 @@ fn oversized_case_is_trimmed_longest_first_to_fit() {
     let FieldValue::String(s) = &view.fields[&trimmed[0]].value else {
         panic!()
     };
-    assert_eq!(s.chars().count(), trim::TRIMMED_LEN + 1);
+    assert!(s.ends_with('…') && s.len() < 4100, "cut, and marked as cut");
+}
+
+#[test]
+fn multibyte_text_is_cut_on_a_character_boundary() {
+    let mut view = given(&["01-case-created.json"]).unwrap();
+    let version = view.version.clone().unwrap();
+    for i in 0..100 {
+        view.fields.insert(
+            format!("notes_{i:03}"),
+            Versioned {
+                value: FieldValue::String("é".repeat(2000)),
+                version: version.clone(),
+            },
+        );
+    }
+    let trimmed = trim_to_budget(&mut view, 100_000);
+    assert_eq!(trimmed.len(), 100);
+    assert!(trim::estimated_field_bytes(&view) <= 100_000);
 }

@@ -1,14 +1,12 @@
 //! Keeping a case item under DynamoDB's 400 KB item limit.
 //!
-//! A domain can configure up to 400 fields of up to 4,100 characters each (1.6 MB), so a case
-//! item can outgrow the limit. Rather than fail the record forever, the longest text values are
-//! shortened (longest first, each to [`TRIMMED_LEN`] characters plus an ellipsis) until the
-//! estimate fits, and their ids are listed in `trimmedFields` so dashboards can tell.
+//! A domain can configure up to 400 fields of up to 4,100 characters each (1.6 MB and more in
+//! multi-byte text), so a case item can outgrow the limit. Rather than fail the record forever,
+//! the longest text values are shortened until the estimate fits, and their ids are listed in
+//! `trimmedFields` so dashboards can tell. Numbers, booleans and user ARNs are never trimmed.
 
 use super::{CaseView, FieldValue};
 
-/// Characters kept of a trimmed text value.
-pub const TRIMMED_LEN: usize = 512;
 const ELLIPSIS: char = '…';
 
 /// Bytes a field costs in the case item: id twice (value and version maps), value, version.
@@ -29,43 +27,62 @@ pub fn estimated_field_bytes(view: &CaseView) -> usize {
         .sum()
 }
 
-/// Shortens the longest text fields until the field data fits `budget` bytes. Returns the ids
-/// trimmed by this call (also recorded in `view.trimmed_fields`).
+/// Shortens the longest text values until the field data fits `budget` bytes. Every text value
+/// longer than one common cap is cut to it (plus an ellipsis), and the cap is the largest that
+/// fits: the longest values lose most, short ones are untouched, and the result is
+/// deterministic. Returns the ids trimmed by this call (also recorded in `view.trimmed_fields`).
 pub fn trim_to_budget(view: &mut CaseView, budget: usize) -> Vec<String> {
-    let mut total = estimated_field_bytes(view);
+    let total = estimated_field_bytes(view);
     if total <= budget {
         return Vec::new();
     }
-    let mut candidates: Vec<(usize, String)> = view
+    let lengths: Vec<usize> = view
         .fields
-        .iter()
-        .filter_map(|(id, f)| match &f.value {
-            FieldValue::String(s) if s.chars().count() > TRIMMED_LEN => Some((s.len(), id.clone())),
+        .values()
+        .filter_map(|f| match &f.value {
+            FieldValue::String(s) => Some(s.len()),
             _ => None,
         })
         .collect();
-    // Longest first; ties by id so the result is deterministic.
-    candidates.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let ellipsis = ELLIPSIS.len_utf8();
+    // Bytes saved if every longer text value is cut to `cap` bytes plus the ellipsis.
+    let saved = |cap: usize| -> usize {
+        lengths
+            .iter()
+            .map(|l| l.saturating_sub(cap + ellipsis))
+            .sum()
+    };
+    let excess = total - budget;
+    let (mut lo, mut hi) = (0usize, lengths.iter().copied().max().unwrap_or(0));
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if saved(mid) >= excess {
+            lo = mid
+        } else {
+            hi = mid - 1
+        }
+    }
+    let cap = lo;
     let mut trimmed = Vec::new();
-    for (_, id) in candidates {
-        if total <= budget {
-            break;
+    for (id, field) in view.fields.iter_mut() {
+        let FieldValue::String(s) = &mut field.value else {
+            continue;
+        };
+        if s.len() <= cap + ellipsis {
+            continue;
         }
-        let field = view.fields.get_mut(&id).expect("candidate exists");
-        if let FieldValue::String(s) = &mut field.value {
-            let before = s.len();
-            let cut = s
-                .char_indices()
-                .nth(TRIMMED_LEN)
-                .map_or(s.len(), |(i, _)| i);
-            s.truncate(cut);
-            s.push(ELLIPSIS);
-            total -= before - s.len();
+        let mut cut = cap;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
         }
-        if !view.trimmed_fields.contains(&id) {
+        s.truncate(cut);
+        s.push(ELLIPSIS);
+        trimmed.push(id.clone());
+    }
+    for id in &trimmed {
+        if !view.trimmed_fields.contains(id) {
             view.trimmed_fields.push(id.clone());
         }
-        trimmed.push(id);
     }
     view.trimmed_fields.sort();
     trimmed

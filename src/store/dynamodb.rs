@@ -342,8 +342,10 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>
             let status = service.raw().status().as_u16();
             if retryable_codes.contains(&code) || status >= 500 {
                 StoreError::Unavailable(message)
-            } else {
+            } else if matches!(code, "ValidationException" | "SerializationException") {
                 StoreError::Rejected(message)
+            } else {
+                StoreError::Misconfigured(message)
             }
         }
         // Timeouts, connection failures, unreadable responses: the service may be back soon.

