@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::enrichment::EnricherSettings;
 use crate::projection::ProjectionOptions;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +19,12 @@ pub struct Config {
     pub case_concurrency: usize,
     /// `STORE_TIMEOUT_MS` (default 3000): budget for one DynamoDB operation, retries included.
     pub store_timeout: Duration,
+    /// GetCase enrichment; `None` with `ENRICHMENT=off`. From `CASE_FIELDS` (comma-separated
+    /// field ids; default every field of the domain), `FIELD_CACHE_TTL_SECONDS` (default 900),
+    /// `SNAPSHOT_MAX_AGE_SECONDS` (default 21600).
+    pub enrichment: Option<EnricherSettings>,
+    /// `CASES_TIMEOUT_MS` (default 5000): budget for one Cases API operation, retries included.
+    pub cases_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -67,7 +74,36 @@ impl Config {
                     ),
                 }
             };
+        let enrichment = match lookup("ENRICHMENT")
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("") | Some("on") | Some("true") => Some(EnricherSettings {
+                case_fields: lookup("CASE_FIELDS")
+                    .map(|v| {
+                        v.split(',')
+                            .map(str::trim)
+                            .filter(|f| !f.is_empty())
+                            .map(str::to_owned)
+                            .collect::<Vec<_>>()
+                    })
+                    .filter(|f| !f.is_empty()),
+                cache_ttl: Duration::from_secs(number("FIELD_CACHE_TTL_SECONDS", 900)?),
+                max_snapshot_age: Duration::from_secs(number("SNAPSHOT_MAX_AGE_SECONDS", 21_600)?),
+            }),
+            Some("off") | Some("false") => None,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "ENRICHMENT",
+                    value: lookup("ENRICHMENT").unwrap_or_default(),
+                    expected: "on or off",
+                });
+            }
+        };
         Ok(Config {
+            enrichment,
+            cases_timeout: Duration::from_millis(number("CASES_TIMEOUT_MS", 5000)?),
             table_name,
             projection: ProjectionOptions {
                 store_customer_content,
@@ -106,6 +142,29 @@ mod tests {
         assert!(!c.projection.store_customer_content);
         assert_eq!(c.dedupe_ttl, Duration::from_secs(35 * 86_400));
         assert_eq!(c.case_concurrency, 8);
+        let e = c.enrichment.unwrap();
+        assert_eq!(e.case_fields, None, "every field of the domain");
+        assert_eq!(e.cache_ttl, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn case_fields_are_a_comma_separated_list_and_enrichment_can_be_off() {
+        let c = config(&[
+            ("TABLE_NAME", "t"),
+            ("CASE_FIELDS", "status, title,,priority"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.enrichment.unwrap().case_fields.unwrap(),
+            ["status", "title", "priority"]
+        );
+        assert_eq!(
+            config(&[("TABLE_NAME", "t"), ("ENRICHMENT", "off")])
+                .unwrap()
+                .enrichment,
+            None
+        );
+        assert!(config(&[("TABLE_NAME", "t"), ("ENRICHMENT", "sometimes")]).is_err());
     }
 
     #[test]

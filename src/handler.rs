@@ -11,8 +11,14 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::event::{CaseEvent, Change, Invocation, ParseError, RelatedItemType};
-use crate::projection::{Outcome, ProjectionOptions, decide};
-use crate::store::{CaseCommit, CommitOutcome, CountedEvent, ReadModelStore, StoreError};
+use chrono::{TimeDelta, Utc};
+
+use crate::enrichment::plan::{FetchContext, fields_to_fetch, fill_configured_nulls};
+use crate::enrichment::{CaseReader, Enricher, Enrichment, NoCases, ReaderError};
+use crate::projection::{Outcome, ProjectionOptions, apply_snapshot, decide};
+use crate::store::{
+    CaseCommit, CommitOutcome, CountedEvent, ReadModelStore, StoreError, StoredCase,
+};
 
 /// Events of one case committed together at most; keeps a transaction well under 100 actions.
 const EVENTS_PER_COMMIT: usize = 32;
@@ -33,6 +39,8 @@ pub enum RecordError {
     Contended(u32),
     #[error("invocation time budget ran out before the record was written")]
     DeadlineExceeded,
+    #[error("enrichment: {0}")]
+    Enrichment(#[from] ReaderError),
 }
 
 impl RecordError {
@@ -41,6 +49,7 @@ impl RecordError {
             RecordError::Malformed(_) => false,
             RecordError::Store(e) => e.is_retryable(),
             RecordError::Contended(_) | RecordError::DeadlineExceeded => true,
+            RecordError::Enrichment(e) => e.is_retryable(),
         }
     }
 }
@@ -104,7 +113,8 @@ pub struct InvocationReport {
     pub records: Vec<RecordReport>,
     /// Why the payload as a whole was not recognised, if it was not.
     pub unrecognised: Option<String>,
-    pub write_units: f64,
+    /// DynamoDB write capacity consumed and GetCase requests made.
+    pub work: Work,
 }
 
 impl InvocationReport {
@@ -177,19 +187,48 @@ pub fn lambda_response(report: &InvocationReport) -> Result<Value, RetryInvocati
     }
 }
 
-pub struct Projector<S> {
+pub struct Projector<S, R = NoCases> {
     store: S,
+    enricher: Option<Enricher<R>>,
     options: ProjectionOptions,
     case_concurrency: usize,
 }
 
-impl<S: ReadModelStore> Projector<S> {
+impl<S: ReadModelStore> Projector<S, NoCases> {
+    /// A projector that uses only what events carry.
     pub fn new(store: S, options: ProjectionOptions, case_concurrency: usize) -> Self {
+        Projector::from_parts(store, None, options, case_concurrency)
+    }
+
+    /// Fills what events leave out with GetCase, through `enricher`.
+    pub fn with_enricher<R: CaseReader>(self, enricher: Enricher<R>) -> Projector<S, R> {
+        let Projector {
+            store,
+            options,
+            case_concurrency,
+            ..
+        } = self;
+        Projector::from_parts(store, Some(enricher), options, case_concurrency)
+    }
+}
+
+impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
+    pub fn from_parts(
+        store: S,
+        enricher: Option<Enricher<R>>,
+        options: ProjectionOptions,
+        case_concurrency: usize,
+    ) -> Self {
         Projector {
             store,
+            enricher,
             options,
             case_concurrency: case_concurrency.max(1),
         }
+    }
+
+    pub fn enricher(&self) -> Option<&Enricher<R>> {
+        self.enricher.as_ref()
     }
 
     pub fn store(&self) -> &S {
@@ -253,7 +292,8 @@ impl<S: ReadModelStore> Projector<S> {
             by_case[slot].1.push((index, event));
         }
 
-        let mut write_units = 0.0;
+        self.describe_new_fields(&events_flat(&by_case)).await;
+        let mut work = Work::default();
         let mut results = futures::stream::iter(by_case)
             .map(|(_, events)| async move {
                 let indexes: Vec<usize> = events.iter().map(|(i, _)| *i).collect();
@@ -276,15 +316,15 @@ impl<S: ReadModelStore> Projector<S> {
                                         )
                                     })
                                     .collect(),
-                                0.0,
+                                Work::default(),
                             )
                         }),
                     None => work.await,
                 }
             })
             .buffer_unordered(self.case_concurrency);
-        while let Some((outcomes, units)) = results.next().await {
-            write_units += units;
+        while let Some((outcomes, case_work)) = results.next().await {
+            work.add(case_work);
             for (index, outcome) in outcomes {
                 reports[index].outcome = outcome;
             }
@@ -293,7 +333,7 @@ impl<S: ReadModelStore> Projector<S> {
             kind,
             records: reports,
             unrecognised,
-            write_units,
+            work,
         };
         log_report(&report);
         report
@@ -303,14 +343,14 @@ impl<S: ReadModelStore> Projector<S> {
     async fn project_case(
         &self,
         events: Vec<(usize, CaseEvent)>,
-    ) -> (Vec<(usize, RecordOutcome)>, f64) {
+    ) -> (Vec<(usize, RecordOutcome)>, Work) {
         let mut outcomes = Vec::with_capacity(events.len());
-        let mut units = 0.0;
+        let mut work = Work::default();
         for chunk in events.chunks(EVENTS_PER_COMMIT) {
             let chunk_events: Vec<&CaseEvent> = chunk.iter().map(|(_, e)| e).collect();
             match self.project_chunk(&chunk_events).await {
-                Ok((chunk_outcomes, chunk_units)) => {
-                    units += chunk_units;
+                Ok((chunk_outcomes, chunk_work)) => {
+                    work.add(chunk_work);
                     outcomes.extend(
                         chunk
                             .iter()
@@ -333,7 +373,7 @@ impl<S: ReadModelStore> Projector<S> {
                 }
             }
         }
-        (outcomes, units)
+        (outcomes, work)
     }
 
     /// Load → decide (fold) → commit conditionally on the loaded revision; on a lost race,
@@ -341,17 +381,23 @@ impl<S: ReadModelStore> Projector<S> {
     async fn project_chunk(
         &self,
         events: &[&CaseEvent],
-    ) -> Result<(Vec<Outcome>, f64), RecordError> {
+    ) -> Result<(Vec<Outcome>, Work), RecordError> {
         let case_id = &events[0].case_id;
+        let mut work = Work::default();
+        let mut stored = self.store.load(case_id).await?;
+        // Enrich once per chunk; the snapshot stays valid across reloads (it carries its time).
+        let (events, enrichment) = self.enrich(events, stored.as_ref(), &mut work).await?;
         let mut already_counted: HashSet<String> = HashSet::new();
         for attempt in 1..=MAX_ATTEMPTS {
-            let stored = self.store.load(case_id).await?;
+            if attempt > 1 {
+                stored = self.store.load(case_id).await?;
+            }
             let mut state = stored.as_ref().map(|s| s.view.clone());
             let mut outcomes = Vec::with_capacity(events.len());
             let mut counted = Vec::new();
             let mut changed_items = BTreeSet::new();
             let mut case_changed = false;
-            for event in events {
+            for event in &events {
                 if already_counted.contains(&event.id) {
                     outcomes.push(Outcome::Duplicate);
                     continue;
@@ -371,10 +417,18 @@ impl<S: ReadModelStore> Projector<S> {
                 }
                 state = Some(decision.view);
             }
+            if let (Some(view), Some(enrichment)) = (state.as_mut(), &enrichment) {
+                let before = (view.fields.clone(), view.enrichment.clone());
+                if let Some(snapshot) = &enrichment.snapshot {
+                    apply_snapshot(view, snapshot);
+                }
+                view.enrichment = Some(enrichment.status.label().to_owned());
+                case_changed |= (view.fields.clone(), view.enrichment.clone()) != before;
+            }
             let Some(view) =
                 state.filter(|_| case_changed || !changed_items.is_empty() || !counted.is_empty())
             else {
-                return Ok((outcomes, 0.0));
+                return Ok((outcomes, work));
             };
             let commit = CaseCommit {
                 expected_revision: stored.as_ref().map(|s| s.revision),
@@ -386,7 +440,10 @@ impl<S: ReadModelStore> Projector<S> {
                 counted_events: counted,
             };
             match self.store.commit(&commit).await {
-                Ok(CommitOutcome::Committed { write_units }) => return Ok((outcomes, write_units)),
+                Ok(CommitOutcome::Committed { write_units }) => {
+                    work.write_units += write_units;
+                    return Ok((outcomes, work));
+                }
                 Ok(CommitOutcome::AlreadyCounted { event_ids }) => {
                     // Those events were fully applied by an earlier delivery: drop them and retry.
                     already_counted.extend(event_ids);
@@ -400,6 +457,110 @@ impl<S: ReadModelStore> Projector<S> {
         }
         Err(RecordError::Contended(MAX_ATTEMPTS))
     }
+
+    /// Makes configured-but-absent fields explicit nulls and fetches, at most once, the fields
+    /// the events leave out (see [`crate::enrichment::plan`]).
+    async fn enrich(
+        &self,
+        events: &[&CaseEvent],
+        stored: Option<&StoredCase>,
+        work: &mut Work,
+    ) -> Result<(Vec<CaseEvent>, Option<Enrichment>), RecordError> {
+        let mut events: Vec<CaseEvent> = events.iter().map(|e| (*e).clone()).collect();
+        let Some(enricher) = &self.enricher else {
+            return Ok((events, None));
+        };
+        if !events.iter().any(|e| matches!(e.change, Change::Case(_))) {
+            return Ok((events, None));
+        }
+        let first = &events[0];
+        let (domain_id, case_id) = (first.domain_id.clone(), first.case_id.clone());
+        let facts = enricher.facts(&domain_id).await?;
+        for event in &mut events {
+            fill_configured_nulls(event, &facts.configured);
+        }
+        let settings = enricher.settings();
+        let context = FetchContext {
+            wanted: &facts.wanted,
+            configured: &facts.configured,
+            stored: stored.map(|s| &s.view),
+            now: Utc::now(),
+            max_snapshot_age: TimeDelta::from_std(settings.max_snapshot_age)
+                .unwrap_or(TimeDelta::MAX),
+        };
+        let refs: Vec<&CaseEvent> = events.iter().collect();
+        let needed = fields_to_fetch(&context, &refs);
+        if needed.is_empty() {
+            return Ok((events, None));
+        }
+        work.get_case_calls += 1;
+        let enrichment = enricher
+            .fetch(&domain_id, &case_id, &needed, context.now)
+            .await?;
+        Ok((events, Some(enrichment)))
+    }
+
+    /// Stores names, types and option labels of fields the read model has not described yet.
+    /// Best effort: a failure is logged and retried with the next event naming the field.
+    async fn describe_new_fields(&self, events: &[&CaseEvent]) {
+        let Some(enricher) = &self.enricher else {
+            return;
+        };
+        let mut by_domain: HashMap<&str, BTreeSet<String>> = HashMap::new();
+        for e in events {
+            if let Change::Case(c) = &e.change {
+                let ids = by_domain.entry(&e.domain_id).or_default();
+                ids.extend(c.changed_field_ids.iter().cloned());
+                ids.extend(c.fields.iter().flat_map(|f| f.keys().cloned()));
+            }
+        }
+        for (domain_id, ids) in by_domain {
+            let unknown = enricher
+                .undescribed(domain_id, &ids, || async {
+                    self.store
+                        .described_fields(domain_id)
+                        .await
+                        .unwrap_or_default()
+                })
+                .await;
+            if unknown.is_empty() {
+                continue;
+            }
+            let result = match enricher.describe(domain_id, &unknown).await {
+                Ok(infos) => self
+                    .store
+                    .put_field_metadata(domain_id, &infos)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match result {
+                Ok(()) => tracing::info!(domain_id, fields = unknown.len(), "described new fields"),
+                Err(error) => tracing::warn!(domain_id, %error, "could not describe new fields"),
+            }
+        }
+    }
+}
+
+/// What a chunk cost, for the invocation summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Work {
+    pub write_units: f64,
+    pub get_case_calls: u32,
+}
+
+impl Work {
+    fn add(&mut self, other: Work) {
+        self.write_units += other.write_units;
+        self.get_case_calls += other.get_case_calls;
+    }
+}
+
+fn events_flat(by_case: &[(String, Vec<(usize, CaseEvent)>)]) -> Vec<&CaseEvent> {
+    by_case
+        .iter()
+        .flat_map(|(_, events)| events.iter().map(|(_, e)| e))
+        .collect()
 }
 
 /// Unknown event and related-item types are decided without touching the store.
@@ -481,14 +642,15 @@ fn log_report(report: &InvocationReport) {
         skipped = report.count("skipped"),
         failed = report.count("failed"),
         retryable_failures = report.retryable_failures().count(),
-        write_units = report.write_units,
+        write_units = report.work.write_units,
+        get_case_calls = report.work.get_case_calls,
         "invocation summary"
     );
 }
 
 /// The Lambda entry: detect the payload, project it, map the report to Lambda's answer.
-pub async fn lambda_handler<S: ReadModelStore>(
-    projector: &Projector<S>,
+pub async fn lambda_handler<S: ReadModelStore, R: CaseReader>(
+    projector: &Projector<S, R>,
     event: lambda_runtime::LambdaEvent<Value>,
 ) -> Result<Value, lambda_runtime::Error> {
     // Stop early enough to report: whatever is unfinished then fails retryably. A deadline in

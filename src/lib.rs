@@ -8,6 +8,8 @@
 //! - [`config`]: settings read once from the environment.
 
 pub mod config;
+pub mod connect_cases;
+pub mod enrichment;
 pub mod event;
 pub mod handler;
 pub mod local;
@@ -15,3 +17,4 @@ pub mod projection;
 pub mod store;
 pub mod table;
 pub mod telemetry;
+pub mod wiring;

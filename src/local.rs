@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::enrichment::CaseReader;
 use crate::event::{Invocation, ParseError, parse_invocation};
 use crate::handler::{InvocationReport, Projector};
 use crate::store::ReadModelStore;
@@ -41,8 +42,8 @@ pub fn read_invocation(path: &Path) -> std::io::Result<Invocation> {
 }
 
 /// Replays files through the handler, printing a row per record; returns the reports.
-pub async fn replay<S: ReadModelStore>(
-    projector: &Projector<S>,
+pub async fn replay<S: ReadModelStore, R: CaseReader>(
+    projector: &Projector<S, R>,
     files: &[PathBuf],
     out: &mut String,
 ) -> std::io::Result<Vec<InvocationReport>> {
@@ -84,10 +85,11 @@ pub async fn replay<S: ReadModelStore>(
     let total = |label: &str| reports.iter().map(|r| r.count(label)).sum::<usize>();
     let records: usize = reports.iter().map(|r| r.records.len()).sum();
     let unrecognised = reports.iter().filter(|r| r.unrecognised.is_some()).count();
-    let units: f64 = reports.iter().map(|r| r.write_units).sum();
+    let units: f64 = reports.iter().map(|r| r.work.write_units).sum();
+    let get_case: u32 = reports.iter().map(|r| r.work.get_case_calls).sum();
     let _ = writeln!(
         out,
-        "\n{} file(s), {records} record(s): {} applied, {} stale, {} duplicate, {} skipped, {} failed{}; {units:.1} write units",
+        "\n{} file(s), {records} record(s): {} applied, {} stale, {} duplicate, {} skipped, {} failed{}; {units:.1} write units, {get_case} GetCase call(s)",
         files.len(),
         total("applied"),
         total("stale"),

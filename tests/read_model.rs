@@ -2,11 +2,12 @@
 
 mod support;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use cases_projector::enrichment::FieldInfo;
 use cases_projector::handler::{InvocationKind, Projector, RecordOutcome, lambda_response};
 use cases_projector::projection::Outcome;
 use cases_projector::store::dynamodb::DynamoStore;
@@ -410,6 +411,18 @@ struct FreezingStore {
 impl ReadModelStore for FreezingStore {
     async fn load(&self, case_id: &str) -> Result<Option<StoredCase>, StoreError> {
         self.inner.load(case_id).await
+    }
+
+    async fn described_fields(&self, domain_id: &str) -> Result<HashSet<String>, StoreError> {
+        self.inner.described_fields(domain_id).await
+    }
+
+    async fn put_field_metadata(
+        &self,
+        domain_id: &str,
+        fields: &[FieldInfo],
+    ) -> Result<(), StoreError> {
+        self.inner.put_field_metadata(domain_id, fields).await
     }
 
     async fn commit(&self, commit: &CaseCommit<'_>) -> Result<CommitOutcome, StoreError> {

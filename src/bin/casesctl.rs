@@ -10,9 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cases_projector::config::Config;
-use cases_projector::handler::Projector;
-use cases_projector::local;
-use cases_projector::store::dynamodb::{DynamoStore, client_from_env};
+use cases_projector::{local, wiring};
 
 const USAGE: &str = "usage: casesctl table create | casesctl replay PATH... | casesctl show";
 
@@ -23,11 +21,7 @@ async fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string()),
     };
-    let store = DynamoStore::new(
-        client_from_env(config.store_timeout).await,
-        &config.table_name,
-        config.dedupe_ttl,
-    );
+    let store = wiring::store(&config).await;
     match args
         .iter()
         .map(String::as_str)
@@ -55,7 +49,7 @@ async fn main() -> ExitCode {
                 Ok(f) => f,
                 Err(e) => return fail(&e.to_string()),
             };
-            let projector = Projector::new(store, config.projection, config.case_concurrency);
+            let projector = wiring::projector(&config).await;
             let mut out = String::new();
             let result = local::replay(&projector, &files, &mut out).await;
             print!("{out}");

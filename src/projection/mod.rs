@@ -74,6 +74,9 @@ pub struct CaseView {
     /// Field ids whose stored value was shortened to fit DynamoDB's item size limit.
     pub trimmed_fields: Vec<String>,
     pub related_items: BTreeMap<String, RelatedItemView>,
+    /// Outcome of the last GetCase enrichment (`fetched`, `not-found`, `refused`); set by the
+    /// handler, not by the projection.
+    pub enrichment: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -307,7 +310,9 @@ fn merge_field(view: &mut CaseView, id: &str, value: &FieldValue, version: &Vers
     }
 }
 
-fn apply_snapshot(view: &mut CaseView, snapshot: &Snapshot) {
+/// Applies GetCase values taken at `snapshot.taken_at`: they replace fields set by older
+/// events and never roll back a value from a newer one. Nothing changes on a tombstone.
+pub fn apply_snapshot(view: &mut CaseView, snapshot: &Snapshot) {
     if view.deleted.is_some() {
         return;
     }

@@ -1,6 +1,6 @@
 //! The read model on DynamoDB: one Query to load a case, one TransactWriteItems to commit it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
@@ -17,6 +17,7 @@ use super::item::{
     self, EVENT_SK, Item, case_item, case_pk, event_pk, related_item, view_from_items,
 };
 use super::{CaseCommit, CommitOutcome, ReadModelStore, StoreError, StoredCase};
+use crate::enrichment::FieldInfo;
 use crate::projection::{CounterIncrements, trim_to_budget};
 use crate::table::{self, TableDefinition};
 
@@ -105,10 +106,8 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    /// Writes related items outside the transaction when a case delete touches more of them
-    /// than a transaction holds. Safe: the transaction that follows is still conditional on the
-    /// case revision, and on a conflict the caller reloads and writes them again.
-    async fn write_related_items_ahead(&self, items: Vec<Item>) -> Result<f64, StoreError> {
+    /// Unconditional puts in batches of 25, retrying unprocessed items.
+    async fn batch_put(&self, items: Vec<Item>) -> Result<f64, StoreError> {
         let mut units = 0.0;
         for chunk in items.chunks(25) {
             let mut requests: Vec<WriteRequest> = chunk
@@ -373,6 +372,44 @@ impl ReadModelStore for DynamoStore {
         view_from_items(case_id, &items)
     }
 
+    async fn described_fields(&self, domain_id: &str) -> Result<HashSet<String>, StoreError> {
+        let items: Vec<Item> = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", av_s(item::fields_pk(domain_id)))
+            .projection_expression("sk")
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(classify)?;
+        Ok(items
+            .iter()
+            .filter_map(|i| {
+                i.get("sk")?
+                    .as_s()
+                    .ok()?
+                    .strip_prefix(item::FIELD_PREFIX)
+                    .map(str::to_owned)
+            })
+            .collect())
+    }
+
+    async fn put_field_metadata(
+        &self,
+        domain_id: &str,
+        fields: &[FieldInfo],
+    ) -> Result<(), StoreError> {
+        let items = fields
+            .iter()
+            .map(|f| item::field_metadata_item(domain_id, f))
+            .collect();
+        self.batch_put(items).await.map(|_| ())
+    }
+
     async fn commit(&self, commit: &CaseCommit<'_>) -> Result<CommitOutcome, StoreError> {
         let case_id = &commit.view.case_id;
         let mut view = commit.view.clone();
@@ -426,7 +463,10 @@ impl ReadModelStore for DynamoStore {
         let mut units = 0.0;
         let mut actions = vec![case_put];
         if fixed + related.len() > MAX_TRANSACTION_ITEMS {
-            units += self.write_related_items_ahead(related).await?;
+            // A case delete touching more related items than a transaction holds: write their
+            // tombstones first. Safe: the transaction below is still conditional on the case
+            // revision, and on a conflict the caller reloads and writes them again.
+            units += self.batch_put(related).await?;
         } else {
             for r in related {
                 actions.push(TransactWriteItem::builder().put(self.put(r)?).build());

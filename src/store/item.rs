@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use crate::enrichment::FieldInfo;
 use crate::event::{FieldValue, RelatedItemType};
 use crate::projection::{CaseView, RelatedItemView, Version, Versioned};
 
@@ -143,6 +144,17 @@ pub fn case_item(view: &CaseView, revision: u64) -> Item {
     }
     if let Some(at) = view.snapshot_taken_at() {
         item.insert("snapshotAt".into(), s(iso(at)));
+        let mut from_snapshot: Vec<String> = view
+            .fields
+            .iter()
+            .filter(|(_, f)| f.version.is_snapshot())
+            .map(|(k, _)| k.clone())
+            .collect();
+        from_snapshot.sort();
+        item.insert("snapshotFields".into(), AttributeValue::Ss(from_snapshot));
+    }
+    if let Some(e) = &view.enrichment {
+        item.insert("enrichment".into(), s(e));
     }
     if !view.trimmed_fields.is_empty() {
         item.insert(
@@ -155,6 +167,35 @@ pub fn case_item(view: &CaseView, revision: u64) -> Item {
         "relatedItems".into(),
         AttributeValue::M(counts.into_iter().map(|(k, c)| (k, n(c))).collect()),
     );
+    item
+}
+
+pub fn fields_pk(domain_id: &str) -> String {
+    format!("FIELDS#{domain_id}")
+}
+
+pub const FIELD_PREFIX: &str = "FIELD#";
+
+/// Field metadata: `pk = FIELDS#<domainId>`, `sk = FIELD#<fieldId>`.
+pub fn field_metadata_item(domain_id: &str, f: &FieldInfo) -> Item {
+    let mut item = Item::new();
+    item.insert("pk".into(), s(fields_pk(domain_id)));
+    item.insert("sk".into(), s(format!("{FIELD_PREFIX}{}", f.id)));
+    item.insert("fieldId".into(), s(&f.id));
+    item.insert("name".into(), s(&f.name));
+    item.insert("fieldType".into(), s(&f.field_type));
+    item.insert("namespace".into(), s(&f.namespace));
+    if !f.options.is_empty() {
+        item.insert(
+            "options".into(),
+            AttributeValue::M(
+                f.options
+                    .iter()
+                    .map(|(v, label)| (v.clone(), s(label)))
+                    .collect(),
+            ),
+        );
+    }
     item
 }
 
@@ -329,6 +370,7 @@ pub fn view_from_items(
             _ => Vec::new(),
         },
         related_items: BTreeMap::new(),
+        enrichment: r.opt_s("enrichment")?.cloned(),
     };
     for item in items {
         let r = Reader::new(item);

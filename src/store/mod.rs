@@ -6,6 +6,9 @@ mod item;
 
 use std::future::Future;
 
+use std::collections::HashSet;
+
+use crate::enrichment::FieldInfo;
 use crate::projection::{CaseView, CounterIncrements, RelatedItemView};
 
 pub use item::{case_pk, stats_key};
@@ -88,4 +91,17 @@ pub trait ReadModelStore: Send + Sync {
         &self,
         commit: &CaseCommit<'_>,
     ) -> impl Future<Output = Result<CommitOutcome, StoreError>> + Send;
+
+    /// Ids of the fields whose metadata (`FIELDS#<domain>`) the read model holds.
+    fn described_fields(
+        &self,
+        domain_id: &str,
+    ) -> impl Future<Output = Result<HashSet<String>, StoreError>> + Send;
+
+    /// Stores (replaces) field metadata items.
+    fn put_field_metadata(
+        &self,
+        domain_id: &str,
+        fields: &[FieldInfo],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -1,6 +1,8 @@
-//! Test support: a real DynamoDB Local per test, clients that never leave loopback, and helpers
-//! to read the whole read model back for comparison.
+//! Test support: a real DynamoDB Local per test, a Connect Cases stand-in, clients that never
+//! leave loopback, and helpers to read the whole read model back for comparison.
 #![allow(dead_code)]
+
+pub mod cases_standin;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -276,4 +278,33 @@ pub fn shuffle<T>(items: &mut [T], seed: u64) {
         state ^= state << 17;
         items.swap(i, (state % (i as u64 + 1)) as usize);
     }
+}
+
+/// A Connect Cases client for the stand-in: test credentials, adaptive retries with a short
+/// backoff (so fault tests stay fast), and a short timeout.
+pub fn cases_client(endpoint: &str) -> aws_sdk_connectcases::Client {
+    use aws_sdk_connectcases::config;
+    let retry = config::retry::RetryConfig::adaptive()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(5))
+        .with_max_backoff(Duration::from_millis(50));
+    let timeouts = config::timeout::TimeoutConfig::builder()
+        .operation_timeout(Duration::from_secs(2))
+        .build();
+    let conf = config::Config::builder()
+        .behavior_version(config::BehaviorVersion::latest())
+        .region(config::Region::new("us-west-2"))
+        .credentials_provider(config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .endpoint_url(endpoint)
+        .retry_config(retry)
+        .timeout_config(timeouts)
+        .build();
+    aws_sdk_connectcases::Client::from_conf(conf)
+}
+
+/// The fixture behind the sample events (`events/fixtures/connect-cases.json`).
+pub fn sample_fixture() -> cases_standin::Fixture {
+    serde_json::from_value(read_json("events/fixtures/connect-cases.json")).unwrap()
 }

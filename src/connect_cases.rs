@@ -1,0 +1,222 @@
+//! The Connect Cases adapter: [`CaseReader`] on `aws-sdk-connectcases`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_connectcases::Client;
+use aws_sdk_connectcases::config::http::HttpResponse;
+use aws_sdk_connectcases::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_connectcases::types::{FieldIdentifier, FieldValueUnion};
+
+use crate::enrichment::{CaseFields, CaseReader, EventConfiguration, FieldInfo, ReaderError};
+use crate::event::FieldValue;
+
+/// GetCase accepts at most 220 field ids per request.
+pub const GET_CASE_MAX_FIELDS: usize = 220;
+/// BatchGetField accepts at most 50 field ids per request.
+pub const BATCH_GET_FIELD_MAX: usize = 50;
+
+#[derive(Clone, Debug)]
+pub struct CasesApi {
+    client: Client,
+}
+
+impl CasesApi {
+    pub fn new(client: Client) -> Self {
+        CasesApi { client }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// Builds the client from the standard AWS environment (`AWS_ENDPOINT_URL_CONNECTCASES`
+/// included), with adaptive retries: GetCase throttling slows the client down instead of
+/// hammering the quota.
+pub async fn client_from_env(operation_timeout: Duration) -> Client {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .operation_timeout(operation_timeout)
+        .connect_timeout(Duration::from_millis(500))
+        .build();
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(4))
+        .load()
+        .await;
+    Client::new(&sdk)
+}
+
+fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
+    operation: &'static str,
+    err: SdkError<E, HttpResponse>,
+) -> ReaderError {
+    let message = match &err {
+        SdkError::ServiceError(s) => s.err().message().unwrap_or_default().to_owned(),
+        other => aws_sdk_connectcases::error::DisplayErrorContext(other).to_string(),
+    };
+    match err.code() {
+        Some("ThrottlingException") => ReaderError::Throttled { operation, message },
+        Some("AccessDeniedException") => ReaderError::AccessDenied { operation, message },
+        Some("ValidationException") => ReaderError::Invalid { operation, message },
+        Some("ResourceNotFoundException") => ReaderError::NotFound { operation, message },
+        _ => ReaderError::Unavailable { operation, message },
+    }
+}
+
+fn from_union(v: &FieldValueUnion) -> Option<FieldValue> {
+    Some(match v {
+        FieldValueUnion::StringValue(s) => FieldValue::String(s.clone()),
+        FieldValueUnion::DoubleValue(d) => FieldValue::Double(*d),
+        FieldValueUnion::BooleanValue(b) => FieldValue::Boolean(*b),
+        FieldValueUnion::EmptyValue(_) => FieldValue::Empty,
+        FieldValueUnion::UserArnValue(u) => FieldValue::UserArn(u.clone()),
+        _ => return None,
+    })
+}
+
+fn ids(field_ids: &[String]) -> Vec<FieldIdentifier> {
+    field_ids
+        .iter()
+        .filter_map(|id| FieldIdentifier::builder().id(id).build().ok())
+        .collect()
+}
+
+impl CaseReader for CasesApi {
+    async fn get_case(
+        &self,
+        domain_id: &str,
+        case_id: &str,
+        field_ids: &[String],
+    ) -> Result<CaseFields, ReaderError> {
+        let mut values = BTreeMap::new();
+        for chunk in field_ids.chunks(GET_CASE_MAX_FIELDS) {
+            let mut next_token: Option<String> = None;
+            loop {
+                let result = self
+                    .client
+                    .get_case()
+                    .domain_id(domain_id)
+                    .case_id(case_id)
+                    .set_fields(Some(ids(chunk)))
+                    .set_next_token(next_token.take())
+                    .send()
+                    .await;
+                let out = match result {
+                    Ok(out) => out,
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                    {
+                        return Ok(None);
+                    }
+                    Err(e) => return Err(classify("GetCase", e)),
+                };
+                for f in out.fields() {
+                    if let Some(v) = f.value().and_then(from_union) {
+                        values.insert(f.id().to_owned(), v);
+                    }
+                }
+                match out.next_token() {
+                    Some(t) if !t.is_empty() => next_token = Some(t.to_owned()),
+                    _ => break,
+                }
+            }
+        }
+        Ok(Some(values))
+    }
+
+    async fn list_fields(&self, domain_id: &str) -> Result<Vec<FieldInfo>, ReaderError> {
+        let mut fields = Vec::new();
+        let mut pages = self
+            .client
+            .list_fields()
+            .domain_id(domain_id)
+            .max_results(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ListFields", e))?;
+            fields.extend(page.fields().iter().map(|f| FieldInfo {
+                id: f.field_id().to_owned(),
+                name: f.name().to_owned(),
+                field_type: f.r#type().as_str().to_owned(),
+                namespace: f.namespace().as_str().to_owned(),
+                options: BTreeMap::new(),
+            }));
+        }
+        Ok(fields)
+    }
+
+    async fn describe_fields(
+        &self,
+        domain_id: &str,
+        field_ids: &[String],
+    ) -> Result<Vec<FieldInfo>, ReaderError> {
+        let mut infos = Vec::new();
+        for chunk in field_ids.chunks(BATCH_GET_FIELD_MAX) {
+            let out = self
+                .client
+                .batch_get_field()
+                .domain_id(domain_id)
+                .set_fields(Some(ids(chunk)))
+                .send()
+                .await
+                .map_err(|e| classify("BatchGetField", e))?;
+            for f in out.fields() {
+                let mut info = FieldInfo {
+                    id: f.field_id().to_owned(),
+                    name: f.name().to_owned(),
+                    field_type: f.r#type().as_str().to_owned(),
+                    namespace: f.namespace().as_str().to_owned(),
+                    options: BTreeMap::new(),
+                };
+                if info.field_type == "SingleSelect" {
+                    let mut pages = self
+                        .client
+                        .list_field_options()
+                        .domain_id(domain_id)
+                        .field_id(&info.id)
+                        .max_results(100)
+                        .into_paginator()
+                        .send();
+                    while let Some(page) = pages.next().await {
+                        let page = page.map_err(|e| classify("ListFieldOptions", e))?;
+                        info.options.extend(
+                            page.options()
+                                .iter()
+                                .map(|o| (o.value().to_owned(), o.name().to_owned())),
+                        );
+                    }
+                }
+                infos.push(info);
+            }
+        }
+        Ok(infos)
+    }
+
+    async fn event_configuration(
+        &self,
+        domain_id: &str,
+    ) -> Result<EventConfiguration, ReaderError> {
+        let out = self
+            .client
+            .get_case_event_configuration()
+            .domain_id(domain_id)
+            .send()
+            .await
+            .map_err(|e| classify("GetCaseEventConfiguration", e))?;
+        let eb = out.event_bridge();
+        let included = eb.and_then(|e| e.included_data());
+        Ok(EventConfiguration {
+            enabled: eb.is_some_and(|e| e.enabled()),
+            fields: included
+                .and_then(|i| i.case_data())
+                .map(|c| c.fields().iter().map(|f| f.id().to_owned()).collect())
+                .unwrap_or_default(),
+            include_related_item_content: included
+                .and_then(|i| i.related_item_data())
+                .is_some_and(|r| r.include_content()),
+        })
+    }
+}

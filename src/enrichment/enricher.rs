@@ -1,0 +1,225 @@
+//! The enrichment service: per-domain caches and the GetCase call itself.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::{CaseReader, FieldInfo, ReaderError};
+use crate::event::FieldValue;
+use crate::projection::Snapshot;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnricherSettings {
+    /// `CASE_FIELDS`: the wanted field ids; `None` means every field of the domain (ListFields).
+    pub case_fields: Option<Vec<String>>,
+    /// How long a domain's field list and event configuration are trusted.
+    pub cache_ttl: Duration,
+    /// A stored snapshot older than this is refreshed in full on the next event.
+    pub max_snapshot_age: Duration,
+}
+
+/// What the projector knows about a domain, refreshed every `cache_ttl`.
+#[derive(Debug, Clone)]
+pub struct DomainFacts {
+    pub wanted: Arc<BTreeSet<String>>,
+    pub configured: Arc<BTreeSet<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnrichmentStatus {
+    Fetched,
+    /// The case no longer exists (deleted meanwhile): the event's own data is projected.
+    NotFound,
+    /// A permission or request problem an operator must fix; the event's own data is projected.
+    Refused(String),
+}
+
+impl EnrichmentStatus {
+    /// Value of the case item's `enrichment` attribute.
+    pub fn label(&self) -> &'static str {
+        match self {
+            EnrichmentStatus::Fetched => "fetched",
+            EnrichmentStatus::NotFound => "not-found",
+            EnrichmentStatus::Refused(_) => "refused",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Enrichment {
+    pub snapshot: Option<Snapshot>,
+    pub status: EnrichmentStatus,
+}
+
+struct Cached<T> {
+    value: T,
+    fetched: Instant,
+}
+
+#[derive(Default)]
+struct DomainCache {
+    facts: Option<Cached<DomainFacts>>,
+    /// Field ids whose metadata is in the read model (or known not to exist).
+    described: Option<HashSet<String>>,
+}
+
+pub struct Enricher<R> {
+    reader: R,
+    settings: EnricherSettings,
+    domains: Mutex<HashMap<String, DomainCache>>,
+    get_case_calls: AtomicU64,
+}
+
+impl<R: CaseReader> Enricher<R> {
+    pub fn new(reader: R, settings: EnricherSettings) -> Self {
+        Enricher {
+            reader,
+            settings,
+            domains: Mutex::new(HashMap::new()),
+            get_case_calls: AtomicU64::new(0),
+        }
+    }
+
+    pub fn settings(&self) -> &EnricherSettings {
+        &self.settings
+    }
+
+    pub fn reader(&self) -> &R {
+        &self.reader
+    }
+
+    /// GetCase requests made so far (one per case fetched; pages and chunks not counted).
+    pub fn get_case_calls(&self) -> u64 {
+        self.get_case_calls.load(Ordering::Relaxed)
+    }
+
+    /// The domain's wanted and configured fields, from cache or the service. A refusal
+    /// (access denied) degrades to what is known, and is cached like an answer so it is not
+    /// asked again on every event; throttling and outages are errors (the record is retried).
+    pub async fn facts(&self, domain_id: &str) -> Result<DomainFacts, ReaderError> {
+        let mut domains = self.domains.lock().await;
+        let cache = domains.entry(domain_id.to_owned()).or_default();
+        if let Some(c) = cache
+            .facts
+            .as_ref()
+            .filter(|c| c.fetched.elapsed() < self.settings.cache_ttl)
+        {
+            return Ok(c.value.clone());
+        }
+        let wanted: BTreeSet<String> = match &self.settings.case_fields {
+            Some(ids) => ids.iter().cloned().collect(),
+            None => match self.reader.list_fields(domain_id).await {
+                Ok(fields) => fields.into_iter().map(|f| f.id).collect(),
+                Err(e) if e.is_retryable() => return Err(e),
+                Err(e) => {
+                    tracing::error!(domain_id, error = %e, "cannot list the domain's fields: no GetCase enrichment until fixed (or set CASE_FIELDS)");
+                    BTreeSet::new()
+                }
+            },
+        };
+        let configured: BTreeSet<String> = match self.reader.event_configuration(domain_id).await {
+            Ok(c) => c.fields.into_iter().collect(),
+            Err(e) if e.is_retryable() => return Err(e),
+            Err(e) => {
+                tracing::error!(domain_id, error = %e, "cannot read the event configuration: absent fields are fetched, not assumed null");
+                BTreeSet::new()
+            }
+        };
+        let facts = DomainFacts {
+            wanted: Arc::new(wanted),
+            configured: Arc::new(configured),
+        };
+        cache.facts = Some(Cached {
+            value: facts.clone(),
+            fetched: Instant::now(),
+        });
+        Ok(facts)
+    }
+
+    /// GetCase for `fields`, as a snapshot taken at `now`. A requested field the answer leaves
+    /// out is null in the case now, and is recorded as such.
+    pub async fn fetch(
+        &self,
+        domain_id: &str,
+        case_id: &str,
+        fields: &BTreeSet<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Enrichment, ReaderError> {
+        self.get_case_calls.fetch_add(1, Ordering::Relaxed);
+        let ids: Vec<String> = fields.iter().cloned().collect();
+        match self.reader.get_case(domain_id, case_id, &ids).await {
+            Ok(Some(mut values)) => {
+                for id in fields {
+                    values.entry(id.clone()).or_insert(FieldValue::Empty);
+                }
+                values.retain(|id, _| fields.contains(id));
+                Ok(Enrichment {
+                    snapshot: Some(Snapshot {
+                        taken_at: now,
+                        fields: values,
+                    }),
+                    status: EnrichmentStatus::Fetched,
+                })
+            }
+            Ok(None) => Ok(Enrichment {
+                snapshot: None,
+                status: EnrichmentStatus::NotFound,
+            }),
+            Err(e) if e.is_retryable() => Err(e),
+            Err(e) => {
+                tracing::error!(domain_id, case_id, error = %e, "GetCase refused: projecting the event's own data");
+                Ok(Enrichment {
+                    snapshot: None,
+                    status: EnrichmentStatus::Refused(e.to_string()),
+                })
+            }
+        }
+    }
+
+    /// Field ids among `ids` whose metadata is not in the read model yet. `stored` loads the
+    /// ids already there, once per domain per execution environment.
+    pub async fn undescribed<F, Fut>(
+        &self,
+        domain_id: &str,
+        ids: &BTreeSet<String>,
+        stored: F,
+    ) -> Vec<String>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = HashSet<String>>,
+    {
+        let mut domains = self.domains.lock().await;
+        let cache = domains.entry(domain_id.to_owned()).or_default();
+        if cache.described.is_none() {
+            cache.described = Some(stored().await);
+        }
+        let described = cache.described.as_ref().expect("set above");
+        ids.iter()
+            .filter(|id| !described.contains(*id))
+            .cloned()
+            .collect()
+    }
+
+    /// Describes `ids` (names, types, options) and remembers them as described, including ids
+    /// the service does not know, so they are not asked for again.
+    pub async fn describe(
+        &self,
+        domain_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<FieldInfo>, ReaderError> {
+        let infos = self.reader.describe_fields(domain_id, ids).await?;
+        let mut domains = self.domains.lock().await;
+        let described = domains
+            .entry(domain_id.to_owned())
+            .or_default()
+            .described
+            .get_or_insert_with(HashSet::new);
+        described.extend(ids.iter().cloned());
+        Ok(infos)
+    }
+}

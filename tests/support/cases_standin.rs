@@ -1,0 +1,478 @@
+//! A stand-in for Amazon Connect Cases that speaks its REST-JSON wire protocol (paths, bodies,
+//! `x-amzn-ErrorType` errors, as in the Cases API model), so tests exercise the real
+//! `aws-sdk-connectcases` client. It serves fixture domains and cases, counts requests per
+//! operation, and injects faults per case or at a rate. Test support only: never part of the
+//! Lambda binary. `examples/cases_standin.rs` runs it for the local main job.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Fixture: domains with their fields, options, event configuration and cases.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Fixture {
+    pub domains: HashMap<String, DomainFixture>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainFixture {
+    /// `FieldSummary` objects: `fieldId`, `name`, `type`, `namespace`.
+    pub fields: Vec<Value>,
+    /// Field id → `FieldOption` objects (`name`, `value`, `active`).
+    #[serde(default)]
+    pub options: HashMap<String, Vec<Value>>,
+    /// `EventBridgeConfiguration`.
+    #[serde(default)]
+    pub event_configuration: Value,
+    /// Case id → `{ "templateId", "fields": [ FieldValue ] }`.
+    #[serde(default)]
+    pub cases: HashMap<String, CaseFixture>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaseFixture {
+    pub template_id: String,
+    pub fields: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fault {
+    NotFound,
+    AccessDenied,
+    Throttle,
+    Internal,
+    Validation,
+    /// Answer correctly, after a delay.
+    Slow(Duration),
+}
+
+#[derive(Debug, Clone)]
+pub struct FaultRule {
+    /// Only this operation (`GetCase`, ...); `None` for all.
+    pub operation: Option<&'static str>,
+    /// Only this case; `None` for all.
+    pub case_id: Option<String>,
+    pub fault: Fault,
+    /// Share of matching requests that fail, 0.0..=1.0 (deterministic sequence).
+    pub rate: f64,
+}
+
+#[derive(Default)]
+struct State {
+    fixture: Fixture,
+    calls: HashMap<String, usize>,
+    faults: Vec<FaultRule>,
+    /// GetCase page size (fields per response page).
+    page_size: usize,
+    /// Deterministic pseudo-random sequence for rate-based faults.
+    rng: u64,
+    last_put_configuration: Option<Value>,
+}
+
+#[derive(Clone)]
+pub struct CasesStandIn {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+}
+
+impl CasesStandIn {
+    /// Starts serving on a free loopback port, in the current tokio runtime.
+    pub async fn start(fixture: Fixture) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve(listener, fixture)
+    }
+
+    pub fn serve(listener: TcpListener, fixture: Fixture) -> Self {
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(Mutex::new(State {
+            fixture,
+            page_size: 220,
+            rng: 0x9E37_79B9_7F4A_7C15,
+            ..State::default()
+        }));
+        let server = CasesStandIn { addr, state };
+        let accept = server.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let conn = accept.clone();
+                tokio::spawn(async move { conn.connection(stream).await });
+            }
+        });
+        server
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Requests received for `operation` (every page and chunk counts: that is what the quota sees).
+    pub fn calls(&self, operation: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .calls
+            .get(operation)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn reset_calls(&self) {
+        self.state.lock().unwrap().calls.clear();
+    }
+
+    pub fn inject(&self, rule: FaultRule) {
+        self.state.lock().unwrap().faults.push(rule);
+    }
+
+    pub fn clear_faults(&self) {
+        self.state.lock().unwrap().faults.clear();
+    }
+
+    pub fn set_page_size(&self, n: usize) {
+        self.state.lock().unwrap().page_size = n;
+    }
+
+    pub fn with_domain<T>(&self, domain_id: &str, f: impl FnOnce(&mut DomainFixture) -> T) -> T {
+        let mut state = self.state.lock().unwrap();
+        f(state
+            .fixture
+            .domains
+            .entry(domain_id.to_owned())
+            .or_default())
+    }
+
+    pub fn last_put_configuration(&self) -> Option<Value> {
+        self.state.lock().unwrap().last_put_configuration.clone()
+    }
+
+    async fn connection(&self, mut stream: TcpStream) {
+        // One write per response and no Nagle delay: a stand-in must not add latency.
+        let _ = stream.set_nodelay(true);
+        let mut buf = Vec::new();
+        loop {
+            let Some((method, target, body)) = read_request(&mut stream, &mut buf).await else {
+                return;
+            };
+            let (status, error_type, body, delay) = self.route(&method, &target, &body);
+            if let Some(d) = delay {
+                tokio::time::sleep(d).await;
+            }
+            let body = body.to_string();
+            let mut head = format!(
+                "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nx-amzn-RequestId: standin\r\n",
+                reason(status),
+                body.len()
+            );
+            if let Some(t) = error_type {
+                head.push_str(&format!("x-amzn-ErrorType: {t}\r\n"));
+            }
+            head.push_str("\r\n");
+            head.push_str(&body);
+            if stream.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn route(
+        &self,
+        method: &str,
+        target: &str,
+        body: &[u8],
+    ) -> (u16, Option<&'static str>, Value, Option<Duration>) {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let query: HashMap<&str, &str> = query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .collect();
+        let request: Value = serde_json::from_slice(body).unwrap_or(json!({}));
+        let (operation, domain_id, case_id) = match (method, parts.as_slice()) {
+            ("POST", ["domains", d, "cases", c]) => ("GetCase", *d, Some(*c)),
+            ("POST", ["domains", d, "fields-list"]) => ("ListFields", *d, None),
+            ("POST", ["domains", d, "fields-batch"]) => ("BatchGetField", *d, None),
+            ("POST", ["domains", d, "fields", _, "options-list"]) => ("ListFieldOptions", *d, None),
+            ("POST", ["domains", d, "case-event-configuration"]) => {
+                ("GetCaseEventConfiguration", *d, None)
+            }
+            ("PUT", ["domains", d, "case-event-configuration"]) => {
+                ("PutCaseEventConfiguration", *d, None)
+            }
+            _ => {
+                return (
+                    404,
+                    Some("UnknownOperationException"),
+                    json!({"message": format!("no route {method} {path}")}),
+                    None,
+                );
+            }
+        };
+        let mut state = self.state.lock().unwrap();
+        *state.calls.entry(operation.to_owned()).or_default() += 1;
+
+        let mut delay = None;
+        let faults = state.faults.clone();
+        for rule in faults
+            .iter()
+            .filter(|r| r.operation.is_none_or(|o| o == operation))
+        {
+            if rule.case_id.as_deref().is_some_and(|c| Some(c) != case_id) {
+                continue;
+            }
+            state.rng ^= state.rng << 13;
+            state.rng ^= state.rng >> 7;
+            state.rng ^= state.rng << 17;
+            if (state.rng % 10_000) as f64 >= rule.rate * 10_000.0 {
+                continue;
+            }
+            let message = |m: &str| json!({ "message": m });
+            return match rule.fault {
+                Fault::NotFound => (
+                    404,
+                    Some("ResourceNotFoundException"),
+                    json!({"message": "Case not found", "resourceId": case_id.unwrap_or(domain_id), "resourceType": "Case"}),
+                    None,
+                ),
+                Fault::AccessDenied => (
+                    403,
+                    Some("AccessDeniedException"),
+                    message("User is not authorized to perform this action"),
+                    None,
+                ),
+                Fault::Throttle => (
+                    429,
+                    Some("ThrottlingException"),
+                    message("Rate exceeded"),
+                    None,
+                ),
+                Fault::Internal => (
+                    500,
+                    Some("InternalServerException"),
+                    message("Internal error"),
+                    None,
+                ),
+                Fault::Validation => (
+                    400,
+                    Some("ValidationException"),
+                    message("Invalid request"),
+                    None,
+                ),
+                Fault::Slow(d) => {
+                    delay = Some(d);
+                    continue;
+                }
+            };
+        }
+        let page_size = state.page_size;
+        let Some(domain) = state.fixture.domains.get_mut(domain_id) else {
+            return (
+                404,
+                Some("ResourceNotFoundException"),
+                json!({"message": "Domain not found", "resourceId": domain_id, "resourceType": "Domain"}),
+                delay,
+            );
+        };
+        let (status, error, body) = match operation {
+            "GetCase" => get_case(domain, case_id.unwrap(), &request, page_size),
+            "ListFields" => list_fields(domain, &query),
+            "BatchGetField" => batch_get_field(domain, &request),
+            "ListFieldOptions" => {
+                let field_id = parts[3];
+                (
+                    200,
+                    None,
+                    json!({ "options": domain.options.get(field_id).cloned().unwrap_or_default() }),
+                )
+            }
+            "GetCaseEventConfiguration" => (
+                200,
+                None,
+                json!({ "eventBridge": domain.event_configuration }),
+            ),
+            "PutCaseEventConfiguration" => {
+                domain.event_configuration = request["eventBridge"].clone();
+                state.last_put_configuration = Some(request);
+                (200, None, json!({}))
+            }
+            _ => unreachable!(),
+        };
+        (status, error, body, delay)
+    }
+}
+
+fn validation(message: String) -> (u16, Option<&'static str>, Value) {
+    (
+        400,
+        Some("ValidationException"),
+        json!({ "message": message }),
+    )
+}
+
+fn get_case(
+    domain: &DomainFixture,
+    case_id: &str,
+    request: &Value,
+    page_size: usize,
+) -> (u16, Option<&'static str>, Value) {
+    let Some(case) = domain.cases.get(case_id) else {
+        return (
+            404,
+            Some("ResourceNotFoundException"),
+            json!({"message": "Case not found", "resourceId": case_id, "resourceType": "Case"}),
+        );
+    };
+    let requested: Vec<&str> = request["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    if requested.is_empty() || requested.len() > 220 {
+        return validation(format!(
+            "fields must hold 1 to 220 items, got {}",
+            requested.len()
+        ));
+    }
+    if let Some(unknown) = requested
+        .iter()
+        .find(|id| !domain.fields.iter().any(|f| f["fieldId"] == **id))
+    {
+        return validation(format!("Field {unknown} does not exist in domain"));
+    }
+    let values: Vec<&Value> = requested
+        .iter()
+        .filter_map(|id| case.fields.iter().find(|f| f["id"] == *id))
+        .collect();
+    let start: usize = request["nextToken"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let end = (start + page_size).min(values.len());
+    let mut body = json!({ "templateId": case.template_id, "fields": values[start.min(end)..end] });
+    if end < values.len() {
+        body["nextToken"] = json!(end.to_string());
+    }
+    (200, None, body)
+}
+
+fn list_fields(
+    domain: &DomainFixture,
+    query: &HashMap<&str, &str>,
+) -> (u16, Option<&'static str>, Value) {
+    let max: usize = query
+        .get("maxResults")
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(100);
+    if !(1..=100).contains(&max) {
+        return validation("maxResults must be 1 to 100".into());
+    }
+    let start: usize = query
+        .get("nextToken")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let end = (start + max).min(domain.fields.len());
+    let fields: Vec<Value> = domain.fields[start.min(end)..end]
+        .iter()
+        .map(|f| {
+            let mut f = f.clone();
+            f["fieldArn"] = json!(format!(
+                "arn:aws:cases:us-west-2:123456789012:domain/d/field/{}",
+                f["fieldId"].as_str().unwrap_or("")
+            ));
+            f
+        })
+        .collect();
+    let mut body = json!({ "fields": fields });
+    if end < domain.fields.len() {
+        body["nextToken"] = json!(end.to_string());
+    }
+    (200, None, body)
+}
+
+fn batch_get_field(domain: &DomainFixture, request: &Value) -> (u16, Option<&'static str>, Value) {
+    let requested: Vec<&str> = request["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    if requested.is_empty() || requested.len() > 50 {
+        return validation(format!(
+            "fields must hold 1 to 50 items, got {}",
+            requested.len()
+        ));
+    }
+    let mut fields = Vec::new();
+    let mut errors = Vec::new();
+    for id in requested {
+        match domain.fields.iter().find(|f| f["fieldId"] == id) {
+            Some(f) => {
+                let mut f = f.clone();
+                f["fieldArn"] = json!(format!("arn:aws:cases:us-west-2:123456789012:domain/d/field/{id}"));
+                fields.push(f);
+            }
+            None => errors.push(json!({"id": id, "errorCode": "ResourceNotFoundException", "message": "no such field"})),
+        }
+    }
+    (200, None, json!({ "fields": fields, "errors": errors }))
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        _ => "Internal Server Error",
+    }
+}
+
+/// Reads one HTTP/1.1 request (Content-Length bodies only, which is what the SDK sends).
+async fn read_request(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+) -> Option<(String, String, Vec<u8>)> {
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+            let mut lines = head.split("\r\n");
+            let mut request_line = lines.next()?.split(' ');
+            let (method, target) = (
+                request_line.next()?.to_owned(),
+                request_line.next()?.to_owned(),
+            );
+            let length: usize = lines
+                .filter_map(|l| l.split_once(':'))
+                .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                .and_then(|(_, v)| v.trim().parse().ok())
+                .unwrap_or(0);
+            while buf.len() < end + 4 + length {
+                let mut chunk = [0u8; 8192];
+                let n = stream.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let body = buf[end + 4..end + 4 + length].to_vec();
+            buf.drain(..end + 4 + length);
+            return Some((method, target, body));
+        }
+        let mut chunk = [0u8; 8192];
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
