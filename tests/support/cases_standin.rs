@@ -64,6 +64,8 @@ pub struct FaultRule {
     pub fault: Fault,
     /// Share of matching requests that fail, 0.0..=1.0 (deterministic sequence).
     pub rate: f64,
+    /// Fail at most this many requests, then stop; `None` for no limit.
+    pub times: Option<usize>,
 }
 
 #[derive(Default)]
@@ -220,12 +222,12 @@ impl CasesStandIn {
         *state.calls.entry(operation.to_owned()).or_default() += 1;
 
         let mut delay = None;
-        let faults = state.faults.clone();
-        for rule in faults
-            .iter()
-            .filter(|r| r.operation.is_none_or(|o| o == operation))
-        {
-            if rule.case_id.as_deref().is_some_and(|c| Some(c) != case_id) {
+        for index in 0..state.faults.len() {
+            let rule = state.faults[index].clone();
+            if rule.operation.is_some_and(|o| o != operation)
+                || rule.case_id.as_deref().is_some_and(|c| Some(c) != case_id)
+                || rule.times == Some(0)
+            {
                 continue;
             }
             state.rng ^= state.rng << 13;
@@ -233,6 +235,9 @@ impl CasesStandIn {
             state.rng ^= state.rng << 17;
             if (state.rng % 10_000) as f64 >= rule.rate * 10_000.0 {
                 continue;
+            }
+            if let Some(times) = &mut state.faults[index].times {
+                *times -= 1;
             }
             let message = |m: &str| json!({ "message": m });
             return match rule.fault {

@@ -216,8 +216,11 @@ pub fn sqs_batch(events: &[serde_json::Value]) -> serde_json::Value {
     serde_json::json!({ "Records": records })
 }
 
-pub async fn handle(
-    projector: &Projector<DynamoStore>,
+pub async fn handle<
+    S: cases_projector::store::ReadModelStore,
+    R: cases_projector::enrichment::CaseReader,
+>(
+    projector: &Projector<S, R>,
     payload: serde_json::Value,
 ) -> InvocationReport {
     projector.handle(parse_invocation(payload), None).await
@@ -283,9 +286,16 @@ pub fn shuffle<T>(items: &mut [T], seed: u64) {
 /// A Connect Cases client for the stand-in: test credentials, adaptive retries with a short
 /// backoff (so fault tests stay fast), and a short timeout.
 pub fn cases_client(endpoint: &str) -> aws_sdk_connectcases::Client {
+    cases_client_with_attempts(endpoint, 3)
+}
+
+pub fn cases_client_with_attempts(
+    endpoint: &str,
+    max_attempts: u32,
+) -> aws_sdk_connectcases::Client {
     use aws_sdk_connectcases::config;
     let retry = config::retry::RetryConfig::adaptive()
-        .with_max_attempts(3)
+        .with_max_attempts(max_attempts)
         .with_initial_backoff(Duration::from_millis(5))
         .with_max_backoff(Duration::from_millis(50));
     let timeouts = config::timeout::TimeoutConfig::builder()

@@ -1,0 +1,504 @@
+//! GetCase enrichment through the real handler, the real aws-sdk-connectcases client (against
+//! the REST-JSON stand-in) and DynamoDB Local.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use cases_projector::connect_cases::CasesApi;
+use cases_projector::enrichment::{Enricher, EnricherSettings};
+use cases_projector::handler::{Projector, RecordOutcome, lambda_response};
+use cases_projector::projection::Outcome;
+use cases_projector::store::dynamodb::DynamoStore;
+use serde_json::{Value, json};
+use support::cases_standin::{CasesStandIn, DomainFixture, Fault, FaultRule, Fixture};
+use support::*;
+
+const DOMAIN: &str = "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d";
+const CASE_A: &str = "4f1d2c3b-5a6e-4b5c-8d9e-0f1a2b3c4d5e";
+const CASE_B: &str = "9c2e7f10-3b4a-4c5d-9e8f-1a2b3c4d5e6f";
+const CASE_C: &str = "2d4f6a8c-0e1b-4d3f-a5b7-c9e1f3a5b7d9";
+
+fn settings(case_fields: Option<&[&str]>) -> EnricherSettings {
+    EnricherSettings {
+        case_fields: case_fields.map(|f| f.iter().map(|s| s.to_string()).collect()),
+        cache_ttl: Duration::from_secs(900),
+        max_snapshot_age: Duration::from_secs(6 * 3600),
+    }
+}
+
+fn enriched(
+    store: DynamoStore,
+    standin: &CasesStandIn,
+    case_fields: Option<&[&str]>,
+) -> Projector<DynamoStore, CasesApi> {
+    let enricher = Enricher::new(
+        CasesApi::new(cases_client(&standin.endpoint())),
+        settings(case_fields),
+    );
+    projector(store).with_enricher(enricher)
+}
+
+fn case_key(case_id: &str) -> String {
+    format!("CASE#{case_id}|CASE")
+}
+
+fn attr<'a>(
+    table: &'a BTreeMap<String, BTreeMap<String, String>>,
+    key: &str,
+    name: &str,
+) -> Option<&'a str> {
+    table.get(key).and_then(|i| i.get(name)).map(String::as_str)
+}
+
+/// A domain with `n` fields of every type, and case C holding a value in each.
+fn wide_domain(n: usize) -> Fixture {
+    let types = ["Text", "Number", "Boolean", "Text", "User"];
+    let mut domain = DomainFixture::default();
+    let mut values = Vec::new();
+    for i in 0..n {
+        let id = format!("f{i:03}");
+        domain.fields.push(json!({"fieldId": id, "name": format!("Field {i}"), "type": types[i % 5], "namespace": "Custom"}));
+        let value = match i % 5 {
+            0 => json!({"stringValue": format!("text {i}")}),
+            1 => json!({"doubleValue": i as f64 + 0.5}),
+            2 => json!({"booleanValue": i % 2 == 0}),
+            3 => json!({"emptyValue": {}}),
+            _ => {
+                json!({"userArnValue": format!("arn:aws:connect:us-west-2:1:instance/i/agent/{i}")})
+            }
+        };
+        values.push(json!({"id": id, "value": value}));
+    }
+    domain.event_configuration =
+        json!({"enabled": true, "includedData": {"caseData": {"fields": []}}});
+    domain.cases.insert(
+        CASE_C.into(),
+        support::cases_standin::CaseFixture {
+            template_id: "tpl".into(),
+            fields: values,
+        },
+    );
+    Fixture {
+        domains: [(DOMAIN.to_owned(), domain)].into(),
+    }
+}
+
+#[tokio::test]
+async fn metadata_only_event_gets_every_field_from_get_case_beyond_220_and_paged() {
+    let dynamo = DynamoLocal::start();
+    let standin = CasesStandIn::start(wide_domain(300)).await;
+    standin.set_page_size(100);
+    let projector = enriched(new_store(&dynamo, "cases").await, &standin, None);
+
+    let report = handle(
+        &projector,
+        read_json("events/16-case-updated-metadata-only.json"),
+    )
+    .await;
+    assert_eq!(
+        report.records[0].outcome,
+        RecordOutcome::Done(Outcome::Applied)
+    );
+    assert_eq!(report.work.get_case_calls, 1, "one fetch for the case");
+    // 300 ids: chunks of 220 and 80; the first pages in 100s: 3 + 1 requests. ListFields: 3 pages.
+    assert_eq!(standin.calls("GetCase"), 4);
+    assert_eq!(standin.calls("ListFields"), 3);
+
+    let table = snapshot_table(projector.store()).await;
+    let fields = attr(&table, &case_key(CASE_C), "fields").unwrap();
+    let parsed: BTreeMap<String, String> = table[&case_key(CASE_C)]["fields"]
+        .trim_matches(|c| c == '{' || c == '}')
+        .split(", ")
+        .filter_map(|kv| kv.split_once(": "))
+        .map(|(k, v)| {
+            (
+                k.trim_matches('"').to_owned(),
+                v.trim_matches('"').to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        parsed.len(),
+        300,
+        "every field, including those past the first 220: {fields}"
+    );
+    assert_eq!(parsed["f000"], "text 0");
+    assert_eq!(parsed["f001"], "1.5");
+    assert_eq!(parsed["f002"], "true");
+    assert_eq!(parsed["f003"], "NULL");
+    assert_eq!(
+        parsed["f299"],
+        "arn:aws:connect:us-west-2:1:instance/i/agent/299"
+    );
+    assert_eq!(
+        attr(&table, &case_key(CASE_C), "enrichment"),
+        Some("fetched")
+    );
+    assert!(
+        attr(&table, &case_key(CASE_C), "snapshotFields")
+            .unwrap()
+            .contains("f250")
+    );
+    assert!(attr(&table, &case_key(CASE_C), "snapshotAt").is_some());
+}
+
+#[tokio::test]
+async fn events_carrying_every_configured_field_make_no_get_case_call() {
+    let dynamo = DynamoLocal::start();
+    let mut fixture = sample_fixture();
+    let configured = ["status", "title", "case_reason", "priority", "vip"];
+    let domain = fixture.domains.get_mut(DOMAIN).unwrap();
+    domain
+        .fields
+        .retain(|f| configured.contains(&f["fieldId"].as_str().unwrap()));
+    domain.event_configuration = json!({"enabled": true, "includedData": {"caseData": {"fields": configured.map(|id| json!({"id": id}))}}});
+    let standin = CasesStandIn::start(fixture).await;
+    let projector = enriched(new_store(&dynamo, "cases").await, &standin, None);
+
+    for file in [
+        "01-case-created.json",
+        "02-case-updated.json",
+        "13-case-updated-closed.json",
+    ] {
+        let report = handle(&projector, read_json(format!("events/{file}"))).await;
+        assert_eq!(report.count("applied"), 1, "{file}");
+    }
+    assert_eq!(standin.calls("GetCase"), 0);
+    let table = snapshot_table(projector.store()).await;
+    let fields = attr(&table, &case_key(CASE_A), "fields").unwrap();
+    // 13 carries only status and title: the other configured fields are null now, not unknown.
+    assert!(
+        fields.contains(r#""priority": "NULL""#) && fields.contains(r#""vip": "NULL""#),
+        "{fields}"
+    );
+    assert!(fields.contains(r#""status": "closed""#), "{fields}");
+}
+
+#[tokio::test]
+async fn three_events_of_one_case_in_one_sqs_batch_make_one_get_case_call() {
+    let dynamo = DynamoLocal::start();
+    let standin = CasesStandIn::start(sample_fixture()).await;
+    let projector = enriched(new_store(&dynamo, "cases").await, &standin, None);
+    let batch: Vec<Value> = [
+        "01-case-created.json",
+        "02-case-updated.json",
+        "04-case-updated-empty-and-typed-values.json",
+    ]
+    .iter()
+    .map(|f| read_json(format!("events/{f}")))
+    .collect();
+    let report = handle(&projector, sqs_batch(&batch)).await;
+    assert_eq!(report.count("applied"), 3);
+    assert_eq!(standin.calls("GetCase"), 1);
+    let table = snapshot_table(projector.store()).await;
+    let fields = attr(&table, &case_key(CASE_A), "fields").unwrap();
+    assert!(
+        fields.contains(r#""reference_number": "40213""#),
+        "fetched field: {fields}"
+    );
+    assert!(
+        fields.contains(r#""summary": "Customer called twice""#),
+        "fetched field: {fields}"
+    );
+}
+
+#[tokio::test]
+async fn field_metadata_is_stored_once_and_refreshed_for_unknown_fields() {
+    let dynamo = DynamoLocal::start();
+    let standin = CasesStandIn::start(sample_fixture()).await;
+    let projector = enriched(new_store(&dynamo, "cases").await, &standin, None);
+    handle(&projector, read_json("events/01-case-created.json")).await;
+    assert_eq!(
+        standin.calls("BatchGetField"),
+        1,
+        "8 unknown field ids: one batch"
+    );
+    assert_eq!(
+        standin.calls("ListFieldOptions"),
+        2,
+        "status and case_reason are SingleSelect"
+    );
+    handle(&projector, read_json("events/02-case-updated.json")).await;
+    assert_eq!(standin.calls("BatchGetField"), 1, "nothing new");
+    handle(
+        &projector,
+        read_json("events/04-case-updated-empty-and-typed-values.json"),
+    )
+    .await;
+    assert_eq!(standin.calls("BatchGetField"), 2, "refund_amount is new");
+
+    let table = snapshot_table(projector.store()).await;
+    let status = &table[&format!("FIELDS#{DOMAIN}|FIELD#status")];
+    assert_eq!(status["name"], "Status");
+    assert_eq!(status["fieldType"], "SingleSelect");
+    assert_eq!(status["options"], r#"{"closed": "Closed", "open": "Open"}"#);
+    assert_eq!(
+        table[&format!("FIELDS#{DOMAIN}|FIELD#refund_amount")]["fieldType"],
+        "Number"
+    );
+
+    // A fresh execution environment finds the stored metadata instead of asking again.
+    let again = enriched(projector.store().clone(), &standin, None);
+    handle(&again, read_json("events/02-case-updated.json")).await;
+    assert_eq!(standin.calls("BatchGetField"), 2);
+}
+
+#[tokio::test]
+async fn case_deleted_meanwhile_projects_the_event_and_marks_not_found() {
+    let dynamo = DynamoLocal::start();
+    let standin = CasesStandIn::start(sample_fixture()).await; // case B is not in the fixture
+    let projector = enriched(new_store(&dynamo, "cases").await, &standin, None);
+    let created = sample_stream()[17].clone();
+    let report = handle(&projector, created).await;
+    assert_eq!(
+        report.records[0].outcome,
+        RecordOutcome::Done(Outcome::Applied)
+    );
+    assert_eq!(standin.calls("GetCase"), 1);
+    let table = snapshot_table(projector.store()).await;
+    assert_eq!(
+        attr(&table, &case_key(CASE_B), "enrichment"),
+        Some("not-found")
+    );
+    assert_eq!(
+        attr(&table, &case_key(CASE_B), "title"),
+        Some("Duplicate charge")
+    );
+}
+
+#[tokio::test]
+async fn access_denied_and_bad_field_ids_project_the_event_without_retrying() {
+    let dynamo = DynamoLocal::start();
+    let standin = CasesStandIn::start(sample_fixture()).await;
+    standin.inject(FaultRule {
+        operation: Some("GetCase"),
+        case_id: Some(CASE_C.into()),
+        fault: Fault::AccessDenied,
+        rate: 1.0,
+        times: None,
+    });
+    let projector = enriched(new_store(&dynamo, "cases").await, &standin, None);
+    let report = handle(
+        &projector,
+        read_json("events/16-case-updated-metadata-only.json"),
+    )
+    .await;
+    assert_eq!(
+        report.records[0].outcome,
+        RecordOutcome::Done(Outcome::Applied)
+    );
+    assert_eq!(standin.calls("GetCase"), 1, "403 is not retried");
+    let table = snapshot_table(projector.store()).await;
+    assert_eq!(
+        attr(&table, &case_key(CASE_C), "enrichment"),
+        Some("refused")
+    );
+
+    // CASE_FIELDS naming a field the domain does not have: ValidationException, not a retry loop.
+    let standin = CasesStandIn::start(sample_fixture()).await;
+    let projector = enriched(
+        new_store(&dynamo, "cases2").await,
+        &standin,
+        Some(&["status", "no_such_field"]),
+    );
+    let report = handle(
+        &projector,
+        read_json("events/16-case-updated-metadata-only.json"),
+    )
+    .await;
+    assert_eq!(
+        report.records[0].outcome,
+        RecordOutcome::Done(Outcome::Applied)
+    );
+    assert_eq!(standin.calls("GetCase"), 1);
+    assert!(lambda_response(&report).is_ok());
+    let table = snapshot_table(projector.store()).await;
+    assert_eq!(
+        attr(&table, &case_key(CASE_C), "enrichment"),
+        Some("refused")
+    );
+}
+
+#[tokio::test]
+async fn slow_get_case_fails_the_record_retryably() {
+    let dynamo = DynamoLocal::start();
+    let standin = CasesStandIn::start(sample_fixture()).await;
+    standin.inject(FaultRule {
+        operation: Some("GetCase"),
+        case_id: None,
+        fault: Fault::Slow(Duration::from_secs(5)),
+        rate: 1.0,
+        times: None,
+    });
+    let projector = enriched(new_store(&dynamo, "cases").await, &standin, None);
+    let report = handle(
+        &projector,
+        sqs_batch(&[read_json("events/16-case-updated-metadata-only.json")]),
+    )
+    .await;
+    assert!(
+        report.records[0].outcome.is_retryable_failure(),
+        "{report:?}"
+    );
+    assert_eq!(
+        lambda_response(&report).unwrap()["batchItemFailures"][0]["itemIdentifier"],
+        "m0"
+    );
+}
+
+/// 20 cases, each created, updated twice (status changes) and commented, metadata only.
+fn busy_stream() -> (Fixture, Vec<Value>) {
+    let mut fixture = sample_fixture();
+    let template = read_json("events/16-case-updated-metadata-only.json");
+    let comment = read_json("events/05-related-item-comment-created.json");
+    let mut events = Vec::new();
+    let domain = fixture.domains.get_mut(DOMAIN).unwrap();
+    for c in 0..20 {
+        let case_id = format!("0000{c:04}-aaaa-4bbb-8ccc-000000000000");
+        domain.cases.insert(
+            case_id.clone(),
+            support::cases_standin::CaseFixture {
+                template_id: "tpl".into(),
+                fields: vec![
+                    json!({"id": "status", "value": {"stringValue": "closed"}}),
+                    json!({"id": "title", "value": {"stringValue": format!("case {c}")}}),
+                    json!({"id": "priority", "value": {"doubleValue": c}}),
+                ],
+            },
+        );
+        for (n, (kind, changed)) in [
+            ("CASE.CREATED", vec!["status", "title"]),
+            ("CASE.UPDATED", vec!["status"]),
+            ("CASE.UPDATED", vec!["title"]),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut e = template.clone();
+            e["id"] = json!(format!("e{c:04}-{n}"));
+            e["detail"]["eventType"] = json!(kind);
+            e["detail"]["changedFieldIds"] = json!(changed);
+            e["detail"]["approximateChangeTime"] =
+                json!(format!("2026-11-21T10:{c:02}:{n:02}.000Z"));
+            e["detail"]["case"]["caseId"] = json!(case_id);
+            events.push(e);
+        }
+        let mut e = comment.clone();
+        e["id"] = json!(format!("e{c:04}-comment"));
+        e["detail"]["relatedItem"]["caseId"] = json!(case_id);
+        e["detail"]["relatedItem"]["relatedItemId"] = json!(format!("comment-{c}"));
+        events.push(e);
+    }
+    (fixture, events)
+}
+
+/// Delivers `events` in SQS batches of 5, redriving failed messages until none fail.
+async fn deliver_with_redrive(
+    projector: &Projector<DynamoStore, CasesApi>,
+    events: &[Value],
+) -> usize {
+    let mut pending: Vec<Value> = events.to_vec();
+    let mut rounds = 0;
+    while !pending.is_empty() {
+        rounds += 1;
+        assert!(rounds <= 30, "redrive did not converge");
+        let mut failed = Vec::new();
+        for batch in pending.chunks(5) {
+            let report = handle(projector, sqs_batch(batch)).await;
+            assert!(
+                report.records.iter().all(|r| matches!(
+                    r.outcome,
+                    RecordOutcome::Done(_)
+                        | RecordOutcome::Failed {
+                            retryable: true,
+                            ..
+                        }
+                )),
+                "only retryable failures: {report:?}"
+            );
+            let response = lambda_response(&report).unwrap();
+            for f in response["batchItemFailures"].as_array().unwrap() {
+                let index: usize = f["itemIdentifier"].as_str().unwrap()[1..].parse().unwrap();
+                failed.push(batch[index].clone());
+            }
+        }
+        pending = failed;
+    }
+    rounds
+}
+
+/// The table minus what depends on when snapshots were taken.
+async fn comparable(store: &DynamoStore) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut table = snapshot_table(store).await;
+    for item in table.values_mut() {
+        for volatile in ["fieldVersions", "snapshotAt", "snapshotFields"] {
+            item.remove(volatile);
+        }
+    }
+    table
+}
+
+#[tokio::test]
+async fn throttling_and_errors_on_30_percent_of_calls_lose_nothing_and_count_exactly() {
+    let dynamo = DynamoLocal::start();
+    let (fixture, events) = busy_stream();
+
+    let clean = CasesStandIn::start(fixture.clone()).await;
+    let reference = enriched(new_store(&dynamo, "reference").await, &clean, None);
+    assert_eq!(deliver_with_redrive(&reference, &events).await, 1);
+
+    let faulty = CasesStandIn::start(fixture).await;
+    faulty.inject(FaultRule {
+        operation: None,
+        case_id: None,
+        fault: Fault::Throttle,
+        rate: 0.15,
+        times: None,
+    });
+    faulty.inject(FaultRule {
+        operation: None,
+        case_id: None,
+        fault: Fault::Internal,
+        rate: 0.176,
+        times: None,
+    });
+    // And one case whose first GetCase outlasts the SDK's retries, so redrive is always exercised.
+    let unlucky = "00000003-aaaa-4bbb-8ccc-000000000000";
+    faulty.inject(FaultRule {
+        operation: Some("GetCase"),
+        case_id: Some(unlucky.into()),
+        fault: Fault::Internal,
+        rate: 1.0,
+        times: Some(2),
+    });
+    // Two attempts per call: the SDK absorbs most faults, SQS redrive the rest.
+    let enricher = Enricher::new(
+        CasesApi::new(cases_client_with_attempts(&faulty.endpoint(), 2)),
+        settings(None),
+    );
+    let projector = projector(new_store(&dynamo, "faulty").await).with_enricher(enricher);
+    let rounds = deliver_with_redrive(&projector, &events).await;
+
+    assert!(
+        rounds > 1,
+        "some records failed after the SDK's retries and were redriven"
+    );
+    let expected = comparable(reference.store()).await;
+    let actual = comparable(projector.store()).await;
+    assert_eq!(actual, expected, "after {rounds} redrive round(s)");
+    let stats = &actual[&format!("STATS#{DOMAIN}|DAY#2026-11-21")];
+    assert_eq!(stats["casesCreated"], "20");
+    assert!(
+        faulty.calls("GetCase") > clean.calls("GetCase"),
+        "faults were injected and retried"
+    );
+    let fields = attr(
+        &actual,
+        &case_key("00000007-aaaa-4bbb-8ccc-000000000000"),
+        "fields",
+    )
+    .unwrap();
+    assert!(fields.contains(r#""title": "case 7""#), "{fields}");
+}
