@@ -82,6 +82,52 @@ fn ids(field_ids: &[String]) -> Vec<FieldIdentifier> {
         .collect()
 }
 
+impl CasesApi {
+    /// PutCaseEventConfiguration (operators only: `casesctl event-config apply`; the function
+    /// never calls it and its role does not allow it).
+    pub async fn put_event_configuration(
+        &self,
+        domain_id: &str,
+        config: &EventConfiguration,
+    ) -> Result<(), ReaderError> {
+        use aws_sdk_connectcases::types::{
+            CaseEventIncludedData, EventBridgeConfiguration, EventIncludedData,
+            RelatedItemEventIncludedData,
+        };
+        let invalid = |e: aws_sdk_connectcases::error::BuildError| ReaderError::Invalid {
+            operation: "PutCaseEventConfiguration",
+            message: e.to_string(),
+        };
+        let included = EventIncludedData::builder()
+            .case_data(
+                CaseEventIncludedData::builder()
+                    .set_fields(Some(ids(&config.fields)))
+                    .build()
+                    .map_err(invalid)?,
+            )
+            .related_item_data(
+                RelatedItemEventIncludedData::builder()
+                    .include_content(config.include_related_item_content)
+                    .build()
+                    .map_err(invalid)?,
+            )
+            .build();
+        let event_bridge = EventBridgeConfiguration::builder()
+            .enabled(config.enabled)
+            .included_data(included)
+            .build()
+            .map_err(invalid)?;
+        self.client
+            .put_case_event_configuration()
+            .domain_id(domain_id)
+            .event_bridge(event_bridge)
+            .send()
+            .await
+            .map_err(|e| classify("PutCaseEventConfiguration", e))?;
+        Ok(())
+    }
+}
+
 impl CaseReader for CasesApi {
     async fn get_case(
         &self,

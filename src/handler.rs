@@ -96,6 +96,8 @@ pub struct RecordReport {
     pub event_id: Option<String>,
     pub case_id: Option<String>,
     pub event_type: Option<String>,
+    /// The event's `approximateChangeTime`, for the end-to-end lag metric.
+    pub changed_at: Option<chrono::DateTime<Utc>>,
     pub outcome: RecordOutcome,
 }
 
@@ -263,6 +265,7 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
                         event_id: Some(event.id.clone()),
                         case_id: Some(event.case_id.clone()).filter(|c| !c.is_empty()),
                         event_type: Some(event.event_type()),
+                        changed_at: Some(event.changed_at),
                         outcome: RecordOutcome::Failed {
                             error: "not processed".into(),
                             retryable: true,
@@ -589,6 +592,7 @@ impl RecordReport {
             event_id: event.map(|e| e.id.clone()),
             case_id: event.map(|e| e.case_id.clone()),
             event_type: event.map(CaseEvent::event_type),
+            changed_at: event.map(|e| e.changed_at),
             outcome: RecordOutcome::Failed {
                 retryable: error.is_retryable(),
                 error: error.to_string(),
@@ -667,5 +671,11 @@ pub async fn lambda_handler<S: ReadModelStore, R: CaseReader>(
     let report = projector
         .handle(crate::event::parse_invocation(event.payload), deadline)
         .await;
+    let function_name =
+        std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".into());
+    println!(
+        "{}",
+        crate::metrics::emf(&report, &function_name, Utc::now())
+    );
     lambda_response(&report).map_err(Into::into)
 }

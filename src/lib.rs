@@ -13,6 +13,7 @@ pub mod enrichment;
 pub mod event;
 pub mod handler;
 pub mod local;
+pub mod metrics;
 pub mod projection;
 pub mod store;
 pub mod table;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::enrichment::CaseReader;
+use crate::enrichment::{CaseReader, EventConfiguration};
 use crate::event::{Invocation, ParseError, parse_invocation};
 use crate::handler::{InvocationReport, Projector};
 use crate::store::ReadModelStore;
@@ -249,4 +249,82 @@ pub async fn render_read_model(store: &DynamoStore) -> Result<String, aws_sdk_dy
         "\n{markers} counted-event marker(s) (expire with the table's TTL)"
     );
     Ok(out)
+}
+
+/// System fields the dashboards read (status, title, reason, assignment, dates, reference).
+pub const DASHBOARD_FIELDS: [&str; 10] = [
+    "status",
+    "title",
+    "case_reason",
+    "assigned_user",
+    "assigned_queue",
+    "created_datetime",
+    "last_updated_datetime",
+    "last_closed_datetime",
+    "reference_number",
+    "customer_id",
+];
+
+/// The event configuration the projector works best with: enabled, related-item content on,
+/// and the current fields plus the dashboard fields plus `case_fields` (existing fields are
+/// kept: other consumers may rely on them).
+pub fn recommended_event_configuration(
+    current: &EventConfiguration,
+    case_fields: &[String],
+) -> EventConfiguration {
+    let mut fields = current.fields.clone();
+    for id in DASHBOARD_FIELDS
+        .iter()
+        .map(|f| f.to_string())
+        .chain(case_fields.iter().cloned())
+    {
+        if !fields.contains(&id) {
+            fields.push(id);
+        }
+    }
+    EventConfiguration {
+        enabled: true,
+        fields,
+        include_related_item_content: true,
+    }
+}
+
+pub fn render_event_configuration(c: &EventConfiguration) -> String {
+    format!(
+        "enabled: {}\nrelated-item content: {}\ncase fields ({}): {}\n",
+        c.enabled,
+        if c.include_related_item_content {
+            "included"
+        } else {
+            "not included"
+        },
+        c.fields.len(),
+        if c.fields.is_empty() {
+            "(none: events carry metadata only)".to_owned()
+        } else {
+            c.fields.join(", ")
+        }
+    )
+}
+
+/// Line-per-change difference; empty when nothing changes.
+pub fn event_configuration_diff(from: &EventConfiguration, to: &EventConfiguration) -> String {
+    let mut out = String::new();
+    if from.enabled != to.enabled {
+        let _ = writeln!(out, "~ enabled: {} -> {}", from.enabled, to.enabled);
+    }
+    if from.include_related_item_content != to.include_related_item_content {
+        let _ = writeln!(
+            out,
+            "~ related-item content: {} -> {}",
+            from.include_related_item_content, to.include_related_item_content
+        );
+    }
+    for f in to.fields.iter().filter(|f| !from.fields.contains(f)) {
+        let _ = writeln!(out, "+ field {f}");
+    }
+    for f in from.fields.iter().filter(|f| !to.fields.contains(f)) {
+        let _ = writeln!(out, "- field {f}");
+    }
+    out
 }

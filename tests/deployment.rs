@@ -121,3 +121,103 @@ async fn template_grants_exactly_the_dynamodb_and_cases_actions_the_code_uses() 
     assert!(missing.is_empty(), "template.yaml lacks {missing:?}");
     assert!(extra.is_empty(), "template.yaml grants unused {extra:?}");
 }
+
+async fn casesctl(
+    standin: &CasesStandIn,
+    args: &[&str],
+    stdin: &str,
+    case_fields: &str,
+) -> (bool, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_casesctl"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL_CONNECTCASES", standin.endpoint())
+        .env("AWS_REGION", "us-west-2")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("CASE_FIELDS", case_fields)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .await
+        .unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn casesctl_event_config_shows_and_applies_after_confirmation() {
+    const DOMAIN: &str = "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d";
+    let standin = CasesStandIn::start(sample_fixture()).await;
+    let (ok, shown) = casesctl(
+        &standin,
+        &["event-config", "show", "--domain-id", DOMAIN],
+        "",
+        "",
+    )
+    .await;
+    assert!(ok, "{shown}");
+    assert!(
+        shown.contains("enabled: true") && shown.contains("events carry metadata only"),
+        "{shown}"
+    );
+
+    let apply = ["event-config", "apply", "--domain-id", DOMAIN];
+    let (ok, declined) = casesctl(&standin, &apply, "n\n", "priority").await;
+    assert!(
+        ok && declined.contains("+ field status") && declined.contains("+ field priority"),
+        "{declined}"
+    );
+    assert!(declined.contains("nothing changed"));
+    assert_eq!(
+        standin.calls("PutCaseEventConfiguration"),
+        0,
+        "nothing is written without confirmation"
+    );
+
+    let (ok, applied) =
+        casesctl(&standin, &[&apply[..], &["--yes"]].concat(), "", "priority").await;
+    assert!(ok && applied.contains("applied"), "{applied}");
+    let put = standin.last_put_configuration().unwrap();
+    assert_eq!(put["eventBridge"]["enabled"], true);
+    assert_eq!(
+        put["eventBridge"]["includedData"]["relatedItemData"]["includeContent"],
+        true
+    );
+    let fields: Vec<&str> = put["eventBridge"]["includedData"]["caseData"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"status")
+            && fields.contains(&"last_closed_datetime")
+            && fields.contains(&"priority"),
+        "{fields:?}"
+    );
+
+    let (_, again) = casesctl(&standin, &apply, "", "priority").await;
+    assert!(
+        again.contains("already has everything"),
+        "idempotent: {again}"
+    );
+    let (_, shown) = casesctl(
+        &standin,
+        &["event-config", "show", "--domain-id", DOMAIN],
+        "",
+        "",
+    )
+    .await;
+    assert!(shown.contains("priority"), "{shown}");
+}

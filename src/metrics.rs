@@ -1,0 +1,135 @@
+//! One CloudWatch Embedded Metric Format (EMF) line per invocation: CloudWatch turns it into
+//! metrics without any API call from the function.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+use crate::handler::InvocationReport;
+
+pub const NAMESPACE: &str = "CasesProjector";
+
+/// The EMF document for one invocation, observed at `now` (for the end-to-end lag).
+pub fn emf(report: &InvocationReport, function_name: &str, now: DateTime<Utc>) -> Value {
+    let lags: Vec<f64> = report
+        .records
+        .iter()
+        .filter_map(|r| r.changed_at)
+        .map(|t| (now - t).num_milliseconds().max(0) as f64)
+        .collect();
+    let (lag_max, lag_avg) = match lags.len() {
+        0 => (0.0, 0.0),
+        n => (
+            lags.iter().copied().fold(0.0, f64::max),
+            lags.iter().sum::<f64>() / n as f64,
+        ),
+    };
+    let count = |label| report.count(label) as f64;
+    let metrics: [(&str, &str, f64); 11] = [
+        ("EventsReceived", "Count", report.records.len() as f64),
+        ("EventsApplied", "Count", count("applied")),
+        ("EventsStale", "Count", count("stale")),
+        ("EventsDuplicate", "Count", count("duplicate")),
+        ("EventsSkipped", "Count", count("skipped")),
+        ("EventsFailed", "Count", count("failed")),
+        (
+            "GetCaseCalls",
+            "Count",
+            f64::from(report.work.get_case_calls),
+        ),
+        ("WriteUnits", "Count", report.work.write_units),
+        ("LagMaxMs", "Milliseconds", lag_max),
+        ("LagAvgMs", "Milliseconds", lag_avg),
+        (
+            "RetryableFailures",
+            "Count",
+            report.retryable_failures().count() as f64,
+        ),
+    ];
+    let mut doc = Map::new();
+    doc.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": now.timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["FunctionName"]],
+                "Metrics": metrics.iter().map(|(name, unit, _)| json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
+            }],
+        }),
+    );
+    doc.insert("FunctionName".into(), json!(function_name));
+    for (name, _, value) in metrics {
+        doc.insert(name.into(), json!(value));
+    }
+    Value::Object(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handler::{InvocationKind, RecordOutcome, RecordReport, Work};
+    use crate::projection::Outcome;
+
+    fn record(outcome: RecordOutcome, changed_at: &str) -> RecordReport {
+        RecordReport {
+            message_id: None,
+            event_id: None,
+            case_id: None,
+            event_type: None,
+            changed_at: Some(changed_at.parse().unwrap()),
+            outcome,
+        }
+    }
+
+    #[test]
+    fn one_document_declares_and_carries_every_metric() {
+        let report = InvocationReport {
+            kind: InvocationKind::Sqs,
+            records: vec![
+                record(
+                    RecordOutcome::Done(Outcome::Applied),
+                    "2026-11-29T10:00:00.000Z",
+                ),
+                record(
+                    RecordOutcome::Done(Outcome::Duplicate),
+                    "2026-11-29T10:00:01.000Z",
+                ),
+                record(
+                    RecordOutcome::Failed {
+                        error: "x".into(),
+                        retryable: true,
+                    },
+                    "2026-11-29T10:00:02.000Z",
+                ),
+            ],
+            unrecognised: None,
+            work: Work {
+                write_units: 6.0,
+                get_case_calls: 1,
+            },
+        };
+        let doc = emf(
+            &report,
+            "projector",
+            "2026-11-29T10:00:04.000Z".parse().unwrap(),
+        );
+        let declared = &doc["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(declared["Namespace"], NAMESPACE);
+        assert_eq!(declared["Dimensions"], json!([["FunctionName"]]));
+        for m in declared["Metrics"].as_array().unwrap() {
+            let name = m["Name"].as_str().unwrap();
+            assert!(doc[name].is_number(), "{name} is declared and present");
+        }
+        assert_eq!(doc["_aws"]["Timestamp"], 1_795_946_404_000i64);
+        assert_eq!(doc["EventsReceived"], 3.0);
+        assert_eq!(doc["EventsApplied"], 1.0);
+        assert_eq!(doc["EventsDuplicate"], 1.0);
+        assert_eq!(doc["EventsFailed"], 1.0);
+        assert_eq!(doc["RetryableFailures"], 1.0);
+        assert_eq!(doc["GetCaseCalls"], 1.0);
+        assert_eq!(doc["WriteUnits"], 6.0);
+        assert_eq!(doc["LagMaxMs"], 4000.0);
+        assert_eq!(doc["LagAvgMs"], 3000.0);
+        assert_eq!(doc["FunctionName"], "projector");
+    }
+}
