@@ -443,8 +443,12 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
                 counted_events: counted,
             };
             match self.store.commit(&commit).await {
-                Ok(CommitOutcome::Committed { write_units }) => {
+                Ok(CommitOutcome::Committed {
+                    write_units,
+                    write_requests,
+                }) => {
                     work.write_units += write_units;
+                    work.write_requests += write_requests;
                     return Ok((outcomes, work));
                 }
                 Ok(CommitOutcome::AlreadyCounted { event_ids }) => {
@@ -549,12 +553,15 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Work {
     pub write_units: f64,
+    /// DynamoDB write requests (a transaction counts one).
+    pub write_requests: u32,
     pub get_case_calls: u32,
 }
 
 impl Work {
     fn add(&mut self, other: Work) {
         self.write_units += other.write_units;
+        self.write_requests += other.write_requests;
         self.get_case_calls += other.get_case_calls;
     }
 }
@@ -647,6 +654,7 @@ fn log_report(report: &InvocationReport) {
         failed = report.count("failed"),
         retryable_failures = report.retryable_failures().count(),
         write_units = report.work.write_units,
+        write_requests = report.work.write_requests,
         get_case_calls = report.work.get_case_calls,
         "invocation summary"
     );

@@ -24,7 +24,7 @@ pub fn emf(report: &InvocationReport, function_name: &str, now: DateTime<Utc>) -
         ),
     };
     let count = |label| report.count(label) as f64;
-    let metrics: [(&str, &str, f64); 11] = [
+    let metrics: [(&str, &str, f64); 12] = [
         ("EventsReceived", "Count", report.records.len() as f64),
         ("EventsApplied", "Count", count("applied")),
         ("EventsStale", "Count", count("stale")),
@@ -37,6 +37,11 @@ pub fn emf(report: &InvocationReport, function_name: &str, now: DateTime<Utc>) -
             f64::from(report.work.get_case_calls),
         ),
         ("WriteUnits", "Count", report.work.write_units),
+        (
+            "WriteRequests",
+            "Count",
+            f64::from(report.work.write_requests),
+        ),
         ("LagMaxMs", "Milliseconds", lag_max),
         ("LagAvgMs", "Milliseconds", lag_avg),
         (
@@ -105,6 +110,7 @@ mod tests {
             unrecognised: None,
             work: Work {
                 write_units: 6.0,
+                write_requests: 2,
                 get_case_calls: 1,
             },
         };
@@ -128,6 +134,7 @@ mod tests {
         assert_eq!(doc["RetryableFailures"], 1.0);
         assert_eq!(doc["GetCaseCalls"], 1.0);
         assert_eq!(doc["WriteUnits"], 6.0);
+        assert_eq!(doc["WriteRequests"], 2.0);
         assert_eq!(doc["LagMaxMs"], 4000.0);
         assert_eq!(doc["LagAvgMs"], 3000.0);
         assert_eq!(doc["FunctionName"], "projector");

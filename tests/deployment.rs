@@ -37,7 +37,10 @@ impl Intercept for Recorder {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(m) = cfg.load::<Metadata>() {
-            self.0.lock().unwrap().insert(m.name().to_owned());
+            self.0
+                .lock()
+                .unwrap()
+                .insert(format!("{}:{}", m.service(), m.name()));
         }
         Ok(())
     }
@@ -45,11 +48,15 @@ impl Intercept for Recorder {
 
 /// The IAM actions an SDK operation needs. Transactions and batches are authorised per
 /// contained action.
-fn iam_actions(operation: &str) -> Vec<String> {
-    match operation {
-        "TransactWriteItems" => vec!["dynamodb:PutItem".into(), "dynamodb:UpdateItem".into()],
-        "Query" | "BatchWriteItem" => vec![format!("dynamodb:{operation}")],
-        cases => vec![format!("cases:{cases}")],
+fn iam_actions(recorded: &str) -> Vec<String> {
+    let (service, operation) = recorded.split_once(':').unwrap();
+    match (service.to_ascii_lowercase().as_str(), operation) {
+        ("dynamodb", "TransactWriteItems") => {
+            vec!["dynamodb:PutItem".into(), "dynamodb:UpdateItem".into()]
+        }
+        ("dynamodb", op) => vec![format!("dynamodb:{op}")],
+        ("connectcases", op) => vec![format!("cases:{op}")],
+        other => panic!("unexpected service call {other:?}"),
     }
 }
 

@@ -42,13 +42,12 @@ pub struct CaseCommit<'a> {
 pub enum CommitOutcome {
     Committed {
         write_units: f64,
+        write_requests: u32,
     },
     /// Someone else committed since the load: reload and decide again.
     RevisionConflict,
     /// These events were counted by an earlier delivery; nothing was written.
-    AlreadyCounted {
-        event_ids: Vec<String>,
-    },
+    AlreadyCounted { event_ids: Vec<String> },
 }
 
 #[derive(Debug, thiserror::Error)]
