@@ -1,0 +1,779 @@
+//! The projector against a peer written the way AWS samples are (`benches/peer/consumer.py`:
+//! one GetCase and one PutItem per event), on the same generated stream, DynamoDB Local and
+//! Cases stand-in; plus cold start against a bare lambda_runtime function.
+//!
+//! Run with `scripts/bench-peer` (builds the release binaries and the peer's venv first).
+//! Prints one markdown table; figures are recorded in `docs/benchmarks.md`.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cases_projector::event::parse_event_value;
+use cases_projector::projection::counters_for;
+use serde_json::{Value, json};
+use support::cases_standin::read_request;
+use support::*;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+const DOMAIN: &str = "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d";
+const CASES: usize = 1_000;
+const EVENTS: usize = 10_000;
+const BATCH: usize = 10;
+const CONFIGURED: [&str; 3] = ["status", "title", "case_reason"];
+const NOT_CONFIGURED: [&str; 3] = ["priority", "summary", "assigned_user"];
+
+// ---------------------------------------------------------------------------------------------
+// The stream
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+#[derive(Clone, Default)]
+struct CaseState {
+    created: bool,
+    deleted: bool,
+    values: BTreeMap<&'static str, Value>,
+    items: usize,
+}
+
+struct Stream {
+    /// In delivery order (with duplicates and reordering).
+    delivered: Vec<Value>,
+    /// Distinct events.
+    distinct: usize,
+    fixture: support::cases_standin::Fixture,
+    final_state: HashMap<String, CaseState>,
+}
+
+fn case_id(c: usize) -> String {
+    format!("{c:08x}-0000-4000-8000-000000000000")
+}
+
+fn value(field: &str, rng: &mut Rng) -> Value {
+    match field {
+        "status" => json!({"stringValue": if rng.chance(40) { "closed" } else { "open" }}),
+        "priority" => json!({"doubleValue": rng.below(5) as f64}),
+        "assigned_user" => {
+            json!({"userArnValue": format!("arn:aws:connect:us-west-2:123456789012:instance/i/agent/{}", rng.below(50))})
+        }
+        "case_reason" => {
+            let reason = ["billing", "technical", "delivery"][rng.below(3)];
+            json!({ "stringValue": reason })
+        }
+        other => json!({"stringValue": format!("{other} {}", rng.next() % 100_000)}),
+    }
+}
+
+fn generate() -> Stream {
+    let mut rng = Rng(0x5EED_CA5E_0000_0001);
+    let mut cases: Vec<CaseState> = vec![CaseState::default(); CASES];
+    let mut events: Vec<Value> = Vec::new();
+    let mut clock = chrono::DateTime::parse_from_rfc3339("2026-11-20T08:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let template = read_json("events/02-case-updated.json");
+    let comment = read_json("events/05-related-item-comment-created.json");
+    while events.len() < EVENTS {
+        let c = rng.below(CASES);
+        if cases[c].deleted {
+            continue;
+        }
+        // Bursts: agents touch a case several times in a row.
+        for _ in 0..1 + rng.below(5) {
+            clock += chrono::Duration::milliseconds(100 + rng.below(2000) as i64);
+            let at = clock.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            let id = format!("{:016x}-{}", rng.next(), events.len());
+            let state = &mut cases[c];
+            let (event_type, changed): (&str, Vec<&'static str>) = if !state.created {
+                state.created = true;
+                for f in CONFIGURED.iter().chain(&NOT_CONFIGURED) {
+                    state.values.insert(f, value(f, &mut rng));
+                }
+                (
+                    "CASE.CREATED",
+                    CONFIGURED.iter().chain(&NOT_CONFIGURED).copied().collect(),
+                )
+            } else if rng.chance(2) {
+                state.deleted = true;
+                ("CASE.DELETED", vec![])
+            } else if rng.chance(20) {
+                state.items += 1;
+                let mut e = comment.clone();
+                e["id"] = json!(id);
+                e["detail"]["approximateChangeTime"] = json!(at);
+                e["detail"]["relatedItem"]["caseId"] = json!(case_id(c));
+                e["detail"]["relatedItem"]["relatedItemId"] =
+                    json!(format!("{}-ri-{}", case_id(c), state.items));
+                e["detail"]["relatedItem"]["relatedItemType"] =
+                    json!(if rng.chance(50) { "Comment" } else { "comment" });
+                events.push(e);
+                continue;
+            } else {
+                // A third of updates change a field the event configuration does not carry.
+                let pool: &[&'static str] = if rng.chance(30) {
+                    &NOT_CONFIGURED
+                } else {
+                    &CONFIGURED
+                };
+                let field = pool[rng.below(pool.len())];
+                state.values.insert(field, value(field, &mut rng));
+                ("CASE.UPDATED", vec![field])
+            };
+            let mut e = template.clone();
+            e["id"] = json!(id);
+            e["detail"]["eventType"] = json!(event_type);
+            e["detail"]["approximateChangeTime"] = json!(at);
+            e["detail"]["changedFieldIds"] = json!(changed);
+            e["detail"]["case"]["caseId"] = json!(case_id(c));
+            e["detail"]["case"]["templateId"] = json!("tpl");
+            let carried: serde_json::Map<String, Value> = CONFIGURED
+                .iter()
+                .map(|f| (f.to_string(), json!({"value": state.values[f]})))
+                .collect();
+            if event_type == "CASE.DELETED" {
+                e["detail"]["case"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("fields");
+            } else {
+                e["detail"]["case"]["fields"] = Value::Object(carried);
+            }
+            events.push(e);
+            if state.deleted {
+                break;
+            }
+        }
+    }
+    let distinct = events.len();
+    // Best effort delivery: ~3% duplicated later, ~3% moved later.
+    let mut delivered = events.clone();
+    for (i, event) in events.iter().enumerate() {
+        if rng.chance(3) {
+            let at = (i + 1 + rng.below(50)).min(delivered.len());
+            delivered.insert(at, event.clone());
+        }
+    }
+    for i in 0..delivered.len() {
+        if rng.chance(3) {
+            let j = (i + 1 + rng.below(20)).min(delivered.len() - 1);
+            delivered.swap(i, j);
+        }
+    }
+
+    let mut fixture = sample_fixture();
+    let domain = fixture.domains.get_mut(DOMAIN).unwrap();
+    domain.fields.retain(|f| {
+        CONFIGURED.contains(&f["fieldId"].as_str().unwrap())
+            || NOT_CONFIGURED.contains(&f["fieldId"].as_str().unwrap())
+    });
+    domain.fields.push(
+        json!({"fieldId": "priority", "name": "Priority", "type": "Number", "namespace": "Custom"}),
+    );
+    domain.fields.dedup_by(|a, b| a["fieldId"] == b["fieldId"]);
+    domain.event_configuration = json!({"enabled": true, "includedData": {"caseData": {"fields": CONFIGURED.map(|f| json!({"id": f}))}, "relatedItemData": {"includeContent": true}}});
+    domain.cases.clear();
+    let mut final_state = HashMap::new();
+    for (c, state) in cases.iter().enumerate().filter(|(_, s)| s.created) {
+        if !state.deleted {
+            let fields = state
+                .values
+                .iter()
+                .map(|(id, v)| json!({"id": id, "value": v}))
+                .collect();
+            domain.cases.insert(
+                case_id(c),
+                support::cases_standin::CaseFixture {
+                    template_id: "tpl".into(),
+                    fields,
+                },
+            );
+        }
+        final_state.insert(case_id(c), state.clone());
+    }
+    Stream {
+        delivered,
+        distinct,
+        fixture,
+        final_state,
+    }
+}
+
+fn batches(events: &[Value]) -> Vec<Value> {
+    events
+        .chunks(BATCH)
+        .enumerate()
+        .map(|(b, chunk)| {
+            let mut batch = sqs_batch(chunk);
+            for (i, r) in batch["Records"]
+                .as_array_mut()
+                .unwrap()
+                .iter_mut()
+                .enumerate()
+            {
+                r["messageId"] = json!(format!("b{b}-m{i}"));
+            }
+            batch
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// A Lambda runtime API, enough for lambda_runtime: hands out queued events, collects answers.
+
+#[derive(Default)]
+struct Runtime {
+    queue: VecDeque<(String, Value)>,
+    responses: HashMap<String, Value>,
+    first_next: Option<Instant>,
+}
+
+#[derive(Clone)]
+struct RuntimeApi {
+    port: u16,
+    state: Arc<Mutex<Runtime>>,
+    changed: Arc<Notify>,
+}
+
+impl RuntimeApi {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api = RuntimeApi {
+            port: listener.local_addr().unwrap().port(),
+            state: Default::default(),
+            changed: Default::default(),
+        };
+        let server = api.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let conn = server.clone();
+                tokio::spawn(async move { conn.serve(stream).await });
+            }
+        });
+        api
+    }
+
+    async fn serve(&self, mut stream: TcpStream) {
+        let _ = stream.set_nodelay(true);
+        let mut buf = Vec::new();
+        while let Some((method, path, body)) = read_request(&mut stream, &mut buf).await {
+            let (status, headers, body) = if path.ends_with("/invocation/next") {
+                self.state
+                    .lock()
+                    .unwrap()
+                    .first_next
+                    .get_or_insert_with(Instant::now);
+                self.changed.notify_waiters();
+                let (id, payload) = loop {
+                    let notified = self.changed.notified();
+                    if let Some(next) = self.state.lock().unwrap().queue.pop_front() {
+                        break next;
+                    }
+                    notified.await;
+                };
+                let deadline = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    + Duration::from_secs(60);
+                let headers = format!(
+                    "Lambda-Runtime-Aws-Request-Id: {id}\r\nLambda-Runtime-Deadline-Ms: {}\r\nLambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-west-2:123456789012:function:bench\r\nLambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000\r\n",
+                    deadline.as_millis()
+                );
+                (200, headers, payload.to_string())
+            } else if method == "POST" && (path.ends_with("/response") || path.ends_with("/error"))
+            {
+                let id = path.split('/').nth_back(1).unwrap_or_default().to_owned();
+                let answer = serde_json::from_slice(&body)
+                    .unwrap_or(json!({"error": String::from_utf8_lossy(&body)}));
+                self.state.lock().unwrap().responses.insert(id, answer);
+                self.changed.notify_waiters();
+                (202, String::new(), "{}".to_owned())
+            } else {
+                (404, String::new(), "{}".to_owned())
+            };
+            let response = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            if stream.write_all(response.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn push(&self, id: String, payload: Value) {
+        self.state.lock().unwrap().queue.push_back((id, payload));
+        self.changed.notify_waiters();
+    }
+
+    async fn wait_for(&self, ids: &[String]) -> Vec<Value> {
+        loop {
+            let notified = self.changed.notified();
+            {
+                let state = self.state.lock().unwrap();
+                if ids.iter().all(|id| state.responses.contains_key(id)) {
+                    return ids.iter().map(|id| state.responses[id].clone()).collect();
+                }
+            }
+            notified.await;
+        }
+    }
+
+    async fn wait_first_next(&self) -> Instant {
+        loop {
+            let notified = self.changed.notified();
+            if let Some(t) = self.state.lock().unwrap().first_next {
+                return t;
+            }
+            notified.await;
+        }
+    }
+}
+
+fn lambda_env(cmd: &mut tokio::process::Command, api: &RuntimeApi) {
+    cmd.env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{}", api.port))
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
+        .env("AWS_REGION", "us-west-2")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .kill_on_drop(true);
+}
+
+fn release(name: &str) -> PathBuf {
+    let path = root().join("target/release").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/bench-peer",
+        path.display()
+    );
+    path
+}
+
+/// Median time from spawn to the runtime's first `next` request.
+async fn startup(binary: &Path, extra_env: &[(&str, String)], runs: usize) -> Duration {
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let api = RuntimeApi::start().await;
+        let mut cmd = tokio::process::Command::new(binary);
+        lambda_env(&mut cmd, &api);
+        cmd.envs(extra_env.iter().map(|(k, v)| (*k, v.clone())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let started = Instant::now();
+        let mut child = cmd.spawn().unwrap();
+        let ready = tokio::time::timeout(Duration::from_secs(10), api.wait_first_next())
+            .await
+            .expect("ready");
+        times.push(ready - started);
+        let _ = child.kill().await;
+    }
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn proc_stat(pid: u32) -> (f64, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after.split(' ').collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let hwm_kb = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    (ticks / 100.0, hwm_kb)
+}
+
+struct Run {
+    events: usize,
+    seconds: f64,
+    cpu_seconds: f64,
+    peak_rss_kb: u64,
+    get_case: usize,
+    write_requests: f64,
+    write_units: f64,
+    correct: String,
+}
+
+async fn standin_calls(endpoint: &str) -> usize {
+    let mut stream = TcpStream::connect(endpoint.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    stream
+        .write_all(b"GET /_stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut text = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut text)
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_str(&text[text.find("\r\n\r\n").unwrap() + 4..]).unwrap();
+    body["calls"]["GetCase"].as_u64().unwrap_or(0) as usize
+}
+
+async fn start_standin(
+    fixture: &support::cases_standin::Fixture,
+    dir: &Path,
+) -> (tokio::process::Child, String) {
+    let file = dir.join(format!("fixture-{}.json", std::process::id()));
+    let domains: serde_json::Map<String, Value> = fixture
+        .domains
+        .iter()
+        .map(|(id, d)| {
+            let cases: serde_json::Map<String, Value> = d
+                .cases
+                .iter()
+                .map(|(c, f)| (c.clone(), json!({"templateId": f.template_id, "fields": f.fields})))
+                .collect();
+            (id.clone(), json!({"fields": d.fields, "options": d.options, "eventConfiguration": d.event_configuration, "cases": cases}))
+        })
+        .collect();
+    std::fs::write(&file, json!({ "domains": domains }).to_string()).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = tokio::process::Command::new(release("examples/cases_standin"))
+        .arg(&file)
+        .arg(port.to_string())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (child, endpoint)
+}
+
+async fn run_projector(dynamo: &DynamoLocal, stream: &Stream, dir: &Path) -> Run {
+    let store = new_store(dynamo, "projector").await;
+    let (_standin, cases_endpoint) = start_standin(&stream.fixture, dir).await;
+    let api = RuntimeApi::start().await;
+    let mut cmd = tokio::process::Command::new(release("cases-projector"));
+    lambda_env(&mut cmd, &api);
+    cmd.env("TABLE_NAME", "projector")
+        .env("AWS_ENDPOINT_URL_DYNAMODB", dynamo.endpoint())
+        .env("AWS_ENDPOINT_URL_CONNECTCASES", &cases_endpoint)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let pid = child.id().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let totals = Arc::new(Mutex::new((0.0f64, 0.0f64)));
+    let reader_totals = totals.clone();
+    let reader = tokio::spawn(async move {
+        let mut lines = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("\"CloudWatchMetrics\"") {
+                let emf: Value = serde_json::from_str(&line).unwrap();
+                let mut t = reader_totals.lock().unwrap();
+                t.0 += emf["WriteRequests"].as_f64().unwrap();
+                t.1 += emf["WriteUnits"].as_f64().unwrap();
+            }
+        }
+    });
+    api.wait_first_next().await;
+
+    let started = Instant::now();
+    let mut pending: Vec<Value> = batches(&stream.delivered);
+    let mut invocation = 0;
+    while !pending.is_empty() {
+        let mut ids = Vec::new();
+        for batch in &pending {
+            invocation += 1;
+            let id = format!("inv-{invocation}");
+            api.push(id.clone(), batch.clone());
+            ids.push(id);
+        }
+        let answers = api.wait_for(&ids).await;
+        let mut retry = Vec::new();
+        for (batch, answer) in pending.iter().zip(answers) {
+            let failed: HashSet<&str> = answer["batchItemFailures"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f["itemIdentifier"].as_str())
+                .collect();
+            let records: Vec<Value> = batch["Records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| failed.contains(r["messageId"].as_str().unwrap()))
+                .cloned()
+                .collect();
+            if !records.is_empty() {
+                retry.push(json!({ "Records": records }));
+            }
+        }
+        pending = retry;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let (cpu_seconds, peak_rss_kb) = proc_stat(pid);
+    let get_case = standin_calls(&cases_endpoint).await;
+    let _ = child.kill().await;
+    let _ = reader.await;
+    let (write_requests, write_units) = *totals.lock().unwrap();
+    let correct = check_projector(&store, stream).await;
+    Run {
+        events: stream.delivered.len(),
+        seconds,
+        cpu_seconds,
+        peak_rss_kb,
+        get_case,
+        write_requests,
+        write_units,
+        correct,
+    }
+}
+
+async fn run_peer(dynamo: &DynamoLocal, stream: &Stream, dir: &Path) -> Run {
+    let store = new_store(dynamo, "peer").await;
+    let (_standin, cases_endpoint) = start_standin(&stream.fixture, dir).await;
+    let file = dir.join(format!("batches-{}.json", std::process::id()));
+    std::fs::write(&file, Value::Array(batches(&stream.delivered)).to_string()).unwrap();
+    let wanted: Vec<&str> = CONFIGURED.iter().chain(&NOT_CONFIGURED).copied().collect();
+    let out = tokio::process::Command::new(root().join(".venv/bin/python"))
+        .arg(root().join("benches/peer/consumer.py"))
+        .arg(&file)
+        .env("TABLE_NAME", "peer")
+        .env("DYNAMODB_ENDPOINT", dynamo.endpoint())
+        .env("CASES_ENDPOINT", &cases_endpoint)
+        .env("WANTED_FIELDS", json!(wanted).to_string())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "peer failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let correct = check_peer(&store, stream).await;
+    Run {
+        events: m["events"].as_u64().unwrap() as usize,
+        seconds: m["seconds"].as_f64().unwrap(),
+        cpu_seconds: m["cpu_seconds"].as_f64().unwrap(),
+        peak_rss_kb: m["peak_rss_kb"].as_u64().unwrap(),
+        get_case: m["get_case"].as_u64().unwrap() as usize,
+        write_requests: m["writes"].as_f64().unwrap(),
+        write_units: m["write_units"].as_f64().unwrap(),
+        correct,
+    }
+}
+
+fn expected_counters(stream: &Stream) -> BTreeMap<String, BTreeMap<String, i64>> {
+    let mut seen = HashSet::new();
+    let mut totals: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    for e in &stream.delivered {
+        let event = parse_event_value(e.clone()).unwrap();
+        if !seen.insert(event.id.clone()) {
+            continue;
+        }
+        if let Some(c) = counters_for(&event) {
+            let day = totals
+                .entry(format!("STATS#{}|DAY#{}", c.domain_id, c.day))
+                .or_default();
+            for (k, v) in c.increments {
+                *day.entry(k).or_default() += v;
+            }
+        }
+    }
+    totals
+}
+
+fn field_value(v: &Value) -> String {
+    let (kind, inner) = v.as_object().unwrap().iter().next().unwrap();
+    match kind.as_str() {
+        "doubleValue" => {
+            let d = inner.as_f64().unwrap();
+            if d.fract() == 0.0 {
+                format!("{d:.0}")
+            } else {
+                d.to_string()
+            }
+        }
+        _ => inner.as_str().unwrap().to_owned(),
+    }
+}
+
+/// Compares every case's wanted fields, deletes and the daily counters with the truth.
+async fn check_projector(
+    store: &cases_projector::store::dynamodb::DynamoStore,
+    stream: &Stream,
+) -> String {
+    let table = snapshot_table(store).await;
+    let mut wrong_cases = 0;
+    for (case, state) in &stream.final_state {
+        let Some(item) = table.get(&format!("CASE#{case}|CASE")) else {
+            wrong_cases += 1;
+            continue;
+        };
+        let ok = if state.deleted {
+            item.get("deleted").map(String::as_str) == Some("true")
+        } else {
+            let fields = &item["fields"];
+            state
+                .values
+                .iter()
+                .all(|(id, v)| fields.contains(&format!("\"{id}\": \"{}\"", field_value(v))))
+        };
+        wrong_cases += usize::from(!ok);
+    }
+    let counters_ok = expected_counters(stream).iter().all(|(key, counters)| {
+        counters
+            .iter()
+            .all(|(name, n)| table.get(key).and_then(|i| i.get(name)) == Some(&n.to_string()))
+    });
+    let items = stream.final_state.values().map(|s| s.items).sum::<usize>();
+    let related = table.keys().filter(|k| k.contains("|RELATED#")).count();
+    format!(
+        "{}; counters {}; related items {related}/{items}",
+        if wrong_cases == 0 {
+            "all cases right".to_owned()
+        } else {
+            format!("{wrong_cases} cases wrong")
+        },
+        if counters_ok { "exact" } else { "WRONG" },
+    )
+}
+
+async fn check_peer(
+    store: &cases_projector::store::dynamodb::DynamoStore,
+    stream: &Stream,
+) -> String {
+    let table = snapshot_table(store).await;
+    let mut wrong_cases = 0;
+    for (case, state) in &stream.final_state {
+        let item = table.get(&format!("CASE#{case}|CASE"));
+        let ok = match item {
+            None => false,
+            Some(item) if state.deleted => item.get("deleted").map(String::as_str) == Some("true"),
+            Some(item) => {
+                let fields = item.get("fields").cloned().unwrap_or_default();
+                state
+                    .values
+                    .iter()
+                    .all(|(id, v)| fields.contains(&format!("\"{id}\": \"{}\"", field_value(v))))
+            }
+        };
+        wrong_cases += usize::from(!ok);
+    }
+    let items = stream.final_state.values().map(|s| s.items).sum::<usize>();
+    format!(
+        "{}; no counters; related items 0/{items}",
+        if wrong_cases == 0 {
+            "all cases right".to_owned()
+        } else {
+            format!("{wrong_cases} cases wrong")
+        }
+    )
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return; // `cargo test --benches` / `--list` probes: nothing to do.
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let hello = startup(&release("examples/hello_runtime"), &[], 15).await;
+    let projector_start = startup(
+        &release("cases-projector"),
+        &[("TABLE_NAME", "t".into())],
+        15,
+    )
+    .await;
+
+    let stream = generate();
+    let dynamo = DynamoLocal::start();
+    let ours = run_projector(&dynamo, &stream, dir.path()).await;
+    let peer = run_peer(&dynamo, &stream, dir.path()).await;
+
+    println!(
+        "stream: {} deliveries of {} distinct events over {} cases (~3% duplicated, ~3% reordered), SQS batches of {BATCH}\n",
+        stream.delivered.len(),
+        stream.distinct,
+        stream.final_state.len()
+    );
+    println!(
+        "| consumer | events/s | GetCase calls/event | DynamoDB write requests/event | write units/event | CPU ms/event | peak RSS | read model |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (name, r) in [
+        ("cases-projector", &ours),
+        ("peer (boto3, AWS-sample style)", &peer),
+    ] {
+        let n = r.events as f64;
+        println!(
+            "| {name} | {:.0} | {:.3} | {:.3} | {:.2} | {:.3} | {:.1} MB | {} |",
+            n / r.seconds,
+            r.get_case as f64 / n,
+            r.write_requests / n,
+            r.write_units / n,
+            r.cpu_seconds * 1000.0 / n,
+            r.peak_rss_kb as f64 / 1024.0,
+            r.correct
+        );
+    }
+    println!(
+        "\nratios: {:.1}x the peer's events/s, {:.1}x less CPU per event",
+        (ours.events as f64 / ours.seconds) / (peer.events as f64 / peer.seconds),
+        (peer.cpu_seconds / peer.events as f64) / (ours.cpu_seconds / ours.events as f64),
+    );
+    println!(
+        "cold start (spawn to first runtime `next`, median of 15): cases-projector {:.2} ms, bare lambda_runtime {:.2} ms ({:.2}x)",
+        projector_start.as_secs_f64() * 1000.0,
+        hello.as_secs_f64() * 1000.0,
+        projector_start.as_secs_f64() / hello.as_secs_f64()
+    );
+    for (name, path) in [
+        ("cases-projector", release("cases-projector")),
+        ("hello_runtime", release("examples/hello_runtime")),
+    ] {
+        println!(
+            "binary size ({}, host): {name} {:.1} MB",
+            std::env::consts::ARCH,
+            std::fs::metadata(path).unwrap().len() as f64 / 1e6
+        );
+    }
+}
