@@ -31,20 +31,19 @@ impl CasesApi {
     }
 }
 
-/// Builds the client from the standard AWS environment (`AWS_ENDPOINT_URL_CONNECTCASES`
+/// The Connect Cases client, from the shared AWS config (`AWS_ENDPOINT_URL_CONNECTCASES`
 /// included), with adaptive retries: GetCase throttling slows the client down instead of
 /// hammering the quota.
-pub async fn client_from_env(operation_timeout: Duration) -> Client {
+pub fn client(sdk: &aws_config::SdkConfig, operation_timeout: Duration) -> Client {
     let timeouts = aws_config::timeout::TimeoutConfig::builder()
         .operation_timeout(operation_timeout)
         .connect_timeout(Duration::from_millis(500))
         .build();
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let config = aws_sdk_connectcases::config::Builder::from(sdk)
         .timeout_config(timeouts)
         .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(4))
-        .load()
-        .await;
-    Client::new(&sdk)
+        .build();
+    Client::from_conf(config)
 }
 
 fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(

@@ -9,8 +9,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use crate::enrichment::{CaseReader, EventConfiguration};
 use crate::event::{Invocation, ParseError, parse_invocation};
 use crate::handler::{InvocationReport, Projector};
-use crate::store::ReadModelStore;
 use crate::store::dynamodb::DynamoStore;
+use crate::store::{RELATED_META, ReadModelStore};
 
 /// Files to replay, in order: a file as given; a folder's `*.json` files (not its sub-folders)
 /// in name order.
@@ -186,24 +186,13 @@ pub async fn render_read_model(store: &DynamoStore) -> Result<String, aws_sdk_dy
         "{:<10} {:<12} {:<12} {:<7} {:<24} content",
         "case", "item", "type", "deleted", "created"
     );
-    const META: [&str; 9] = [
-        "pk",
-        "sk",
-        "caseId",
-        "relatedItemId",
-        "relatedItemType",
-        "deleted",
-        "version",
-        "createdAt",
-        "customFields",
-    ];
     for i in sorted
         .iter()
         .filter(|i| get(i, "sk").starts_with("RELATED#"))
     {
         let content: BTreeMap<_, _> = i
             .iter()
-            .filter(|(k, _)| !META.contains(&k.as_str()))
+            .filter(|(k, _)| !RELATED_META.contains(&k.as_str()))
             .collect();
         let content = content
             .iter()

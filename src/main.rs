@@ -12,6 +12,7 @@ async fn main() -> Result<(), Error> {
         eprintln!("cases-projector: {e}");
         std::process::exit(2);
     });
-    let projector = cases_projector::wiring::projector(&config).await;
+    let sdk = cases_projector::wiring::sdk_config().await;
+    let projector = cases_projector::wiring::projector(&sdk, &config);
     run(service_fn(|event| lambda_handler(&projector, event))).await
 }

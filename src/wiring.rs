@@ -1,5 +1,5 @@
-//! Wiring, in one place: config → SDK clients → adapters → projector. Used by the Lambda and
-//! by `casesctl`.
+//! Wiring, in one place: config → AWS config (loaded once) → SDK clients → adapters →
+//! projector. Used by the Lambda and by `casesctl`.
 
 use crate::config::Config;
 use crate::connect_cases::{self, CasesApi};
@@ -7,21 +7,31 @@ use crate::enrichment::Enricher;
 use crate::handler::Projector;
 use crate::store::dynamodb::{self, DynamoStore};
 
-pub async fn store(config: &Config) -> DynamoStore {
-    let client = dynamodb::client_from_env(config.store_timeout).await;
-    DynamoStore::new(client, &config.table_name, config.dedupe_ttl)
+/// The standard AWS environment: region, credentials (resolved lazily, on first request),
+/// endpoint overrides.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
 }
 
-pub async fn projector(config: &Config) -> Projector<DynamoStore, CasesApi> {
-    let enricher = match &config.enrichment {
-        Some(settings) => {
-            let client = connect_cases::client_from_env(config.cases_timeout).await;
-            Some(Enricher::new(CasesApi::new(client), settings.clone()))
-        }
-        None => None,
-    };
+pub fn store(sdk: &aws_config::SdkConfig, config: &Config) -> DynamoStore {
+    DynamoStore::new(
+        dynamodb::client(sdk, config.store_timeout),
+        &config.table_name,
+        config.dedupe_ttl,
+    )
+}
+
+pub fn projector(sdk: &aws_config::SdkConfig, config: &Config) -> Projector<DynamoStore, CasesApi> {
+    let enricher = config.enrichment.as_ref().map(|settings| {
+        Enricher::new(
+            CasesApi::new(connect_cases::client(sdk, config.cases_timeout)),
+            settings.clone(),
+        )
+    });
     Projector::from_parts(
-        store(config).await,
+        store(sdk, config),
         enricher,
         config.projection,
         config.case_concurrency,

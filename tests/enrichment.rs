@@ -44,14 +44,6 @@ fn case_key(case_id: &str) -> String {
     format!("CASE#{case_id}|CASE")
 }
 
-fn attr<'a>(
-    table: &'a BTreeMap<String, BTreeMap<String, String>>,
-    key: &str,
-    name: &str,
-) -> Option<&'a str> {
-    table.get(key).and_then(|i| i.get(name)).map(String::as_str)
-}
-
 /// A domain with `n` fields of every type, and case C holding a value in each.
 fn wide_domain(n: usize) -> Fixture {
     let types = ["Text", "Number", "Boolean", "Text", "User"];

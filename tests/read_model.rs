@@ -2,7 +2,7 @@
 
 mod support;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -33,14 +33,6 @@ async fn replay_in_order(store: DynamoStore) -> DynamoStore {
 
 fn into_store(p: Projector<DynamoStore>) -> DynamoStore {
     p.store().clone()
-}
-
-fn attr<'a>(
-    table: &'a BTreeMap<String, BTreeMap<String, String>>,
-    key: &str,
-    name: &str,
-) -> Option<&'a str> {
-    table.get(key).and_then(|i| i.get(name)).map(String::as_str)
 }
 
 #[tokio::test]

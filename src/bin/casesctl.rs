@@ -43,7 +43,8 @@ async fn read_model(args: &[&str]) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string()),
     };
-    let store = wiring::store(&config).await;
+    let sdk = wiring::sdk_config().await;
+    let store = wiring::store(&sdk, &config);
     match args {
         ["table", "create"] => match store.create_table().await {
             Ok(created) => {
@@ -73,7 +74,7 @@ async fn read_model(args: &[&str]) -> ExitCode {
                 Ok(f) => f,
                 Err(e) => return fail(&e.to_string()),
             };
-            let projector = wiring::projector(&config).await;
+            let projector = wiring::projector(&sdk, &config);
             let mut out = String::new();
             let result = local::replay(&projector, &files, &mut out).await;
             print!("{out}");
@@ -94,7 +95,10 @@ async fn read_model(args: &[&str]) -> ExitCode {
 }
 
 async fn event_config(action: &str, domain_id: &str, yes: bool) -> ExitCode {
-    let api = CasesApi::new(connect_cases::client_from_env(Duration::from_secs(10)).await);
+    let api = CasesApi::new(connect_cases::client(
+        &wiring::sdk_config().await,
+        Duration::from_secs(10),
+    ));
     let current = match api.event_configuration(domain_id).await {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string()),

@@ -202,17 +202,10 @@ impl DynamoStore {
             Err(e) => return Err(classify(e)),
         };
         if let Some(ttl) = def.ttl_attribute() {
-            let current = self
-                .client
-                .describe_time_to_live()
-                .table_name(&self.table)
-                .send()
-                .await
-                .map_err(classify)?;
-            let enabled = current
-                .time_to_live_description()
-                .and_then(|d| d.attribute_name())
-                .is_some_and(|a| a == ttl);
+            let enabled = self
+                .time_to_live()
+                .await?
+                .is_some_and(|t| t.attribute_name == ttl);
             if !enabled {
                 let spec = TimeToLiveSpecification::builder()
                     .attribute_name(ttl)
@@ -231,6 +224,24 @@ impl DynamoStore {
         Ok(created)
     }
 
+    async fn time_to_live(&self) -> Result<Option<table::TimeToLive>, StoreError> {
+        let out = self
+            .client
+            .describe_time_to_live()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.time_to_live_description().and_then(|d| {
+            d.attribute_name().map(|a| table::TimeToLive {
+                attribute_name: a.to_owned(),
+                enabled: d
+                    .time_to_live_status()
+                    .is_some_and(|s| s.as_str() == "ENABLED"),
+            })
+        }))
+    }
+
     /// What DynamoDB reports about the table, in the template's terms.
     pub async fn describe_table(&self) -> Result<TableDefinition, StoreError> {
         let out = self
@@ -243,13 +254,6 @@ impl DynamoStore {
         let t = out
             .table()
             .ok_or_else(|| StoreError::Rejected("no table description".into()))?;
-        let ttl = self
-            .client
-            .describe_time_to_live()
-            .table_name(&self.table)
-            .send()
-            .await
-            .map_err(classify)?;
         let keys = |ks: &[KeySchemaElement]| -> Vec<table::KeyElement> {
             ks.iter()
                 .map(|k| table::KeyElement {
@@ -292,14 +296,7 @@ impl DynamoStore {
                     },
                 })
                 .collect(),
-            time_to_live_specification: ttl.time_to_live_description().and_then(|d| {
-                d.attribute_name().map(|a| table::TimeToLive {
-                    attribute_name: a.to_owned(),
-                    enabled: d
-                        .time_to_live_status()
-                        .is_some_and(|s| s.as_str() == "ENABLED"),
-                })
-            }),
+            time_to_live_specification: self.time_to_live().await?,
         };
         def.normalise();
         Ok(def)
@@ -584,19 +581,18 @@ impl ReadModelStore for DynamoStore {
     }
 }
 
-/// Builds the DynamoDB client from the standard AWS environment (region, credentials,
-/// `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_DYNAMODB`), with a per-operation time budget so a
-/// stalled endpoint fails the record retryably instead of hanging the invocation.
-pub async fn client_from_env(operation_timeout: Duration) -> Client {
+/// The DynamoDB client, from the shared AWS config (region, credentials, `AWS_ENDPOINT_URL`,
+/// `AWS_ENDPOINT_URL_DYNAMODB`), with a per-operation time budget so a stalled endpoint fails the
+/// record retryably instead of hanging the invocation.
+pub fn client(sdk: &aws_config::SdkConfig, operation_timeout: Duration) -> Client {
     let timeouts = aws_config::timeout::TimeoutConfig::builder()
         .operation_timeout(operation_timeout)
         .operation_attempt_timeout(operation_timeout / 2)
         .connect_timeout(Duration::from_millis(500))
         .build();
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk)
         .timeout_config(timeouts)
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
-        .load()
-        .await;
-    Client::new(&sdk)
+        .build();
+    Client::from_conf(config)
 }

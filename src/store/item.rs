@@ -221,7 +221,7 @@ pub fn related_item(case_id: &str, r: &RelatedItemView) -> Item {
 }
 
 /// Attributes of a related item that are not content.
-const RELATED_META: [&str; 9] = [
+pub const RELATED_META: [&str; 9] = [
     "pk",
     "sk",
     "caseId",

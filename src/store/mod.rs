@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use crate::enrichment::FieldInfo;
 use crate::projection::{CaseView, CounterIncrements, RelatedItemView};
 
-pub use item::{case_pk, stats_key};
+pub use item::{RELATED_META, case_pk, stats_key};
 
 /// A case's state as stored, with the revision a commit must name to replace it.
 #[derive(Debug, Clone, PartialEq)]

@@ -447,42 +447,74 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-/// Reads one HTTP/1.1 request (Content-Length bodies only, which is what the SDK sends).
+/// Reads one HTTP/1.1 request: a Content-Length body (what the SDK sends) or a chunked one (what
+/// lambda_runtime sends to the runtime API).
 pub async fn read_request(
     stream: &mut TcpStream,
     buf: &mut Vec<u8>,
 ) -> Option<(String, String, Vec<u8>)> {
-    loop {
+    let end = loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-            let mut lines = head.split("\r\n");
-            let mut request_line = lines.next()?.split(' ');
-            let (method, target) = (
-                request_line.next()?.to_owned(),
-                request_line.next()?.to_owned(),
-            );
-            let length: usize = lines
-                .filter_map(|l| l.split_once(':'))
-                .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-                .and_then(|(_, v)| v.trim().parse().ok())
-                .unwrap_or(0);
-            while buf.len() < end + 4 + length {
-                let mut chunk = [0u8; 8192];
-                let n = stream.read(&mut chunk).await.ok()?;
-                if n == 0 {
-                    return None;
+            break end;
+        }
+        fill(stream, buf).await?;
+    };
+    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+    buf.drain(..end + 4);
+    let mut lines = head.split("\r\n");
+    let mut request_line = lines.next()?.split(' ');
+    let (method, target) = (
+        request_line.next()?.to_owned(),
+        request_line.next()?.to_owned(),
+    );
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let mut body = Vec::new();
+    if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        loop {
+            let line_end = loop {
+                if let Some(i) = buf.windows(2).position(|w| w == b"\r\n") {
+                    break i;
                 }
-                buf.extend_from_slice(&chunk[..n]);
+                fill(stream, buf).await?;
+            };
+            let size_text = String::from_utf8_lossy(&buf[..line_end]).into_owned();
+            let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+            buf.drain(..line_end + 2);
+            while buf.len() < size + 2 {
+                fill(stream, buf).await?;
             }
-            let body = buf[end + 4..end + 4 + length].to_vec();
-            buf.drain(..end + 4 + length);
-            return Some((method, target, body));
+            body.extend_from_slice(&buf[..size]);
+            buf.drain(..size + 2);
+            if size == 0 {
+                return Some((method, target, body));
+            }
         }
-        let mut chunk = [0u8; 8192];
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
     }
+    let length: usize = header("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    while buf.len() < length {
+        fill(stream, buf).await?;
+    }
+    body.extend(buf.drain(..length));
+    Some((method, target, body))
+}
+
+async fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<()> {
+    let mut chunk = [0u8; 8192];
+    let n = stream.read(&mut chunk).await.ok()?;
+    if n == 0 {
+        return None;
+    }
+    buf.extend_from_slice(&chunk[..n]);
+    Some(())
 }

@@ -318,3 +318,12 @@ pub fn cases_client_with_attempts(
 pub fn sample_fixture() -> cases_standin::Fixture {
     serde_json::from_value(read_json("events/fixtures/connect-cases.json")).unwrap()
 }
+
+/// One attribute of one item of a [`snapshot_table`] result (`key` is `pk|sk`).
+pub fn attr<'a>(
+    table: &'a BTreeMap<String, BTreeMap<String, String>>,
+    key: &str,
+    name: &str,
+) -> Option<&'a str> {
+    table.get(key).and_then(|i| i.get(name)).map(String::as_str)
+}
