@@ -280,6 +280,9 @@ impl RuntimeApi {
         let _ = stream.set_nodelay(true);
         let mut buf = Vec::new();
         while let Some((method, path, body)) = read_request(&mut stream, &mut buf).await {
+            if std::env::var_os("BENCH_DEBUG").is_some() {
+                eprintln!("runtime api: {method} {path} ({} bytes)", body.len());
+            }
             let (status, headers, body) = if path.ends_with("/invocation/next") {
                 self.state
                     .lock()
@@ -433,15 +436,32 @@ async fn standin_calls(endpoint: &str) -> usize {
         .await
         .unwrap();
     stream
-        .write_all(b"GET /_stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .write_all(b"GET /_stats HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .unwrap();
-    let mut text = String::new();
-    tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut text)
-        .await
-        .unwrap();
-    let body: Value = serde_json::from_str(&text[text.find("\r\n\r\n").unwrap() + 4..]).unwrap();
-    body["calls"]["GetCase"].as_u64().unwrap_or(0) as usize
+    // The stand-in keeps connections open: read exactly one response.
+    let mut buf = Vec::new();
+    loop {
+        let mut chunk = [0u8; 4096];
+        let n = tokio::io::AsyncReadExt::read(&mut stream, &mut chunk)
+            .await
+            .unwrap();
+        assert!(n > 0, "stand-in closed the connection");
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        let Some(end) = text.find("\r\n\r\n") else {
+            continue;
+        };
+        let length: usize = text[..end]
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap();
+        if buf.len() >= end + 4 + length {
+            let body: Value = serde_json::from_slice(&buf[end + 4..end + 4 + length]).unwrap();
+            return body["calls"]["GetCase"].as_u64().unwrap_or(0) as usize;
+        }
+    }
 }
 
 async fn start_standin(

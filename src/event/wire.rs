@@ -6,6 +6,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::{
     CaseChange, CaseEvent, Change, FieldValue, Operation, PerformedBy, RelatedItem,
@@ -187,22 +188,45 @@ fn field_map<'de, D: Deserializer<'de>>(
 
 /// Parses one EventBridge event (as bytes).
 pub fn parse_event(bytes: &[u8]) -> Result<CaseEvent, ParseError> {
-    let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| ParseError::NotJson(e.to_string()))?;
-    parse_event_value(value)
+    // One pass over the envelope; `detail` is kept as raw text and parsed once, into its type.
+    let envelope: EventBridgeEvent<Box<RawValue>> = serde_json::from_slice(bytes).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            ParseError::NotJson(e.to_string())
+        } else {
+            ParseError::NotEventBridge(e.to_string())
+        }
+    })?;
+    let (id, domain_id) = check_envelope(&envelope)?;
+    let mut de = serde_json::Deserializer::from_str(envelope.detail.get());
+    let detail: Detail = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| ParseError::InvalidDetail(format!("detail.{e}")))?;
+    into_case_event(id, domain_id, detail)
 }
 
 /// Parses one EventBridge event already read as JSON.
 pub fn parse_event_value(value: Value) -> Result<CaseEvent, ParseError> {
     let envelope: EventBridgeEvent<Value> =
         serde_json::from_value(value).map_err(|e| ParseError::NotEventBridge(e.to_string()))?;
+    let (id, domain_id) = check_envelope(&envelope)?;
+    let detail: Detail = serde_path_to_error::deserialize(envelope.detail)
+        .map_err(|e| ParseError::InvalidDetail(format!("detail.{e}")))?;
+    into_case_event(id, domain_id, detail)
+}
+
+/// The source and detail-type say it is a Cases event; returns its id and domain id.
+fn check_envelope<T: Serialize + serde::de::DeserializeOwned>(
+    envelope: &EventBridgeEvent<T>,
+) -> Result<(String, String), ParseError> {
     if envelope.source != SOURCE || !DETAIL_TYPES.contains(&envelope.detail_type.as_str()) {
         return Err(ParseError::WrongSource {
-            event_source: envelope.source,
-            detail_type: envelope.detail_type,
+            event_source: envelope.source.clone(),
+            detail_type: envelope.detail_type.clone(),
         });
     }
-    let id = envelope.id.ok_or(ParseError::MissingEnvelopeField("id"))?;
+    let id = envelope
+        .id
+        .clone()
+        .ok_or(ParseError::MissingEnvelopeField("id"))?;
     let domain_id = envelope
         .resources
         .as_deref()
@@ -210,9 +234,7 @@ pub fn parse_event_value(value: Value) -> Result<CaseEvent, ParseError> {
         .iter()
         .find_map(|arn| domain_id_from_arn(arn))
         .ok_or(ParseError::NoDomainArn)?;
-    let detail: Detail = serde_path_to_error::deserialize(envelope.detail)
-        .map_err(|e| ParseError::InvalidDetail(format!("detail.{e}")))?;
-    into_case_event(id, domain_id, detail)
+    Ok((id, domain_id))
 }
 
 fn into_case_event(id: String, domain_id: String, d: Detail) -> Result<CaseEvent, ParseError> {
