@@ -25,6 +25,9 @@ pub struct Config {
     pub enrichment: Option<EnricherSettings>,
     /// `CASES_TIMEOUT_MS` (default 5000): budget for one Cases API operation, retries included.
     pub cases_timeout: Duration,
+    /// `CASE_CACHE_BYTES` (default 8 MiB; 0 disables): memory for case states kept between
+    /// invocations of a warm execution environment.
+    pub case_cache_bytes: usize,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -101,7 +104,16 @@ impl Config {
                 });
             }
         };
+        let case_cache_bytes = match lookup("CASE_CACHE_BYTES").as_deref().map(str::trim) {
+            None => 8 << 20,
+            Some(v) => v.parse().map_err(|_| ConfigError::Invalid {
+                name: "CASE_CACHE_BYTES",
+                value: v.into(),
+                expected: "a whole number of bytes (0 disables the cache)",
+            })?,
+        };
         Ok(Config {
+            case_cache_bytes,
             enrichment,
             cases_timeout: Duration::from_millis(number("CASES_TIMEOUT_MS", 5000)?),
             table_name,

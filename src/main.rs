@@ -1,8 +1,10 @@
-//! The Lambda: config and clients once, then the runtime loop.
+//! The Lambda: config once at start, SDK clients once on the first event, then the runtime loop.
 
 use cases_projector::config::Config;
 use cases_projector::handler::lambda_handler;
+use cases_projector::wiring::{self, LambdaProjector};
 use lambda_runtime::{Error, run, service_fn};
+use tokio::sync::OnceCell;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -12,7 +14,14 @@ async fn main() -> Result<(), Error> {
         eprintln!("cases-projector: {e}");
         std::process::exit(2);
     });
-    let sdk = cases_projector::wiring::sdk_config().await;
-    let projector = cases_projector::wiring::projector(&sdk, &config);
-    run(service_fn(|event| lambda_handler(&projector, event))).await
+    // Built on the first event rather than at start: loading the AWS config and building the
+    // clients is work the runtime's first `next` request need not wait for.
+    let projector: OnceCell<LambdaProjector> = OnceCell::new();
+    run(service_fn(|event| async {
+        let projector = projector
+            .get_or_init(|| async { wiring::projector(&wiring::sdk_config().await, &config) })
+            .await;
+        lambda_handler(projector, event).await
+    }))
+    .await
 }

@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::connect_cases::{self, CasesApi};
 use crate::enrichment::Enricher;
 use crate::handler::Projector;
+use crate::store::cache::CachedStore;
 use crate::store::dynamodb::{self, DynamoStore};
 
 /// The standard AWS environment: region, credentials (resolved lazily, on first request),
@@ -23,17 +24,15 @@ pub fn store(sdk: &aws_config::SdkConfig, config: &Config) -> DynamoStore {
     )
 }
 
-pub fn projector(sdk: &aws_config::SdkConfig, config: &Config) -> Projector<DynamoStore, CasesApi> {
+pub type LambdaProjector = Projector<CachedStore<DynamoStore>, CasesApi>;
+
+pub fn projector(sdk: &aws_config::SdkConfig, config: &Config) -> LambdaProjector {
     let enricher = config.enrichment.as_ref().map(|settings| {
         Enricher::new(
             CasesApi::new(connect_cases::client(sdk, config.cases_timeout)),
             settings.clone(),
         )
     });
-    Projector::from_parts(
-        store(sdk, config),
-        enricher,
-        config.projection,
-        config.case_concurrency,
-    )
+    let store = CachedStore::new(store(sdk, config), config.case_cache_bytes);
+    Projector::from_parts(store, enricher, config.projection, config.case_concurrency)
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use cases_projector::enrichment::FieldInfo;
 use cases_projector::handler::{InvocationKind, Projector, RecordOutcome, lambda_response};
 use cases_projector::projection::Outcome;
+use cases_projector::store::cache::CachedStore;
 use cases_projector::store::dynamodb::DynamoStore;
 use cases_projector::store::{CaseCommit, CommitOutcome, ReadModelStore, StoreError, StoredCase};
 use cases_projector::table::TableDefinition;
@@ -200,9 +201,10 @@ async fn concurrent_invocations_on_the_same_case_converge() {
         .cloned()
         .enumerate()
         .partition(|(i, _)| i % 2 == 0);
-    let a = projector(store.clone());
-    let b = projector(store.clone());
-    let run = |p: Projector<DynamoStore>, events: Vec<(usize, serde_json::Value)>| async move {
+    // Two warm execution environments, each with its own cache of case states.
+    let a = projector(CachedStore::new(store.clone(), 1 << 20));
+    let b = projector(CachedStore::new(store.clone(), 1 << 20));
+    let run = |p: Projector<CachedStore<DynamoStore>>, events: Vec<(usize, serde_json::Value)>| async move {
         let mut failed = 0;
         for (_, e) in events {
             failed += handle(&p, e).await.count("failed");
@@ -481,4 +483,38 @@ async fn outage_mid_batch_fails_retryably_and_a_rerun_converges() {
     assert_eq!(report.count("failed"), 0, "{report:?}");
     // Cases, related items, markers and counters all match: nothing lost, nothing double-counted.
     assert_eq!(snapshot_table(&fast).await, reference);
+}
+
+#[tokio::test]
+async fn a_stale_cached_case_is_caught_by_the_conditional_write() {
+    let server = DynamoLocal::start();
+    let store = new_store(&server, "cases").await;
+    let warm = projector(CachedStore::new(store.clone(), 1 << 20));
+    let other = projector(store.clone());
+    handle(&warm, read_json("events/01-case-created.json")).await;
+    // Another environment moves the case on; `warm` still caches revision 1.
+    handle(&other, read_json("events/02-case-updated.json")).await;
+    let report = handle(&warm, read_json("events/13-case-updated-closed.json")).await;
+    assert_eq!(
+        report.records[0].outcome,
+        RecordOutcome::Done(Outcome::Applied)
+    );
+    // A redelivery of 02 is older than what the warm cache now holds: nothing to write.
+    let again = handle(&warm, read_json("events/02-case-updated.json")).await;
+    assert_eq!(
+        again.records[0].outcome,
+        RecordOutcome::Done(Outcome::Stale)
+    );
+    assert_eq!(again.work.write_requests, 0);
+
+    let table = snapshot_table(&store).await;
+    assert_eq!(attr(&table, CASE_A, "status"), Some("closed"));
+    assert!(
+        attr(&table, CASE_A, "fields")
+            .unwrap()
+            .contains(r#""vip": "true""#),
+        "02's change survives"
+    );
+    assert_eq!(attr(&table, STATS_20, "casesCreated"), Some("1"));
+    assert_eq!(attr(&table, STATS_20, "caseResolutions"), Some("1"));
 }

@@ -40,7 +40,8 @@ def to_attr(value):
     if "stringValue" in value:
         return {"S": value["stringValue"]}
     if "doubleValue" in value:
-        return {"N": str(value["doubleValue"])}
+        number = float(value["doubleValue"])
+        return {"N": str(int(number)) if number.is_integer() else repr(number)}
     if "booleanValue" in value:
         return {"BOOL": value["booleanValue"]}
     if "userArnValue" in value:

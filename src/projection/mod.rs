@@ -20,7 +20,7 @@ use crate::event::{
 };
 
 pub use counters::{CounterIncrements, counters_for};
-pub use trim::trim_to_budget;
+pub use trim::{estimated_field_bytes, trim_to_budget};
 
 /// Orders events: newest `approximateChangeTime` wins; ties break on the event id so every
 /// replica converges on the same winner.

@@ -1,6 +1,7 @@
 //! The read-model port: load a case's state with its revision, commit a new state
 //! conditionally on that revision. One adapter: [`dynamodb`].
 
+pub mod cache;
 pub mod dynamodb;
 mod item;
 

@@ -1,0 +1,127 @@
+//! A bounded cache of case states in front of a [`ReadModelStore`], kept for the life of the
+//! execution environment: a warm Lambda that sees a case again skips the load.
+//!
+//! Safe because every commit is conditional on the revision it was decided on: a cached state
+//! that another environment has since advanced fails its commit, the entry is dropped, and the
+//! handler reloads from the table and decides again. A decision that writes nothing against a
+//! cached state writes nothing against any newer state either (the state only grows).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+
+use super::{CaseCommit, CommitOutcome, ReadModelStore, StoreError, StoredCase};
+use crate::enrichment::FieldInfo;
+use crate::projection::CaseView;
+
+pub struct CachedStore<S> {
+    inner: S,
+    budget_bytes: usize,
+    cases: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    by_case: HashMap<String, (StoredCase, usize)>,
+    /// Insertion order, for first-in-first-out eviction.
+    order: VecDeque<String>,
+    bytes: usize,
+}
+
+/// Rough in-memory size of a case state.
+fn estimated_bytes(view: &CaseView) -> usize {
+    512 + crate::projection::estimated_field_bytes(view) + view.related_items.len() * 256
+}
+
+impl<S> CachedStore<S> {
+    /// `budget_bytes` bounds the memory the cache holds (estimated); 0 disables it.
+    pub fn new(inner: S, budget_bytes: usize) -> Self {
+        CachedStore {
+            inner,
+            budget_bytes,
+            cases: Mutex::new(Entries::default()),
+        }
+    }
+
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    fn get(&self, case_id: &str) -> Option<StoredCase> {
+        self.cases
+            .lock()
+            .unwrap()
+            .by_case
+            .get(case_id)
+            .map(|(c, _)| c.clone())
+    }
+
+    fn put(&self, stored: StoredCase) {
+        let size = estimated_bytes(&stored.view);
+        if size > self.budget_bytes / 4 {
+            self.forget(&stored.view.case_id);
+            return;
+        }
+        let mut e = self.cases.lock().unwrap();
+        let case_id = stored.view.case_id.clone();
+        match e.by_case.insert(case_id.clone(), (stored, size)) {
+            Some((_, old)) => e.bytes -= old,
+            None => e.order.push_back(case_id),
+        }
+        e.bytes += size;
+        while e.bytes > self.budget_bytes {
+            let Some(oldest) = e.order.pop_front() else {
+                break;
+            };
+            if let Some((_, freed)) = e.by_case.remove(&oldest) {
+                e.bytes -= freed;
+            }
+        }
+    }
+
+    fn forget(&self, case_id: &str) {
+        let mut e = self.cases.lock().unwrap();
+        if let Some((_, size)) = e.by_case.remove(case_id) {
+            e.bytes -= size;
+            e.order.retain(|c| c != case_id);
+        }
+    }
+}
+
+impl<S: ReadModelStore> ReadModelStore for CachedStore<S> {
+    async fn load(&self, case_id: &str) -> Result<Option<StoredCase>, StoreError> {
+        if let Some(cached) = self.get(case_id) {
+            return Ok(Some(cached));
+        }
+        let loaded = self.inner.load(case_id).await?;
+        if let Some(stored) = &loaded {
+            self.put(stored.clone());
+        }
+        Ok(loaded)
+    }
+
+    async fn commit(&self, commit: &CaseCommit<'_>) -> Result<CommitOutcome, StoreError> {
+        let outcome = self.inner.commit(commit).await;
+        match &outcome {
+            Ok(CommitOutcome::Committed { .. }) if self.budget_bytes > 0 => self.put(StoredCase {
+                view: commit.view.clone(),
+                revision: commit.expected_revision.map_or(1, |r| r + 1),
+            }),
+            // Lost race, or an error after which the write may or may not have happened:
+            // the next load must read the table.
+            _ => self.forget(&commit.view.case_id),
+        }
+        outcome
+    }
+
+    async fn described_fields(&self, domain_id: &str) -> Result<HashSet<String>, StoreError> {
+        self.inner.described_fields(domain_id).await
+    }
+
+    async fn put_field_metadata(
+        &self,
+        domain_id: &str,
+        fields: &[FieldInfo],
+    ) -> Result<(), StoreError> {
+        self.inner.put_field_metadata(domain_id, fields).await
+    }
+}
