@@ -513,7 +513,10 @@ async fn run_projector(dynamo: &DynamoLocal, stream: &Stream, dir: &Path) -> Run
     cmd.env("TABLE_NAME", "projector")
         .env("AWS_ENDPOINT_URL_DYNAMODB", dynamo.endpoint())
         .env("AWS_ENDPOINT_URL_CONNECTCASES", &cases_endpoint)
-        .env("RUST_LOG", "info")
+        .env(
+            "RUST_LOG",
+            std::env::var("BENCH_RUST_LOG").unwrap_or_else(|_| "info".into()),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     let mut child = cmd.spawn().unwrap();
@@ -747,6 +750,16 @@ async fn main() {
     let stream = generate();
     let dynamo = DynamoLocal::start();
     let ours = run_projector(&dynamo, &stream, dir.path()).await;
+    if std::env::var_os("BENCH_SKIP_PEER").is_some() {
+        let n = ours.events as f64;
+        println!(
+            "cases-projector: {:.0} events/s, {:.3} CPU ms/event, {:.1} MB",
+            n / ours.seconds,
+            ours.cpu_seconds * 1000.0 / n,
+            ours.peak_rss_kb as f64 / 1024.0
+        );
+        return;
+    }
     let peer = run_peer(&dynamo, &stream, dir.path()).await;
 
     println!(

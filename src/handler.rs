@@ -665,6 +665,7 @@ pub async fn lambda_handler<S: ReadModelStore, R: CaseReader>(
     projector: &Projector<S, R>,
     event: lambda_runtime::LambdaEvent<Value>,
 ) -> Result<Value, lambda_runtime::Error> {
+    crate::telemetry::set_request_id(&event.context.request_id);
     // Stop early enough to report: whatever is unfinished then fails retryably. A deadline in
     // the past is not Lambda's (cargo lambda's emulator sends a relative 600000): rely on the
     // store timeouts alone then.

@@ -6,7 +6,10 @@ use cases_projector::wiring::{self, LambdaProjector};
 use lambda_runtime::{Error, run, service_fn};
 use tokio::sync::OnceCell;
 
-#[tokio::main]
+// One thread: an invocation's concurrency is I/O (DynamoDB, GetCase), and a Lambda at 128 MB has a
+// fraction of a vCPU; a multi-threaded runtime only adds cross-thread wake-ups (measured:
+// docs/benchmarks.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     cases_projector::telemetry::init();
     let config = Config::from_env().unwrap_or_else(|e| {
