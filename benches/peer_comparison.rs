@@ -26,7 +26,13 @@ use tokio::sync::Notify;
 const DOMAIN: &str = "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d";
 const CASES: usize = 1_000;
 const EVENTS: usize = 10_000;
-const BATCH: usize = 10;
+/// SQS batch size (Lambda's default); `BENCH_BATCH` overrides it.
+fn batch_size() -> usize {
+    std::env::var("BENCH_BATCH")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(10)
+}
 const CONFIGURED: [&str; 3] = ["status", "title", "case_reason"];
 const NOT_CONFIGURED: [&str; 3] = ["priority", "summary", "assigned_user"];
 
@@ -224,7 +230,7 @@ fn generate() -> Stream {
 
 fn batches(events: &[Value]) -> Vec<Value> {
     events
-        .chunks(BATCH)
+        .chunks(batch_size())
         .enumerate()
         .map(|(b, chunk)| {
             let mut batch = sqs_batch(chunk);
@@ -660,44 +666,56 @@ fn field_value(v: &Value) -> String {
     }
 }
 
-/// Compares every case's wanted fields, deletes and the daily counters with the truth.
+/// Cases whose item is missing, or whose deleted flag or wanted fields differ from the truth.
+fn wrong_cases(table: &BTreeMap<String, BTreeMap<String, String>>, stream: &Stream) -> String {
+    let wrong = stream
+        .final_state
+        .iter()
+        .filter(|(case, state)| {
+            let Some(item) = table.get(&format!("CASE#{case}|CASE")) else {
+                return true;
+            };
+            let right = if state.deleted {
+                item.get("deleted").map(String::as_str) == Some("true")
+            } else {
+                let fields = item.get("fields").cloned().unwrap_or_default();
+                state
+                    .values
+                    .iter()
+                    .all(|(id, v)| fields.contains(&format!("\"{id}\": \"{}\"", field_value(v))))
+            };
+            !right
+        })
+        .count();
+    if wrong == 0 {
+        "all cases right".to_owned()
+    } else {
+        format!("{wrong} cases wrong")
+    }
+}
+
+fn related_items(table: &BTreeMap<String, BTreeMap<String, String>>, stream: &Stream) -> String {
+    let expected = stream.final_state.values().map(|s| s.items).sum::<usize>();
+    let stored = table.keys().filter(|k| k.contains("|RELATED#")).count();
+    format!("related items {stored}/{expected}")
+}
+
+/// Compares cases, related items and the daily counters with the truth.
 async fn check_projector(
     store: &cases_projector::store::dynamodb::DynamoStore,
     stream: &Stream,
 ) -> String {
     let table = snapshot_table(store).await;
-    let mut wrong_cases = 0;
-    for (case, state) in &stream.final_state {
-        let Some(item) = table.get(&format!("CASE#{case}|CASE")) else {
-            wrong_cases += 1;
-            continue;
-        };
-        let ok = if state.deleted {
-            item.get("deleted").map(String::as_str) == Some("true")
-        } else {
-            let fields = &item["fields"];
-            state
-                .values
-                .iter()
-                .all(|(id, v)| fields.contains(&format!("\"{id}\": \"{}\"", field_value(v))))
-        };
-        wrong_cases += usize::from(!ok);
-    }
     let counters_ok = expected_counters(stream).iter().all(|(key, counters)| {
         counters
             .iter()
             .all(|(name, n)| table.get(key).and_then(|i| i.get(name)) == Some(&n.to_string()))
     });
-    let items = stream.final_state.values().map(|s| s.items).sum::<usize>();
-    let related = table.keys().filter(|k| k.contains("|RELATED#")).count();
+    let counters = if counters_ok { "exact" } else { "WRONG" };
     format!(
-        "{}; counters {}; related items {related}/{items}",
-        if wrong_cases == 0 {
-            "all cases right".to_owned()
-        } else {
-            format!("{wrong_cases} cases wrong")
-        },
-        if counters_ok { "exact" } else { "WRONG" },
+        "{}; counters {counters}; {}",
+        wrong_cases(&table, stream),
+        related_items(&table, stream)
     )
 }
 
@@ -706,30 +724,10 @@ async fn check_peer(
     stream: &Stream,
 ) -> String {
     let table = snapshot_table(store).await;
-    let mut wrong_cases = 0;
-    for (case, state) in &stream.final_state {
-        let item = table.get(&format!("CASE#{case}|CASE"));
-        let ok = match item {
-            None => false,
-            Some(item) if state.deleted => item.get("deleted").map(String::as_str) == Some("true"),
-            Some(item) => {
-                let fields = item.get("fields").cloned().unwrap_or_default();
-                state
-                    .values
-                    .iter()
-                    .all(|(id, v)| fields.contains(&format!("\"{id}\": \"{}\"", field_value(v))))
-            }
-        };
-        wrong_cases += usize::from(!ok);
-    }
-    let items = stream.final_state.values().map(|s| s.items).sum::<usize>();
     format!(
-        "{}; no counters; related items 0/{items}",
-        if wrong_cases == 0 {
-            "all cases right".to_owned()
-        } else {
-            format!("{wrong_cases} cases wrong")
-        }
+        "{}; no counters; {}",
+        wrong_cases(&table, stream),
+        related_items(&table, stream)
     )
 }
 
@@ -763,10 +761,11 @@ async fn main() {
     let peer = run_peer(&dynamo, &stream, dir.path()).await;
 
     println!(
-        "stream: {} deliveries of {} distinct events over {} cases (~3% duplicated, ~3% reordered), SQS batches of {BATCH}\n",
+        "stream: {} deliveries of {} distinct events over {} cases (~3% duplicated, ~3% reordered), SQS batches of {}\n",
         stream.delivered.len(),
         stream.distinct,
-        stream.final_state.len()
+        stream.final_state.len(),
+        batch_size()
     );
     println!(
         "| consumer | events/s | GetCase calls/event | DynamoDB write requests/event | write units/event | CPU ms/event | peak RSS | read model |"

@@ -10,11 +10,11 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::event::{CaseEvent, Change, Invocation, ParseError, RelatedItemType};
 use chrono::{TimeDelta, Utc};
 
 use crate::enrichment::plan::{FetchContext, fields_to_fetch, fill_configured_nulls};
 use crate::enrichment::{CaseReader, Enricher, Enrichment, NoCases, ReaderError};
+use crate::event::{CaseEvent, Change, Invocation, ParseError, RelatedItemType};
 use crate::projection::{Outcome, ProjectionOptions, apply_snapshot, decide};
 use crate::store::{
     CaseCommit, CommitOutcome, CountedEvent, ReadModelStore, StoreError, StoredCase,
@@ -229,10 +229,6 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
         }
     }
 
-    pub fn enricher(&self) -> Option<&Enricher<R>> {
-        self.enricher.as_ref()
-    }
-
     pub fn store(&self) -> &S {
         &self.store
     }
@@ -255,10 +251,7 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
         let mut events: Vec<(usize, CaseEvent)> = Vec::new();
         for (index, record) in invocation.into_records().into_iter().enumerate() {
             let (report, event) = match record.event {
-                Err(e) => (
-                    RecordReport::failed(record.message_id, None, RecordError::Malformed(e)),
-                    None,
-                ),
+                Err(e) => (RecordReport::malformed(record.message_id, e), None),
                 Ok(event) => {
                     let report = RecordReport {
                         message_id: record.message_id,
@@ -593,13 +586,15 @@ async fn backoff(attempt: u32, case_id: &str) {
 }
 
 impl RecordReport {
-    fn failed(message_id: Option<String>, event: Option<&CaseEvent>, error: RecordError) -> Self {
+    /// A record that did not parse: nothing is known of it but its message id.
+    fn malformed(message_id: Option<String>, error: ParseError) -> Self {
+        let error = RecordError::Malformed(error);
         RecordReport {
             message_id,
-            event_id: event.map(|e| e.id.clone()),
-            case_id: event.map(|e| e.case_id.clone()),
-            event_type: event.map(CaseEvent::event_type),
-            changed_at: event.map(|e| e.changed_at),
+            event_id: None,
+            case_id: None,
+            event_type: None,
+            changed_at: None,
             outcome: RecordOutcome::Failed {
                 retryable: error.is_retryable(),
                 error: error.to_string(),

@@ -478,7 +478,13 @@ async fn outage_mid_batch_fails_retryably_and_a_rerun_converges() {
 
     server.thaw();
     // SQS redelivers the failed messages; redeliver the whole batch to be thorough.
-    let rerun = projector(fast.clone());
+    // The redelivery runs with the ordinary timeout: only the outage needed the short one.
+    let patient = DynamoStore::new(
+        dynamodb_client(&server.endpoint(), Duration::from_secs(5)),
+        "cases",
+        DEDUPE_TTL,
+    );
+    let rerun = projector(patient);
     let report = handle(&rerun, batch).await;
     assert_eq!(report.count("failed"), 0, "{report:?}");
     // Cases, related items, markers and counters all match: nothing lost, nothing double-counted.

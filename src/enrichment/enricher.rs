@@ -2,7 +2,6 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -72,7 +71,6 @@ pub struct Enricher<R> {
     reader: R,
     settings: EnricherSettings,
     domains: Mutex<HashMap<String, DomainCache>>,
-    get_case_calls: AtomicU64,
 }
 
 impl<R: CaseReader> Enricher<R> {
@@ -81,21 +79,11 @@ impl<R: CaseReader> Enricher<R> {
             reader,
             settings,
             domains: Mutex::new(HashMap::new()),
-            get_case_calls: AtomicU64::new(0),
         }
     }
 
     pub fn settings(&self) -> &EnricherSettings {
         &self.settings
-    }
-
-    pub fn reader(&self) -> &R {
-        &self.reader
-    }
-
-    /// GetCase requests made so far (one per case fetched; pages and chunks not counted).
-    pub fn get_case_calls(&self) -> u64 {
-        self.get_case_calls.load(Ordering::Relaxed)
     }
 
     /// The domain's wanted and configured fields, from cache or the service. A refusal
@@ -150,7 +138,6 @@ impl<R: CaseReader> Enricher<R> {
         fields: &BTreeSet<String>,
         now: DateTime<Utc>,
     ) -> Result<Enrichment, ReaderError> {
-        self.get_case_calls.fetch_add(1, Ordering::Relaxed);
         let ids: Vec<String> = fields.iter().cloned().collect();
         match self.reader.get_case(domain_id, case_id, &ids).await {
             Ok(Some(mut values)) => {

@@ -42,10 +42,6 @@ impl<S> CachedStore<S> {
         }
     }
 
-    pub fn inner(&self) -> &S {
-        &self.inner
-    }
-
     fn get(&self, case_id: &str) -> Option<StoredCase> {
         self.cases
             .lock()
