@@ -15,15 +15,16 @@ use chrono::{TimeDelta, Utc};
 use crate::enrichment::plan::{FetchContext, fields_to_fetch, fill_configured_nulls};
 use crate::enrichment::{CaseReader, Enricher, Enrichment, NoCases, ReaderError};
 use crate::event::{CaseEvent, Change, Invocation, ParseError, RelatedItemType};
-use crate::projection::{Outcome, ProjectionOptions, apply_snapshot, decide};
+use crate::projection::{Outcome, ProjectionOptions, apply_snapshot, decide, trim_to_budget};
 use crate::store::{
-    CaseCommit, CommitOutcome, CountedEvent, ReadModelStore, StoreError, StoredCase,
+    CaseCommit, CommitOutcome, CountedEvent, FIELD_BUDGET_BYTES, ReadModelStore, StoreError,
+    StoredCase,
 };
 
 /// Events of one case committed together at most; keeps a transaction well under 100 actions.
 const EVENTS_PER_COMMIT: usize = 32;
 /// Load → decide → commit rounds per chunk before giving up with a retryable error.
-const MAX_ATTEMPTS: u32 = 6;
+const MAX_ATTEMPTS: u32 = 8;
 /// Time kept back from Lambda's deadline to report the batch.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
 
@@ -393,8 +394,10 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
             let mut counted = Vec::new();
             let mut changed_items = BTreeSet::new();
             let mut case_changed = false;
+            let mut seen_in_chunk: HashSet<&str> = HashSet::new();
             for event in &events {
-                if already_counted.contains(&event.id) {
+                // A copy delivered twice in one batch, or counted by an earlier delivery.
+                if already_counted.contains(&event.id) || !seen_in_chunk.insert(&event.id) {
                     outcomes.push(Outcome::Duplicate);
                     continue;
                 }
@@ -408,6 +411,10 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
                 if let Some(counters) = decision.counters {
                     counted.push(CountedEvent {
                         event_id: event.id.clone(),
+                        related_item_id: match &event.change {
+                            Change::RelatedItem(r) => Some(r.item.id.clone()),
+                            _ => None,
+                        },
                         counters,
                     });
                 }
@@ -421,11 +428,15 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
                 view.enrichment = Some(enrichment.status.label().to_owned());
                 case_changed |= (view.fields.clone(), view.enrichment.clone()) != before;
             }
-            let Some(view) =
+            let Some(mut view) =
                 state.filter(|_| case_changed || !changed_items.is_empty() || !counted.is_empty())
             else {
                 return Ok((outcomes, work));
             };
+            let trimmed = trim_to_budget(&mut view, FIELD_BUDGET_BYTES);
+            if !trimmed.is_empty() {
+                tracing::warn!(case_id = %case_id, trimmed_fields = ?trimmed, "case item over budget: longest text fields trimmed");
+            }
             let commit = CaseCommit {
                 expected_revision: stored.as_ref().map(|s| s.revision),
                 view: &view,
@@ -448,10 +459,8 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
                     // Those events were fully applied by an earlier delivery: drop them and retry.
                     already_counted.extend(event_ids);
                 }
-                Ok(CommitOutcome::RevisionConflict) => backoff(attempt, case_id).await,
-                Err(StoreError::Contention(_)) if attempt < MAX_ATTEMPTS => {
-                    backoff(attempt, case_id).await
-                }
+                Ok(CommitOutcome::RevisionConflict) => backoff(attempt).await,
+                Err(StoreError::Contention(_)) if attempt < MAX_ATTEMPTS => backoff(attempt).await,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -484,7 +493,9 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
             wanted: &facts.wanted,
             configured: &facts.configured,
             stored: stored.map(|s| &s.view),
-            now: Utc::now(),
+            // Stored with millisecond precision: keep the cached state equal to the stored one.
+            now: chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis())
+                .unwrap_or_else(Utc::now),
             max_snapshot_age: TimeDelta::from_std(settings.max_snapshot_age)
                 .unwrap_or(TimeDelta::MAX),
         };
@@ -535,7 +546,10 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
                 Err(e) => Err(e.to_string()),
             };
             match result {
-                Ok(()) => tracing::info!(domain_id, fields = unknown.len(), "described new fields"),
+                Ok(()) => {
+                    enricher.mark_described(domain_id, &unknown).await;
+                    tracing::info!(domain_id, fields = unknown.len(), "described new fields");
+                }
                 Err(error) => tracing::warn!(domain_id, %error, "could not describe new fields"),
             }
         }
@@ -575,13 +589,16 @@ fn needs_store(event: &CaseEvent) -> bool {
     }
 }
 
-/// Exponential backoff with a jitter derived from the case id, so racing writers spread out
-/// without a random number generator.
-async fn backoff(attempt: u32, case_id: &str) {
-    let jitter = case_id.bytes().fold(attempt, |h, b| {
-        h.wrapping_mul(31).wrapping_add(u32::from(b))
-    }) % 10;
-    let millis = (5u64 << attempt.min(6)) + u64::from(jitter);
+/// Exponential backoff with full jitter, so writers racing on one case spread out. The jitter
+/// comes from the clock's nanoseconds: no random number generator needed, and two invocations
+/// rarely read the same value.
+async fn backoff(attempt: u32) {
+    let ceiling = 5u64 << attempt.min(6);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos();
+    let millis = ceiling / 2 + u64::from(nanos) % ceiling.max(1);
     tokio::time::sleep(Duration::from_millis(millis)).await;
 }
 

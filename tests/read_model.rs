@@ -435,7 +435,7 @@ async fn outage_mid_batch_fails_retryably_and_a_rerun_converges() {
         snapshot_table(&replay_in_order(new_store(&server, "reference").await).await).await;
 
     let fast = DynamoStore::new(
-        dynamodb_client(&server.endpoint(), Duration::from_millis(800)),
+        dynamodb_client(&server.endpoint(), Duration::from_secs(2)),
         "cases",
         DEDUPE_TTL,
     );
@@ -523,4 +523,20 @@ async fn a_stale_cached_case_is_caught_by_the_conditional_write() {
     );
     assert_eq!(attr(&table, STATS_20, "casesCreated"), Some("1"));
     assert_eq!(attr(&table, STATS_20, "caseResolutions"), Some("1"));
+}
+
+#[tokio::test]
+async fn the_same_event_twice_in_one_batch_counts_once() {
+    let server = DynamoLocal::start();
+    let projector = projector(new_store(&server, "cases").await);
+    let created = read_json("events/01-case-created.json");
+    let comment = read_json("events/05-related-item-comment-created.json");
+    let updated = read_json("events/02-case-updated.json");
+    let batch = [created.clone(), comment.clone(), updated, created, comment];
+    let report = handle(&projector, sqs_batch(&batch)).await;
+    assert_eq!(report.count("failed"), 0, "{report:?}");
+    assert_eq!(report.count("duplicate"), 2);
+    let table = snapshot_table(projector.store()).await;
+    assert_eq!(attr(&table, STATS_20, "casesCreated"), Some("1"));
+    assert_eq!(attr(&table, STATS_20, "relatedItemsCreated"), Some("1"));
 }

@@ -192,14 +192,18 @@ impl<R: CaseReader> Enricher<R> {
             .collect()
     }
 
-    /// Describes `ids` (names, types, options) and remembers them as described, including ids
-    /// the service does not know, so they are not asked for again.
+    /// Names, types and option labels of `ids`.
     pub async fn describe(
         &self,
         domain_id: &str,
         ids: &[String],
     ) -> Result<Vec<FieldInfo>, ReaderError> {
-        let infos = self.reader.describe_fields(domain_id, ids).await?;
+        self.reader.describe_fields(domain_id, ids).await
+    }
+
+    /// Remembers `ids` as described once their metadata is stored, including ids the service
+    /// does not know, so they are not asked for again.
+    pub async fn mark_described(&self, domain_id: &str, ids: &[String]) {
         let mut domains = self.domains.lock().await;
         let described = domains
             .entry(domain_id.to_owned())
@@ -207,6 +211,5 @@ impl<R: CaseReader> Enricher<R> {
             .described
             .get_or_insert_with(HashSet::new);
         described.extend(ids.iter().cloned());
-        Ok(infos)
     }
 }

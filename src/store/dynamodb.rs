@@ -18,13 +18,11 @@ use super::item::{
 };
 use super::{CaseCommit, CommitOutcome, ReadModelStore, StoreError, StoredCase};
 use crate::enrichment::FieldInfo;
-use crate::projection::{CounterIncrements, trim_to_budget};
+use crate::projection::{CounterIncrements, RelatedItemView};
 use crate::table::{self, TableDefinition};
 
 /// DynamoDB allows 100 actions per transaction.
 const MAX_TRANSACTION_ITEMS: usize = 100;
-/// Field data budget per case item, below the 400 KB item limit with room for the rest.
-const FIELD_BUDGET_BYTES: usize = 300 * 1024;
 
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
@@ -409,13 +407,8 @@ impl ReadModelStore for DynamoStore {
 
     async fn commit(&self, commit: &CaseCommit<'_>) -> Result<CommitOutcome, StoreError> {
         let case_id = &commit.view.case_id;
-        let mut view = commit.view.clone();
-        let trimmed = trim_to_budget(&mut view, FIELD_BUDGET_BYTES);
-        if !trimmed.is_empty() {
-            tracing::warn!(case_id = %case_id, trimmed_fields = ?trimmed, "case item over budget: longest text fields trimmed");
-        }
         let revision = commit.expected_revision.map_or(1, |r| r + 1);
-        let case_item = case_item(&view, revision);
+        let case_item = case_item(commit.view, revision);
         let (condition, expected) = match commit.expected_revision {
             None => ("attribute_not_exists(pk)", None),
             Some(r) => (
@@ -481,25 +474,40 @@ impl ReadModelStore for DynamoStore {
                 None => counters.push(e.counters.clone()),
             }
         }
-        let related: Vec<Item> = commit
-            .related_items
-            .iter()
-            .map(|r| related_item(case_id, r))
-            .collect();
-        let fixed = 1 + commit.counted_events.len() + counters.len();
+        // Related items a counted event creates commit with its marker; the others (a case
+        // delete's tombstones) may go ahead when they do not fit in one transaction. That is
+        // safe: they are final, the transaction below is still conditional on the revision, and
+        // on a conflict the caller reloads and writes them again.
+        let (atomic, rest): (Vec<&RelatedItemView>, Vec<&RelatedItemView>) =
+            commit.related_items.iter().copied().partition(|r| {
+                commit
+                    .counted_events
+                    .iter()
+                    .any(|e| e.related_item_id.as_deref() == Some(r.id.as_str()))
+            });
+        let fixed = 1 + commit.counted_events.len() + counters.len() + atomic.len();
         let mut units = 0.0;
         let mut requests = 1;
         let mut actions = vec![case_put];
-        if fixed + related.len() > MAX_TRANSACTION_ITEMS {
-            // A case delete touching more related items than a transaction holds: write their
-            // tombstones first. Safe: the transaction below is still conditional on the case
-            // revision, and on a conflict the caller reloads and writes them again.
-            requests += related.len().div_ceil(25) as u32;
-            units += self.batch_put(related).await?;
+        if fixed + rest.len() > MAX_TRANSACTION_ITEMS {
+            let ahead: Vec<Item> = rest.iter().map(|r| related_item(case_id, r)).collect();
+            requests += ahead.len().div_ceil(25) as u32;
+            units += self.batch_put(ahead).await?;
         } else {
-            for r in related {
-                actions.push(TransactWriteItem::builder().put(self.put(r)?).build());
+            for r in &rest {
+                actions.push(
+                    TransactWriteItem::builder()
+                        .put(self.put(related_item(case_id, r))?)
+                        .build(),
+                );
             }
+        }
+        for r in &atomic {
+            actions.push(
+                TransactWriteItem::builder()
+                    .put(self.put(related_item(case_id, r))?)
+                    .build(),
+            );
         }
         let first_marker = actions.len();
         for e in &commit.counted_events {

@@ -21,10 +21,17 @@ pub struct StoredCase {
     pub revision: u64,
 }
 
+/// Field data budget per case item, below DynamoDB's 400 KB item limit with room for the rest.
+/// The handler trims to it before committing, so what is written is what it decided on.
+pub const FIELD_BUDGET_BYTES: usize = 300 * 1024;
+
 /// An event whose counters are committed with the state, exactly once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CountedEvent {
     pub event_id: String,
+    /// The related item a `RELATED_ITEM.CREATED` creates: written in the same transaction as the
+    /// event's marker, never ahead of it.
+    pub related_item_id: Option<String>,
     pub counters: CounterIncrements,
 }
 
@@ -63,20 +70,28 @@ pub enum StoreError {
     /// meanwhile the event stays in its queue (and reaches the DLQ), never acknowledged.
     #[error("read model misconfigured: {0}")]
     Misconfigured(String),
-    /// A stored item this version cannot read; retrying cannot help.
+    /// A stored item this version cannot read. Retried like the rest, so the event ends in the
+    /// DLQ instead of being acknowledged unprocessed.
     #[error("stored item {key} is unreadable: {reason}")]
     Corrupt { key: String, reason: String },
-    /// DynamoDB refused this request's data (validation); the same write would fail again.
+    /// DynamoDB refused the request (validation). Still retried: the event goes to the DLQ after
+    /// the queue's receive limit rather than being dropped, for redrive once the cause is fixed.
     #[error("read model rejected the write: {0}")]
     Rejected(String),
 }
 
 impl StoreError {
+    /// Every store failure is retryable: only malformed input (which can never succeed) is
+    /// acknowledged without processing. What keeps failing ends in the DLQ, nothing is lost.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Unavailable(_) | StoreError::Contention(_) | StoreError::Misconfigured(_)
-        )
+        // Exhaustive on purpose: a new variant must decide.
+        match self {
+            StoreError::Unavailable(_)
+            | StoreError::Contention(_)
+            | StoreError::Misconfigured(_)
+            | StoreError::Corrupt { .. }
+            | StoreError::Rejected(_) => true,
+        }
     }
 }
 
