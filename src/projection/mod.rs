@@ -354,10 +354,10 @@ fn apply_related(
             tombstone_related(&mut item);
         }
         view.related_items.insert(id.clone(), item);
-        let outcome = if case_deleted {
-            Outcome::Skipped(SkipReason::AfterDelete)
-        } else {
-            Outcome::Applied
+        let outcome = match &view.deleted {
+            Some(deleted) if version < deleted => Outcome::Stale,
+            Some(_) => Outcome::Skipped(SkipReason::AfterDelete),
+            None => Outcome::Applied,
         };
         return (outcome, vec![id.clone()]);
     };

@@ -488,3 +488,33 @@ fn multibyte_text_is_cut_on_a_character_boundary() {
     assert_eq!(trimmed.len(), 100);
     assert!(trim::estimated_field_bytes(&view) <= 100_000);
 }
+
+#[test]
+fn a_related_item_older_than_the_delete_is_stale_and_recorded_as_deleted() {
+    let state = given(&["19-case-deleted.json"]);
+    let mut comment = sample("05-related-item-comment-created.json");
+    comment.case_id = state.as_ref().unwrap().case_id.clone();
+    let d = decide(
+        state.as_ref(),
+        &comment,
+        None,
+        &ProjectionOptions::default(),
+    );
+    assert_eq!(d.outcome, Outcome::Stale, "it happened before the delete");
+    let item = d.view.related_items.values().next().unwrap();
+    assert!(item.deleted && item.content.is_empty());
+    assert!(
+        d.counters.is_some(),
+        "it still counts as created on its day"
+    );
+
+    comment.changed_at = ts("2026-12-01T00:00:00.000Z");
+    comment.id = "later".into();
+    let later = decide(
+        state.as_ref(),
+        &comment,
+        None,
+        &ProjectionOptions::default(),
+    );
+    assert_eq!(later.outcome, Outcome::Skipped(SkipReason::AfterDelete));
+}
