@@ -343,22 +343,23 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
     ) -> (Vec<(usize, RecordOutcome)>, Work) {
         let mut outcomes = Vec::with_capacity(events.len());
         let mut work = Work::default();
-        for chunk in events.chunks(EVENTS_PER_COMMIT) {
-            let chunk_events: Vec<&CaseEvent> = chunk.iter().map(|(_, e)| e).collect();
-            match self.project_chunk(&chunk_events).await {
+        let (indexes, mut events): (Vec<usize>, Vec<CaseEvent>) = events.into_iter().unzip();
+        for chunk_indexes in indexes.chunks(EVENTS_PER_COMMIT) {
+            let chunk: Vec<CaseEvent> = events.drain(..chunk_indexes.len()).collect();
+            match self.project_chunk(chunk).await {
                 Ok((chunk_outcomes, chunk_work)) => {
                     work.add(chunk_work);
                     outcomes.extend(
-                        chunk
+                        chunk_indexes
                             .iter()
-                            .map(|(i, _)| *i)
+                            .copied()
                             .zip(chunk_outcomes.into_iter().map(RecordOutcome::Done)),
                     );
                 }
                 Err(e) => {
                     let retryable = e.is_retryable();
                     let error = e.to_string();
-                    outcomes.extend(chunk.iter().map(|(i, _)| {
+                    outcomes.extend(chunk_indexes.iter().map(|i| {
                         (
                             *i,
                             RecordOutcome::Failed {
@@ -377,13 +378,14 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
     /// reload and decide again.
     async fn project_chunk(
         &self,
-        events: &[&CaseEvent],
+        mut events: Vec<CaseEvent>,
     ) -> Result<(Vec<Outcome>, Work), RecordError> {
-        let case_id = &events[0].case_id;
+        let case_id = events[0].case_id.clone();
+        let case_id = &case_id;
         let mut work = Work::default();
         let mut stored = self.store.load(case_id).await?;
         // Enrich once per chunk; the snapshot stays valid across reloads (it carries its time).
-        let (events, enrichment) = self.enrich(events, stored.as_ref(), &mut work).await?;
+        let enrichment = self.enrich(&mut events, stored.as_ref(), &mut work).await?;
         let mut already_counted: HashSet<String> = HashSet::new();
         for attempt in 1..=MAX_ATTEMPTS {
             if attempt > 1 {
@@ -471,21 +473,20 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
     /// the events leave out (see [`crate::enrichment::plan`]).
     async fn enrich(
         &self,
-        events: &[&CaseEvent],
+        events: &mut [CaseEvent],
         stored: Option<&StoredCase>,
         work: &mut Work,
-    ) -> Result<(Vec<CaseEvent>, Option<Enrichment>), RecordError> {
-        let mut events: Vec<CaseEvent> = events.iter().map(|e| (*e).clone()).collect();
+    ) -> Result<Option<Enrichment>, RecordError> {
         let Some(enricher) = &self.enricher else {
-            return Ok((events, None));
+            return Ok(None);
         };
         if !events.iter().any(|e| matches!(e.change, Change::Case(_))) {
-            return Ok((events, None));
+            return Ok(None);
         }
         let first = &events[0];
         let (domain_id, case_id) = (first.domain_id.clone(), first.case_id.clone());
         let facts = enricher.facts(&domain_id).await?;
-        for event in &mut events {
+        for event in events.iter_mut() {
             fill_configured_nulls(event, &facts.configured);
         }
         let settings = enricher.settings();
@@ -502,13 +503,13 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
         let refs: Vec<&CaseEvent> = events.iter().collect();
         let needed = fields_to_fetch(&context, &refs);
         if needed.is_empty() {
-            return Ok((events, None));
+            return Ok(None);
         }
         work.get_case_calls += 1;
         let enrichment = enricher
             .fetch(&domain_id, &case_id, &needed, context.now)
             .await?;
-        Ok((events, Some(enrichment)))
+        Ok(Some(enrichment))
     }
 
     /// Stores names, types and option labels of fields the read model has not described yet.

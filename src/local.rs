@@ -10,7 +10,7 @@ use crate::enrichment::{CaseReader, EventConfiguration};
 use crate::event::{Invocation, ParseError, parse_invocation};
 use crate::handler::{InvocationReport, Projector};
 use crate::store::dynamodb::DynamoStore;
-use crate::store::{RELATED_META, ReadModelStore};
+use crate::store::{RELATED_META, ReadModelStore, StoreError};
 
 /// Files to replay, in order: a file as given; a folder's `*.json` files (not its sub-folders)
 /// in name order.
@@ -138,20 +138,11 @@ fn clip(s: &str, n: usize) -> String {
 }
 
 /// Renders the whole read model (a Scan: for local tables only).
-pub async fn render_read_model(store: &DynamoStore) -> Result<String, aws_sdk_dynamodb::Error> {
-    let items: Vec<_> = store
-        .client()
-        .scan()
-        .table_name(store.table_name())
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await?;
+pub async fn render_read_model(store: &DynamoStore) -> Result<String, StoreError> {
+    let mut sorted = store.scan_all().await?;
     let get = |i: &std::collections::HashMap<String, AttributeValue>, k: &str| {
         i.get(k).map(text).unwrap_or_default()
     };
-    let mut sorted = items.clone();
     sorted.sort_by_key(|i| (get(i, "pk"), get(i, "sk")));
     let mut out = String::new();
 

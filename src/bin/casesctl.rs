@@ -66,7 +66,7 @@ async fn read_model(args: &[&str]) -> ExitCode {
                 print!("{text}");
                 ExitCode::SUCCESS
             }
-            Err(e) => fail(&aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string()),
+            Err(e) => fail(&e.to_string()),
         },
         ["replay", paths @ ..] => {
             let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();

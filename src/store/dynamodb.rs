@@ -48,6 +48,19 @@ impl DynamoStore {
         &self.table
     }
 
+    /// Every item of the table (a Scan): for local inspection and tests, never the Lambda.
+    pub async fn scan_all(&self) -> Result<Vec<Item>, StoreError> {
+        self.client
+            .scan()
+            .table_name(&self.table)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(classify)
+    }
+
     fn put(&self, item: Item) -> Result<Put, StoreError> {
         Put::builder()
             .table_name(&self.table)

@@ -327,6 +327,26 @@ fn validation(message: String) -> (u16, Option<&'static str>, Value) {
     )
 }
 
+/// The `fields: [{id}]` of a request, which must hold 1 to `max` ids.
+fn requested_ids(
+    request: &Value,
+    max: usize,
+) -> Result<Vec<&str>, (u16, Option<&'static str>, Value)> {
+    let ids: Vec<&str> = request["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    if ids.is_empty() || ids.len() > max {
+        return Err(validation(format!(
+            "fields must hold 1 to {max} items, got {}",
+            ids.len()
+        )));
+    }
+    Ok(ids)
+}
+
 fn get_case(
     domain: &DomainFixture,
     case_id: &str,
@@ -340,18 +360,10 @@ fn get_case(
             json!({"message": "Case not found", "resourceId": case_id, "resourceType": "Case"}),
         );
     };
-    let requested: Vec<&str> = request["fields"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|f| f["id"].as_str())
-        .collect();
-    if requested.is_empty() || requested.len() > 220 {
-        return validation(format!(
-            "fields must hold 1 to 220 items, got {}",
-            requested.len()
-        ));
-    }
+    let requested = match requested_ids(request, 220) {
+        Ok(ids) => ids,
+        Err(refusal) => return refusal,
+    };
     if let Some(unknown) = requested
         .iter()
         .find(|id| !domain.fields.iter().any(|f| f["fieldId"] == **id))
@@ -409,18 +421,10 @@ fn list_fields(
 }
 
 fn batch_get_field(domain: &DomainFixture, request: &Value) -> (u16, Option<&'static str>, Value) {
-    let requested: Vec<&str> = request["fields"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|f| f["id"].as_str())
-        .collect();
-    if requested.is_empty() || requested.len() > 50 {
-        return validation(format!(
-            "fields must hold 1 to 50 items, got {}",
-            requested.len()
-        ));
-    }
+    let requested = match requested_ids(request, 50) {
+        Ok(ids) => ids,
+        Err(refusal) => return refusal,
+    };
     let mut fields = Vec::new();
     let mut errors = Vec::new();
     for id in requested {

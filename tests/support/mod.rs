@@ -4,7 +4,7 @@
 
 pub mod cases_standin;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -229,16 +229,7 @@ pub async fn handle<
 /// Every item of the table, keyed by `pk|sk`, minus what legitimately differs between two
 /// equivalent histories: the optimistic-lock revision and marker expiry times.
 pub async fn snapshot_table(store: &DynamoStore) -> BTreeMap<String, BTreeMap<String, String>> {
-    let items: Vec<HashMap<String, AttributeValue>> = store
-        .client()
-        .scan()
-        .table_name(store.table_name())
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .unwrap();
+    let items = store.scan_all().await.unwrap();
     items
         .into_iter()
         .map(|item| {
