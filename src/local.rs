@@ -220,6 +220,21 @@ pub async fn render_read_model(store: &DynamoStore) -> Result<String, StoreError
             counters
         );
     }
+    let _ = writeln!(out, "\nFIELD METADATA");
+    for i in sorted
+        .iter()
+        .filter(|i| get(i, "pk").starts_with("FIELDS#"))
+    {
+        let _ = writeln!(
+            out,
+            "{:<24} {:<20} {:<13} {:<7} {}",
+            get(i, "fieldId"),
+            get(i, "name"),
+            get(i, "fieldType"),
+            get(i, "namespace"),
+            get(i, "options")
+        );
+    }
     let markers = sorted
         .iter()
         .filter(|i| get(i, "pk").starts_with("EVENT#"))
