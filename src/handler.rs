@@ -15,11 +15,10 @@ use chrono::{TimeDelta, Utc};
 use crate::enrichment::plan::{FetchContext, fields_to_fetch, fill_configured_nulls};
 use crate::enrichment::{CaseReader, Enricher, Enrichment, NoCases, ReaderError};
 use crate::event::{CaseEvent, Change, Invocation, ParseError, RelatedItemType};
-use crate::projection::{Outcome, ProjectionOptions, apply_snapshot, decide, trim_to_budget};
-use crate::store::{
-    CaseCommit, CommitOutcome, CountedEvent, FIELD_BUDGET_BYTES, ReadModelStore, StoreError,
-    StoredCase,
+use crate::projection::{
+    CaseDecision, EnrichmentResult, Outcome, ProjectionOptions, decide, decide_case,
 };
+use crate::store::{CaseCommit, CommitOutcome, ReadModelStore, StoreError, StoredCase};
 
 /// Events of one case committed together at most; keeps a transaction well under 100 actions.
 const EVENTS_PER_COMMIT: usize = 32;
@@ -391,58 +390,33 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
             if attempt > 1 {
                 stored = self.store.load(case_id).await?;
             }
-            let mut state = stored.as_ref().map(|s| s.view.clone());
-            let mut outcomes = Vec::with_capacity(events.len());
-            let mut counted = Vec::new();
-            let mut changed_items = BTreeSet::new();
-            let mut case_changed = false;
-            let mut seen_in_chunk: HashSet<&str> = HashSet::new();
-            for event in &events {
-                // A copy delivered twice in one batch, or counted by an earlier delivery.
-                if already_counted.contains(&event.id) || !seen_in_chunk.insert(&event.id) {
-                    outcomes.push(Outcome::Duplicate);
-                    continue;
-                }
-                let decision = decide(state.as_ref(), event, None, &self.options);
-                outcomes.push(decision.outcome);
-                if decision.is_noop() {
-                    continue;
-                }
-                case_changed |= decision.case_changed;
-                changed_items.extend(decision.changed_related_items);
-                if let Some(counters) = decision.counters {
-                    counted.push(CountedEvent {
-                        event_id: event.id.clone(),
-                        related_item_id: match &event.change {
-                            Change::RelatedItem(r) => Some(r.item.id.clone()),
-                            _ => None,
-                        },
-                        counters,
-                    });
-                }
-                state = Some(decision.view);
+            let decision = decide_case(
+                stored.as_ref().map(|s| &s.view),
+                &events,
+                &already_counted,
+                enrichment.as_ref().map(|e| EnrichmentResult {
+                    snapshot: e.snapshot.as_ref(),
+                    status: e.status.label(),
+                }),
+                &self.options,
+            );
+            if !decision.writes() {
+                return Ok((decision.outcomes, work));
             }
-            if let (Some(view), Some(enrichment)) = (state.as_mut(), &enrichment) {
-                let before = (view.fields.clone(), view.enrichment.clone());
-                if let Some(snapshot) = &enrichment.snapshot {
-                    apply_snapshot(view, snapshot);
-                }
-                view.enrichment = Some(enrichment.status.label().to_owned());
-                case_changed |= (view.fields.clone(), view.enrichment.clone()) != before;
-            }
-            let Some(mut view) =
-                state.filter(|_| case_changed || !changed_items.is_empty() || !counted.is_empty())
+            let CaseDecision {
+                outcomes,
+                view: Some(view),
+                changed_related_items,
+                counted,
+                ..
+            } = decision
             else {
-                return Ok((outcomes, work));
+                return Ok((decision.outcomes, work));
             };
-            let trimmed = trim_to_budget(&mut view, FIELD_BUDGET_BYTES);
-            if !trimmed.is_empty() {
-                tracing::warn!(case_id = %case_id, trimmed_fields = ?trimmed, "case item over budget: longest text fields trimmed");
-            }
             let commit = CaseCommit {
-                expected_revision: stored.as_ref().map(|s| s.revision),
+                previous: stored.as_ref(),
                 view: &view,
-                related_items: changed_items
+                related_items: changed_related_items
                     .iter()
                     .filter_map(|id| view.related_items.get(id))
                     .collect(),
@@ -485,7 +459,22 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
         }
         let first = &events[0];
         let (domain_id, case_id) = (first.domain_id.clone(), first.case_id.clone());
-        let facts = enricher.facts(&domain_id).await?;
+        let mut facts = enricher.facts(&domain_id).await?;
+        // A carried field the cached configuration lacks: the configuration changed since.
+        let carries_unconfigured = |e: &CaseEvent| match &e.change {
+            Change::Case(c) => c
+                .fields
+                .iter()
+                .flatten()
+                .any(|(id, _)| !facts.configured.contains(id)),
+            _ => false,
+        };
+        if !facts.configured.is_empty()
+            && events.iter().any(carries_unconfigured)
+            && enricher.forget_facts(&domain_id).await
+        {
+            facts = enricher.facts(&domain_id).await?;
+        }
         for event in events.iter_mut() {
             fill_configured_nulls(event, &facts.configured);
         }

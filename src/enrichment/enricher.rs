@@ -129,6 +129,24 @@ impl<R: CaseReader> Enricher<R> {
         Ok(facts)
     }
 
+    /// Drops the cached facts of `domain_id` if older than a minute (so a field that is always
+    /// carried but never configured costs one lookup a minute, not one per event): the next
+    /// [`Self::facts`] asks the service. Returns whether they were dropped.
+    pub async fn forget_facts(&self, domain_id: &str) -> bool {
+        let mut domains = self.domains.lock().await;
+        let Some(cache) = domains.get_mut(domain_id) else {
+            return false;
+        };
+        let old = cache
+            .facts
+            .as_ref()
+            .is_some_and(|c| c.fetched.elapsed() >= Duration::from_secs(60));
+        if old {
+            cache.facts = None;
+        }
+        old
+    }
+
     /// GetCase for `fields`, as a snapshot taken at `now`. A requested field the answer leaves
     /// out is null in the case now, and is recorded as such.
     pub async fn fetch(

@@ -7,9 +7,14 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::event::{CaseEvent, Change, FieldValue, Operation};
 use crate::projection::CaseView;
 
-/// A configured field absent from a case event is null, not unknown: the event carries every
-/// non-null configured field as it is after the change. Makes that explicit so no call is
-/// needed for it. Returns the ids filled with an explicit empty value.
+/// A configured field the event lists as changed but does not carry was emptied: the event
+/// carries every non-null configured field as it is after the change. Makes that explicit so no
+/// call is needed for it. Returns the ids filled with an explicit empty value.
+///
+/// Only changed fields: `configured` is a cached copy of the domain's event configuration, and
+/// an unchanged absent field may just have left the configuration. Nulling those would write
+/// over real values until the field next changed; leaving them alone keeps the stored value,
+/// which is right in both cases.
 pub fn fill_configured_nulls(event: &mut CaseEvent, configured: &BTreeSet<String>) -> Vec<String> {
     let Change::Case(case) = &mut event.change else {
         return Vec::new();
@@ -19,7 +24,7 @@ pub fn fill_configured_nulls(event: &mut CaseEvent, configured: &BTreeSet<String
     }
     let fields = case.fields.get_or_insert_with(Default::default);
     let mut filled = Vec::new();
-    for id in configured {
+    for id in case.changed_field_ids.iter().filter(|id| configured.contains(*id)) {
         if !fields.contains_key(id) {
             fields.insert(id.clone(), FieldValue::Empty);
             filled.push(id.clone());
@@ -136,15 +141,23 @@ mod tests {
     }
 
     #[test]
-    fn configured_fields_absent_from_the_event_are_null_not_missing() {
-        let wanted = ids(&["status", "title", "summary"]);
-        let configured = ids(&["status", "title", "summary"]);
+    fn configured_fields_changed_but_absent_are_null_and_unchanged_ones_untouched() {
+        let wanted = ids(&["status", "title", "summary", "customer_id"]);
+        let configured = ids(&["status", "title", "summary", "customer_id"]);
+        // 02 changes title, priority and vip and carries them; say it emptied summary too.
         let mut e = sample("02-case-updated.json");
+        let Change::Case(c) = &mut e.change else { panic!() };
+        c.changed_field_ids.push("summary".into());
         assert!(fields_to_fetch(&ctx(&wanted, &configured, None), &[&e]).is_empty());
         let filled = fill_configured_nulls(&mut e, &configured);
-        assert_eq!(filled, ["summary"]);
+        assert_eq!(filled, ["summary"], "emptied by this change");
         let Change::Case(c) = &e.change else { panic!() };
-        assert_eq!(c.fields.as_ref().unwrap()["summary"], FieldValue::Empty);
+        let fields = c.fields.as_ref().unwrap();
+        assert_eq!(fields["summary"], FieldValue::Empty);
+        assert!(
+            !fields.contains_key("customer_id"),
+            "unchanged and absent: maybe no longer configured, so the stored value stays"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! duplication (see `docs/read-model.md` for the contract and `tests/projection_properties.rs`
 //! for the proof by property test).
 
+mod case;
 mod counters;
 mod trim;
 
@@ -19,8 +20,9 @@ use crate::event::{
     RelatedItemContent, RelatedItemType,
 };
 
+pub use case::{CaseDecision, CountedEvent, EnrichmentResult, decide_case};
 pub use counters::{CounterIncrements, counters_for};
-pub use trim::{estimated_field_bytes, trim_to_budget};
+pub use trim::{estimated_field_bytes, trimmed_values};
 
 /// Orders events: newest `approximateChangeTime` wins; ties break on the event id so every
 /// replica converges on the same winner.
@@ -70,9 +72,9 @@ pub struct CaseView {
     pub version: Option<Version>,
     /// Set by `CASE.DELETED` and never cleared: DeleteCase is irreversible.
     pub deleted: Option<Version>,
+    /// Full values: shortening to fit DynamoDB's item limit happens only when an item is
+    /// written (see `trim`), so the state never depends on what was cut before.
     pub fields: BTreeMap<String, Versioned<FieldValue>>,
-    /// Field ids whose stored value was shortened to fit DynamoDB's item size limit.
-    pub trimmed_fields: Vec<String>,
     pub related_items: BTreeMap<String, RelatedItemView>,
     /// Outcome of the last GetCase enrichment (`fetched`, `not-found`, `refused`); set by the
     /// handler, not by the projection.
@@ -86,6 +88,9 @@ pub struct RelatedItemView {
     pub created_at: Option<DateTime<Utc>>,
     /// Newest event applied to this item.
     pub version: Version,
+    /// Newest event that carried content (`includeContent` may be switched off in between):
+    /// content is that event's, whatever the arrival order. `None` on tombstones.
+    pub content_version: Option<Version>,
     pub deleted: bool,
     /// Non-sensitive content attributes (and sensitive ones only when configured).
     pub content: BTreeMap<String, FieldValue>,
@@ -184,7 +189,7 @@ pub fn decide(
     let version = Version::of(event);
     let (outcome, changed_related_items) = match &event.change {
         Change::Unknown { .. } => (Outcome::Skipped(SkipReason::UnknownEventType), Vec::new()),
-        Change::Case(change) => (apply_case(&mut view, change, &version), Vec::new()),
+        Change::Case(change) => apply_case(&mut view, change, &version),
         Change::RelatedItem(RelatedItemChange { item, .. })
             if matches!(item.item_type, RelatedItemType::Unknown(_)) =>
         {
@@ -237,7 +242,12 @@ fn same_case_item(a: &CaseView, b: &CaseView) -> bool {
         && a.related_item_counts() == b.related_item_counts()
 }
 
-fn apply_case(view: &mut CaseView, change: &CaseChange, version: &Version) -> Outcome {
+/// Returns the outcome and the related items whose record changed (a delete tombstones them).
+fn apply_case(
+    view: &mut CaseView,
+    change: &CaseChange,
+    version: &Version,
+) -> (Outcome, Vec<String>) {
     // Metadata is immutable in Connect: fill what is missing, even on a tombstone.
     if view.template_id.is_none() {
         view.template_id.clone_from(&change.template_id);
@@ -247,37 +257,41 @@ fn apply_case(view: &mut CaseView, change: &CaseChange, version: &Version) -> Ou
     }
 
     if change.operation == Operation::Deleted {
-        return match &view.deleted {
+        let outcome = match &view.deleted {
             Some(deleted) if deleted == version => Outcome::Duplicate,
             Some(deleted) if deleted > version => Outcome::Stale,
-            _ => {
-                let was_deleted = view.deleted.is_some();
+            Some(_) => {
                 view.deleted = Some(version.clone());
                 view.version = Some(version.clone());
-                // A tombstone keeps no customer data.
-                view.fields.clear();
-                view.trimmed_fields.clear();
-                for item in view.related_items.values_mut() {
-                    tombstone_related(item);
-                }
-                if was_deleted {
-                    Outcome::Stale
-                } else {
-                    Outcome::Applied
-                }
+                Outcome::Stale
+            }
+            None => {
+                view.deleted = Some(version.clone());
+                view.version = Some(version.clone());
+                Outcome::Applied
             }
         };
+        // A tombstone keeps no customer data, and its related items are tombstones too: written
+        // with it, so the table never holds live rows under a deleted case.
+        view.fields.clear();
+        let changed = view
+            .related_items
+            .values_mut()
+            .filter_map(|item| tombstone_related(item).then(|| item.id.clone()))
+            .collect();
+        return (outcome, changed);
     }
 
     if let Some(deleted) = &view.deleted {
-        return if version < deleted {
+        let outcome = if version < deleted {
             Outcome::Stale
         } else {
             Outcome::Skipped(SkipReason::AfterDelete)
         };
+        return (outcome, Vec::new());
     }
     let outcome = match &view.version {
-        Some(current) if current == version => return Outcome::Duplicate,
+        Some(current) if current == version => return (Outcome::Duplicate, Vec::new()),
         Some(current) if current > version => Outcome::Stale,
         _ => {
             view.version = Some(version.clone());
@@ -287,7 +301,7 @@ fn apply_case(view: &mut CaseView, change: &CaseChange, version: &Version) -> Ou
     for (id, value) in change.fields.iter().flatten() {
         merge_field(view, id, value, version);
     }
-    outcome
+    (outcome, Vec::new())
 }
 
 fn merge_field(view: &mut CaseView, id: &str, value: &FieldValue, version: &Version) {
@@ -296,7 +310,6 @@ fn merge_field(view: &mut CaseView, id: &str, value: &FieldValue, version: &Vers
         Some(stored) => {
             stored.value = value.clone();
             stored.version = version.clone();
-            view.trimmed_fields.retain(|t| t != id);
         }
         None => {
             view.fields.insert(
@@ -342,12 +355,14 @@ fn apply_related(
             item_type: item_type.clone(),
             created_at: *created_at,
             version: version.clone(),
+            content_version: None,
             deleted: false,
             content: BTreeMap::new(),
             custom_fields: None,
         };
         if let (Some(content), false) = (content, deletes) {
             (item.content, item.custom_fields) = stored_content(content, options);
+            item.content_version = Some(version.clone());
         }
         // Recorded even after a delete so the item exists whatever the arrival order.
         if deletes || case_deleted {
@@ -374,11 +389,15 @@ fn apply_related(
     } else if item.deleted || case_deleted {
         Outcome::Skipped(SkipReason::AfterDelete)
     } else {
-        if let (Some(content), false) = (content, deletes) {
-            (item.content, item.custom_fields) = stored_content(content, options);
-        }
         Outcome::Applied
     };
+    // Content comes from the newest event that carried any, so an older event with content
+    // still fills it after a newer one without (`includeContent` switched off meanwhile).
+    let newest_content = item.content_version.as_ref().is_none_or(|v| version > v);
+    if let (Some(content), false, false, true) = (content, deletes, item.deleted, newest_content) {
+        (item.content, item.custom_fields) = stored_content(content, options);
+        item.content_version = Some(version.clone());
+    }
     if newer {
         item.version = version.clone();
     }
@@ -394,10 +413,17 @@ fn apply_related(
     (outcome, changed)
 }
 
-fn tombstone_related(item: &mut RelatedItemView) {
+/// Makes `item` a tombstone; returns whether anything changed.
+fn tombstone_related(item: &mut RelatedItemView) -> bool {
+    let changed = !item.deleted
+        || !item.content.is_empty()
+        || item.custom_fields.is_some()
+        || item.content_version.is_some();
     item.deleted = true;
     item.content.clear();
     item.custom_fields = None;
+    item.content_version = None;
+    changed
 }
 
 /// Splits event content into what the read model may keep.

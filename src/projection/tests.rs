@@ -455,20 +455,25 @@ fn oversized_case_is_trimmed_longest_first_to_fit() {
             },
         );
     }
-    let title_before = view.title().map(str::to_owned);
-    let trimmed = trim_to_budget(&mut view, 350_000);
-    assert!(!trimmed.is_empty());
-    assert!(trim::estimated_field_bytes(&view) <= 350_000);
-    assert_eq!(
-        view.title().map(str::to_owned),
-        title_before,
-        "short fields are untouched"
-    );
-    assert_eq!(view.trimmed_fields.len(), trimmed.len());
-    let FieldValue::String(s) = &view.fields[&trimmed[0]].value else {
-        panic!()
-    };
+    let cut = trimmed_values(&view, 350_000);
+    assert!(!cut.is_empty());
+    assert!(!cut.contains_key("title"), "short fields are untouched");
+    assert!(trim::estimated_field_bytes(&with_cut_values(&view, &cut)) <= 350_000);
+    let s = cut.values().next().unwrap();
     assert!(s.ends_with('…') && s.len() < 4100, "cut, and marked as cut");
+    assert_eq!(
+        view.fields.len(),
+        401 + given(&["01-case-created.json"]).unwrap().fields.len() - 1,
+        "the state keeps every full value"
+    );
+}
+
+fn with_cut_values(view: &CaseView, cut: &BTreeMap<String, String>) -> CaseView {
+    let mut view = view.clone();
+    for (id, value) in cut {
+        view.fields.get_mut(id).unwrap().value = FieldValue::String(value.clone());
+    }
+    view
 }
 
 #[test]
@@ -484,9 +489,9 @@ fn multibyte_text_is_cut_on_a_character_boundary() {
             },
         );
     }
-    let trimmed = trim_to_budget(&mut view, 100_000);
-    assert_eq!(trimmed.len(), 100);
-    assert!(trim::estimated_field_bytes(&view) <= 100_000);
+    let cut = trimmed_values(&view, 100_000);
+    assert_eq!(cut.len(), 100);
+    assert!(trim::estimated_field_bytes(&with_cut_values(&view, &cut)) <= 100_000);
 }
 
 #[test]

@@ -2,8 +2,11 @@
 //!
 //! A domain can configure up to 400 fields of up to 4,100 characters each (1.6 MB and more in
 //! multi-byte text), so a case item can outgrow the limit. Rather than fail the record forever,
-//! the longest text values are shortened until the estimate fits, and their ids are listed in
-//! `trimmedFields` so dashboards can tell. Numbers, booleans and user ARNs are never trimmed.
+//! the case item holds the longest text values shortened until the estimate fits, lists their ids
+//! in `trimmedFields`, and the full values go to overflow items beside it (see `store::item`).
+//! Numbers, booleans and user ARNs are never trimmed.
+
+use std::collections::BTreeMap;
 
 use super::{CaseView, FieldValue};
 
@@ -27,14 +30,15 @@ pub fn estimated_field_bytes(view: &CaseView) -> usize {
         .sum()
 }
 
-/// Shortens the longest text values until the field data fits `budget` bytes. Every text value
-/// longer than one common cap is cut to it (plus an ellipsis), and the cap is the largest that
-/// fits: the longest values lose most, short ones are untouched, and the result is
-/// deterministic. Returns the ids trimmed by this call (also recorded in `view.trimmed_fields`).
-pub fn trim_to_budget(view: &mut CaseView, budget: usize) -> Vec<String> {
+/// The values to store in place of the longest text values so that the field data fits
+/// `budget` bytes: field id → value cut to one common cap (plus an ellipsis). The cap is the
+/// largest that fits, so the longest values lose most and short ones are untouched. A function
+/// of the full values alone: the same state is cut the same way whatever the order that built
+/// it. Empty when the data fits.
+pub fn trimmed_values(view: &CaseView, budget: usize) -> BTreeMap<String, String> {
     let total = estimated_field_bytes(view);
     if total <= budget {
-        return Vec::new();
+        return BTreeMap::new();
     }
     let lengths: Vec<usize> = view
         .fields
@@ -63,9 +67,9 @@ pub fn trim_to_budget(view: &mut CaseView, budget: usize) -> Vec<String> {
         }
     }
     let cap = lo;
-    let mut trimmed = Vec::new();
-    for (id, field) in view.fields.iter_mut() {
-        let FieldValue::String(s) = &mut field.value else {
+    let mut cut_values = BTreeMap::new();
+    for (id, field) in &view.fields {
+        let FieldValue::String(s) = &field.value else {
             continue;
         };
         if s.len() <= cap + ellipsis {
@@ -75,15 +79,9 @@ pub fn trim_to_budget(view: &mut CaseView, budget: usize) -> Vec<String> {
         while !s.is_char_boundary(cut) {
             cut -= 1;
         }
-        s.truncate(cut);
-        s.push(ELLIPSIS);
-        trimmed.push(id.clone());
+        let mut value = s[..cut].to_owned();
+        value.push(ELLIPSIS);
+        cut_values.insert(id.clone(), value);
     }
-    for id in &trimmed {
-        if !view.trimmed_fields.contains(id) {
-            view.trimmed_fields.push(id.clone());
-        }
-    }
-    view.trimmed_fields.sort();
-    trimmed
+    cut_values
 }

@@ -98,10 +98,9 @@ impl<S: ReadModelStore> ReadModelStore for CachedStore<S> {
     async fn commit(&self, commit: &CaseCommit<'_>) -> Result<CommitOutcome, StoreError> {
         let outcome = self.inner.commit(commit).await;
         match &outcome {
-            Ok(CommitOutcome::Committed { .. }) if self.budget_bytes > 0 => self.put(StoredCase {
-                view: commit.view.clone(),
-                revision: commit.expected_revision.map_or(1, |r| r + 1),
-            }),
+            Ok(CommitOutcome::Committed { .. }) if self.budget_bytes > 0 => {
+                self.put(commit.committed())
+            }
             // Lost race, or an error after which the write may or may not have happened:
             // the next load must read the table.
             _ => self.forget(&commit.view.case_id),

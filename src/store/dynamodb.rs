@@ -8,21 +8,16 @@ use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, Put, PutRequest, ReturnConsumedCapacity, ScalarAttributeType,
     TimeToLiveSpecification, TransactWriteItem, Update, WriteRequest,
 };
 
-use super::item::{
-    self, EVENT_SK, Item, case_item, case_pk, event_pk, related_item, view_from_items,
-};
+use super::item::{self, Item, case_pk, view_from_items};
+use super::writes::{self, Condition, Write};
 use super::{CaseCommit, CommitOutcome, ReadModelStore, StoreError, StoredCase};
 use crate::enrichment::FieldInfo;
-use crate::projection::{CounterIncrements, RelatedItemView};
 use crate::table::{self, TableDefinition};
-
-/// DynamoDB allows 100 actions per transaction.
-const MAX_TRANSACTION_ITEMS: usize = 100;
 
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
@@ -59,62 +54,6 @@ impl DynamoStore {
             .collect::<Result<_, _>>()
             .await
             .map_err(classify)
-    }
-
-    fn put(&self, item: Item) -> Result<Put, StoreError> {
-        Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .build()
-            .map_err(|e| StoreError::Rejected(e.to_string()))
-    }
-
-    fn marker(&self, event_id: &str, case_id: &str) -> Result<TransactWriteItem, StoreError> {
-        let expires = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            + self.dedupe_ttl;
-        let item = Item::from([
-            ("pk".into(), av_s(event_pk(event_id))),
-            ("sk".into(), av_s(EVENT_SK)),
-            ("caseId".into(), av_s(case_id)),
-            (
-                "expiresAt".into(),
-                aws_sdk_dynamodb::types::AttributeValue::N(expires.as_secs().to_string()),
-            ),
-        ]);
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(|e| StoreError::Rejected(e.to_string()))?;
-        Ok(TransactWriteItem::builder().put(put).build())
-    }
-
-    fn counter_update(&self, c: &CounterIncrements) -> Result<TransactWriteItem, StoreError> {
-        let (pk, sk) = item::stats_key(&c.domain_id, c.day);
-        let mut names = HashMap::new();
-        let mut values = HashMap::new();
-        let mut adds = Vec::new();
-        for (i, (name, by)) in c.increments.iter().enumerate() {
-            names.insert(format!("#c{i}"), name.clone());
-            values.insert(
-                format!(":c{i}"),
-                aws_sdk_dynamodb::types::AttributeValue::N(by.to_string()),
-            );
-            adds.push(format!("#c{i} :c{i}"));
-        }
-        let update = Update::builder()
-            .table_name(&self.table)
-            .key("pk", av_s(pk))
-            .key("sk", av_s(sk))
-            .update_expression(format!("ADD {}", adds.join(", ")))
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .build()
-            .map_err(|e| StoreError::Rejected(e.to_string()))?;
-        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// Unconditional puts in batches of 25, retrying unprocessed items.
@@ -419,38 +358,37 @@ impl ReadModelStore for DynamoStore {
     }
 
     async fn commit(&self, commit: &CaseCommit<'_>) -> Result<CommitOutcome, StoreError> {
-        let case_id = &commit.view.case_id;
-        let revision = commit.expected_revision.map_or(1, |r| r + 1);
-        let case_item = case_item(commit.view, revision);
-        let (condition, expected) = match commit.expected_revision {
-            None => ("attribute_not_exists(pk)", None),
-            Some(r) => (
-                "rev = :expected",
-                Some(aws_sdk_dynamodb::types::AttributeValue::N(r.to_string())),
-            ),
-        };
-        if commit.counted_events.is_empty() && commit.related_items.is_empty() {
+        let expires_at = (SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            + self.dedupe_ttl)
+            .as_secs();
+        let plan = writes::plan(commit, expires_at);
+        let mut units = self.write_ahead(&plan.ahead).await?;
+        let requests = 1 + plan.ahead.len() as u32;
+        if let [Write::Put { item, condition }] = plan.atomic.as_slice() {
             // Nothing to keep atomic with the case item: one conditional PutItem costs half a
             // transaction's write units.
+            let (expression, names, values) = condition_parts(condition.as_ref());
             let result = self
                 .client
                 .put_item()
                 .table_name(&self.table)
-                .set_item(Some(case_item))
-                .condition_expression(condition)
-                .set_expression_attribute_values(
-                    expected.map(|v| HashMap::from([(":expected".to_owned(), v)])),
-                )
+                .set_item(Some(item.clone()))
+                .set_condition_expression(expression)
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await;
             return match result {
                 Ok(out) => Ok(CommitOutcome::Committed {
-                    write_units: out
-                        .consumed_capacity()
-                        .and_then(|c| c.capacity_units())
-                        .unwrap_or(0.0),
-                    write_requests: 1,
+                    write_units: units
+                        + out
+                            .consumed_capacity()
+                            .and_then(|c| c.capacity_units())
+                            .unwrap_or(0.0),
+                    write_requests: requests,
                 }),
                 Err(e)
                     if e.as_service_error()
@@ -461,75 +399,11 @@ impl ReadModelStore for DynamoStore {
                 Err(e) => Err(classify(e)),
             };
         }
-        let case_put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(case_item))
-            .condition_expression(condition)
-            .set_expression_attribute_values(
-                expected.map(|v| HashMap::from([(":expected".to_owned(), v)])),
-            )
-            .build()
-            .map_err(|e| StoreError::Rejected(e.to_string()))?;
-        let case_put = TransactWriteItem::builder().put(case_put).build();
-
-        // Counters of several events on the same domain and day go into one update.
-        let mut counters: Vec<CounterIncrements> = Vec::new();
-        for e in &commit.counted_events {
-            match counters
-                .iter_mut()
-                .find(|c| c.domain_id == e.counters.domain_id && c.day == e.counters.day)
-            {
-                Some(c) => {
-                    for (k, v) in &e.counters.increments {
-                        *c.increments.entry(k.clone()).or_insert(0) += v;
-                    }
-                }
-                None => counters.push(e.counters.clone()),
-            }
-        }
-        // Related items a counted event creates commit with its marker; the others (a case
-        // delete's tombstones) may go ahead when they do not fit in one transaction. That is
-        // safe: they are final, the transaction below is still conditional on the revision, and
-        // on a conflict the caller reloads and writes them again.
-        let (atomic, rest): (Vec<&RelatedItemView>, Vec<&RelatedItemView>) =
-            commit.related_items.iter().copied().partition(|r| {
-                commit
-                    .counted_events
-                    .iter()
-                    .any(|e| e.related_item_id.as_deref() == Some(r.id.as_str()))
-            });
-        let fixed = 1 + commit.counted_events.len() + counters.len() + atomic.len();
-        let mut units = 0.0;
-        let mut requests = 1;
-        let mut actions = vec![case_put];
-        if fixed + rest.len() > MAX_TRANSACTION_ITEMS {
-            let ahead: Vec<Item> = rest.iter().map(|r| related_item(case_id, r)).collect();
-            requests += ahead.len().div_ceil(25) as u32;
-            units += self.batch_put(ahead).await?;
-        } else {
-            for r in &rest {
-                actions.push(
-                    TransactWriteItem::builder()
-                        .put(self.put(related_item(case_id, r))?)
-                        .build(),
-                );
-            }
-        }
-        for r in &atomic {
-            actions.push(
-                TransactWriteItem::builder()
-                    .put(self.put(related_item(case_id, r))?)
-                    .build(),
-            );
-        }
-        let first_marker = actions.len();
-        for e in &commit.counted_events {
-            actions.push(self.marker(&e.event_id, case_id)?);
-        }
-        for c in &counters {
-            actions.push(self.counter_update(c)?);
-        }
-
+        let actions = plan
+            .atomic
+            .iter()
+            .map(|w| self.transact_item(w))
+            .collect::<Result<Vec<_>, _>>()?;
         let result = self
             .client
             .transact_write_items()
@@ -568,12 +442,11 @@ impl ReadModelStore for DynamoStore {
                 if failed(0) {
                     return Ok(CommitOutcome::RevisionConflict);
                 }
-                let counted: Vec<String> = commit
-                    .counted_events
+                let counted: Vec<String> = plan
+                    .markers
                     .iter()
-                    .enumerate()
-                    .filter(|(i, _)| failed(first_marker + i))
-                    .map(|(_, e)| e.event_id.clone())
+                    .filter(|(i, _)| failed(*i))
+                    .map(|(_, id)| id.clone())
                     .collect();
                 if !counted.is_empty() {
                     return Ok(CommitOutcome::AlreadyCounted { event_ids: counted });
@@ -599,6 +472,124 @@ impl ReadModelStore for DynamoStore {
             }
             Err(e) => Err(classify(e)),
         }
+    }
+}
+
+impl DynamoStore {
+    /// Conditional PutItems, a few at a time; a failed condition means a newer record is there.
+    async fn write_ahead(&self, writes: &[Write]) -> Result<f64, StoreError> {
+        let mut units = 0.0;
+        for chunk in writes.chunks(8) {
+            for result in futures::future::join_all(chunk.iter().map(|w| self.put_if(w))).await {
+                units += result?;
+            }
+        }
+        Ok(units)
+    }
+
+    /// One conditional put; a failed condition writes nothing and is not an error.
+    async fn put_if(&self, write: &Write) -> Result<f64, StoreError> {
+        let Write::Put { item, condition } = write else {
+            return Err(StoreError::Rejected("only puts go ahead".into()));
+        };
+        let (expression, names, values) = condition_parts(condition.as_ref());
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item.clone()))
+            .set_condition_expression(expression)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .consumed_capacity()
+                .and_then(|c| c.capacity_units())
+                .unwrap_or(0.0)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(0.0)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    fn transact_item(&self, write: &Write) -> Result<TransactWriteItem, StoreError> {
+        let rejected = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Rejected(e.to_string());
+        Ok(match write {
+            Write::Put { item, condition } => {
+                let (expression, names, values) = condition_parts(condition.as_ref());
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item.clone()))
+                    .set_condition_expression(expression)
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values)
+                    .build()
+                    .map_err(rejected)?;
+                TransactWriteItem::builder().put(put).build()
+            }
+            Write::Delete { pk, sk } => {
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .key("pk", av_s(pk))
+                    .key("sk", av_s(sk))
+                    .build()
+                    .map_err(rejected)?;
+                TransactWriteItem::builder().delete(delete).build()
+            }
+            Write::Add { pk, sk, increments } => {
+                let mut names = HashMap::new();
+                let mut values = HashMap::new();
+                let mut adds = Vec::new();
+                for (i, (name, by)) in increments.iter().enumerate() {
+                    names.insert(format!("#c{i}"), name.clone());
+                    values.insert(format!(":c{i}"), AttributeValue::N(by.to_string()));
+                    adds.push(format!("#c{i} :c{i}"));
+                }
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .key("pk", av_s(pk))
+                    .key("sk", av_s(sk))
+                    .update_expression(format!("ADD {}", adds.join(", ")))
+                    .set_expression_attribute_names(Some(names))
+                    .set_expression_attribute_values(Some(values))
+                    .build()
+                    .map_err(rejected)?;
+                TransactWriteItem::builder().update(update).build()
+            }
+        })
+    }
+}
+
+type ExpressionNames = Option<HashMap<String, String>>;
+type ExpressionValues = Option<HashMap<String, AttributeValue>>;
+
+/// A plan's condition as a DynamoDB condition expression.
+fn condition_parts(
+    condition: Option<&Condition>,
+) -> (Option<String>, ExpressionNames, ExpressionValues) {
+    match condition {
+        None => (None, None, None),
+        Some(Condition::Absent) => (Some("attribute_not_exists(pk)".into()), None, None),
+        Some(Condition::Revision(r)) => (
+            Some("rev = :expected".into()),
+            None,
+            Some(HashMap::from([(
+                ":expected".into(),
+                AttributeValue::N(r.to_string()),
+            )])),
+        ),
+        Some(Condition::VersionAtMost(v)) => (
+            Some("attribute_not_exists(pk) OR #version <= :version".into()),
+            Some(HashMap::from([("#version".into(), "version".into())])),
+            Some(HashMap::from([(":version".into(), av_s(v))])),
+        ),
     }
 }
 

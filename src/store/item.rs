@@ -8,13 +8,22 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::enrichment::FieldInfo;
 use crate::event::{FieldValue, RelatedItemType};
-use crate::projection::{CaseView, RelatedItemView, Version, Versioned};
+use crate::projection::{CaseView, RelatedItemView, Version, Versioned, trimmed_values};
 
 pub type Item = HashMap<String, AttributeValue>;
 
 pub const CASE_SK: &str = "CASE";
 pub const RELATED_PREFIX: &str = "RELATED#";
+/// Overflow items beside a case item: the full values of the fields the case item holds cut.
+pub const OVERFLOW_PREFIX: &str = "FULL#";
 pub const EVENT_SK: &str = "EVENT";
+
+/// Field data an overflow item holds at most (DynamoDB's item limit is 400 KB).
+const OVERFLOW_ITEM_BYTES: usize = 350 * 1024;
+
+/// A number DynamoDB cannot store (its range is 1E-130 to 9.99…E+125 in magnitude) is kept as
+/// text in a one-entry map under this key, so the write succeeds and readers can tell.
+pub const OUT_OF_RANGE_NUMBER: &str = "outOfRangeNumber";
 
 pub fn case_pk(case_id: &str) -> String {
     format!("CASE#{case_id}")
@@ -41,8 +50,9 @@ fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-/// `<ISO time>#<event id>`; the id is empty for a GetCase snapshot.
-fn encode_version(v: &Version) -> String {
+/// `<ISO time>#<event id>`; the id is empty for a GetCase snapshot. Times are fixed-width with
+/// milliseconds, so comparing encodings as strings orders them like [`Version`]s.
+pub fn encode_version(v: &Version) -> String {
     format!("{}#{}", iso(v.at), v.event_id)
 }
 
@@ -54,10 +64,19 @@ fn decode_version(raw: &str) -> Option<Version> {
     })
 }
 
+/// Whether DynamoDB can store `d` as a number.
+pub fn number_in_range(d: f64) -> bool {
+    d == 0.0 || (1e-130..1e126).contains(&d.abs())
+}
+
 pub fn field_to_attr(v: &FieldValue) -> AttributeValue {
     match v {
         FieldValue::String(x) | FieldValue::UserArn(x) => s(x.clone()),
-        FieldValue::Double(d) => n(d),
+        FieldValue::Double(d) if number_in_range(*d) => n(d),
+        FieldValue::Double(d) => AttributeValue::M(HashMap::from([(
+            OUT_OF_RANGE_NUMBER.to_owned(),
+            s(format!("{d:e}")),
+        )])),
         FieldValue::Boolean(b) => AttributeValue::Bool(*b),
         FieldValue::Empty => AttributeValue::Null(true),
     }
@@ -73,6 +92,9 @@ fn attr_to_field(v: &AttributeValue) -> Option<FieldValue> {
         AttributeValue::N(x) => FieldValue::Double(x.parse().ok()?),
         AttributeValue::Bool(b) => FieldValue::Boolean(*b),
         AttributeValue::Null(_) => FieldValue::Empty,
+        AttributeValue::M(m) if m.len() == 1 => {
+            FieldValue::Double(m.get(OUT_OF_RANGE_NUMBER)?.as_s().ok()?.parse().ok()?)
+        }
         _ => return None,
     })
 }
@@ -86,9 +108,65 @@ fn field_map(fields: &BTreeMap<String, FieldValue>) -> AttributeValue {
     )
 }
 
-/// The case item. Field versions equal to the case's own version are left out (they are the
-/// common case, and the item stays small); a missing entry reads back as the case version.
-pub fn case_item(view: &CaseView, revision: u64) -> Item {
+/// The case item and its overflow items. Field versions equal to the case's own version are left
+/// out (they are the common case, and the item stays small); a missing entry reads back as the
+/// case version. Fields too long for the item are held cut (listed in `trimmedFields`) and whole
+/// in the overflow items, which a load puts back: the state never loses what was cut.
+pub fn case_items(view: &CaseView, revision: u64) -> (Item, Vec<Item>) {
+    let cut = trimmed_values(view, super::FIELD_BUDGET_BYTES);
+    let mut item = case_item_with(view, revision, &cut);
+    if !cut.is_empty() {
+        item.insert(
+            "trimmedFields".into(),
+            AttributeValue::Ss(cut.keys().cloned().collect()),
+        );
+    }
+    (item, overflow_items(view, &cut))
+}
+
+/// How many overflow items `view` is stored with.
+pub fn overflow_item_count(view: &CaseView) -> usize {
+    overflow_items(view, &trimmed_values(view, super::FIELD_BUDGET_BYTES)).len()
+}
+
+fn overflow_items(view: &CaseView, cut: &BTreeMap<String, String>) -> Vec<Item> {
+    let mut chunks: Vec<BTreeMap<String, FieldValue>> = Vec::new();
+    let mut bytes = OVERFLOW_ITEM_BYTES;
+    for id in cut.keys() {
+        let value = &view.fields[id].value;
+        let size = id.len() + estimated_value_bytes(value);
+        if bytes + size > OVERFLOW_ITEM_BYTES {
+            chunks.push(BTreeMap::new());
+            bytes = 0;
+        }
+        bytes += size;
+        chunks.last_mut().unwrap().insert(id.clone(), value.clone());
+    }
+    chunks
+        .iter()
+        .enumerate()
+        .map(|(i, fields)| {
+            Item::from([
+                ("pk".into(), s(case_pk(&view.case_id))),
+                ("sk".into(), s(overflow_sk(i))),
+                ("fields".into(), field_map(fields)),
+            ])
+        })
+        .collect()
+}
+
+pub fn overflow_sk(index: usize) -> String {
+    format!("{OVERFLOW_PREFIX}{index:03}")
+}
+
+fn estimated_value_bytes(v: &FieldValue) -> usize {
+    match v {
+        FieldValue::String(x) | FieldValue::UserArn(x) => x.len(),
+        _ => 21,
+    }
+}
+
+fn case_item_with(view: &CaseView, revision: u64, cut: &BTreeMap<String, String>) -> Item {
     let mut item = Item::new();
     item.insert("pk".into(), s(case_pk(&view.case_id)));
     item.insert("sk".into(), s(CASE_SK));
@@ -130,7 +208,10 @@ pub fn case_item(view: &CaseView, revision: u64) -> Item {
     let values: BTreeMap<String, FieldValue> = view
         .fields
         .iter()
-        .map(|(k, f)| (k.clone(), f.value.clone()))
+        .map(|(k, f)| match cut.get(k) {
+            Some(cut) => (k.clone(), FieldValue::String(cut.clone())),
+            None => (k.clone(), f.value.clone()),
+        })
         .collect();
     item.insert("fields".into(), field_map(&values));
     let versions: HashMap<String, AttributeValue> = view
@@ -155,12 +236,6 @@ pub fn case_item(view: &CaseView, revision: u64) -> Item {
     }
     if let Some(e) = &view.enrichment {
         item.insert("enrichment".into(), s(e));
-    }
-    if !view.trimmed_fields.is_empty() {
-        item.insert(
-            "trimmedFields".into(),
-            AttributeValue::Ss(view.trimmed_fields.clone()),
-        );
     }
     let counts = view.related_item_counts();
     item.insert(
@@ -208,6 +283,9 @@ pub fn related_item(case_id: &str, r: &RelatedItemView) -> Item {
     item.insert("relatedItemType".into(), s(r.item_type.as_str()));
     item.insert("deleted".into(), AttributeValue::Bool(r.deleted));
     item.insert("version".into(), s(encode_version(&r.version)));
+    if let Some(v) = &r.content_version {
+        item.insert("contentVersion".into(), s(encode_version(v)));
+    }
     if let Some(c) = r.created_at {
         item.insert("createdAt".into(), s(iso(c)));
     }
@@ -221,7 +299,7 @@ pub fn related_item(case_id: &str, r: &RelatedItemView) -> Item {
 }
 
 /// Attributes of a related item that are not content.
-pub const RELATED_META: [&str; 9] = [
+pub const RELATED_META: [&str; 10] = [
     "pk",
     "sk",
     "caseId",
@@ -229,6 +307,7 @@ pub const RELATED_META: [&str; 9] = [
     "relatedItemType",
     "deleted",
     "version",
+    "contentVersion",
     "createdAt",
     "customFields",
 ];
@@ -365,25 +444,39 @@ pub fn view_from_items(
         deleted: r.bool("deleted").then(|| version.clone()).flatten(),
         version,
         fields,
-        trimmed_fields: match case.get("trimmedFields") {
-            Some(AttributeValue::Ss(t)) => t.clone(),
-            _ => Vec::new(),
-        },
         related_items: BTreeMap::new(),
         enrichment: r.opt_s("enrichment")?.cloned(),
     };
     for item in items {
         let r = Reader::new(item);
-        let Some(id) = r.req_s("sk")?.strip_prefix(RELATED_PREFIX) else {
+        let sk = r.req_s("sk")?;
+        if sk.starts_with(OVERFLOW_PREFIX) {
+            for (id, full) in r.fields("fields")?.unwrap_or_default() {
+                if let Some(field) = view.fields.get_mut(&id) {
+                    field.value = full;
+                }
+            }
+            continue;
+        }
+        let Some(id) = sk.strip_prefix(RELATED_PREFIX) else {
             continue;
         };
         let version =
             decode_version(r.req_s("version")?).ok_or_else(|| r.err("`version` is malformed"))?;
-        let content = item
+        let content: BTreeMap<String, FieldValue> = item
             .iter()
             .filter(|(k, _)| !RELATED_META.contains(&k.as_str()))
             .filter_map(|(k, v)| attr_to_field(v).map(|f| (k.clone(), f)))
             .collect();
+        let custom_fields = r.fields("customFields")?;
+        let content_version = match r.opt_s("contentVersion")? {
+            Some(raw) => {
+                Some(decode_version(raw).ok_or_else(|| r.err("`contentVersion` is malformed"))?)
+            }
+            // Written before content had its own version: the item's version set it.
+            None if !content.is_empty() || custom_fields.is_some() => Some(version.clone()),
+            None => None,
+        };
         view.related_items.insert(
             id.to_owned(),
             RelatedItemView {
@@ -391,9 +484,10 @@ pub fn view_from_items(
                 item_type: RelatedItemType::parse(r.req_s("relatedItemType")?),
                 created_at: r.opt_time("createdAt")?,
                 version,
+                content_version,
                 deleted: r.bool("deleted"),
                 content,
-                custom_fields: r.fields("customFields")?,
+                custom_fields,
             },
         );
     }
@@ -432,7 +526,9 @@ mod tests {
             },
         )
         .unwrap();
-        let mut items = vec![case_item(&view, 7)];
+        let (case, overflow) = case_items(&view, 7);
+        let mut items = vec![case];
+        items.extend(overflow);
         items.extend(
             view.related_items
                 .values()
@@ -454,7 +550,7 @@ mod tests {
             &ProjectionOptions::default(),
         )
         .unwrap();
-        let item = case_item(&live, 1);
+        let (item, _) = case_items(&live, 1);
         assert_eq!(
             item["statusKey"].as_s().unwrap(),
             "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d#open"
@@ -462,7 +558,7 @@ mod tests {
         assert!(item.contains_key("templateKey"));
         let mut deleted = live.clone();
         deleted.deleted = deleted.version.clone();
-        let item = case_item(&deleted, 2);
+        let (item, _) = case_items(&deleted, 2);
         assert!(!item.contains_key("statusKey") && !item.contains_key("templateKey"));
     }
 }

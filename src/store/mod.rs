@@ -3,15 +3,18 @@
 
 pub mod cache;
 pub mod dynamodb;
-mod item;
+pub mod item;
+pub mod memory;
+pub mod writes;
 
 use std::future::Future;
 
 use std::collections::HashSet;
 
 use crate::enrichment::FieldInfo;
-use crate::projection::{CaseView, CounterIncrements, RelatedItemView};
+use crate::projection::{CaseView, RelatedItemView};
 
+pub use crate::projection::CountedEvent;
 pub use item::{RELATED_META, case_pk, stats_key};
 
 /// A case's state as stored, with the revision a commit must name to replace it.
@@ -22,28 +25,33 @@ pub struct StoredCase {
 }
 
 /// Field data budget per case item, below DynamoDB's 400 KB item limit with room for the rest.
-/// The handler trims to it before committing, so what is written is what it decided on.
+/// Longer values are held cut in the case item and whole in overflow items.
 pub const FIELD_BUDGET_BYTES: usize = 300 * 1024;
-
-/// An event whose counters are committed with the state, exactly once.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CountedEvent {
-    pub event_id: String,
-    /// The related item a `RELATED_ITEM.CREATED` creates: written in the same transaction as the
-    /// event's marker, never ahead of it.
-    pub related_item_id: Option<String>,
-    pub counters: CounterIncrements,
-}
 
 /// Everything one commit writes: atomically, or not at all.
 #[derive(Debug, Clone)]
 pub struct CaseCommit<'a> {
-    /// The revision the decision was made on; `None` when the case was not stored yet.
-    pub expected_revision: Option<u64>,
+    /// The stored state the decision was made on; `None` when the case was not stored yet.
+    pub previous: Option<&'a StoredCase>,
     pub view: &'a CaseView,
     /// Related items whose record changed.
     pub related_items: Vec<&'a RelatedItemView>,
     pub counted_events: Vec<CountedEvent>,
+}
+
+impl CaseCommit<'_> {
+    /// The revision the case item gets.
+    pub fn new_revision(&self) -> u64 {
+        self.previous.map_or(1, |p| p.revision + 1)
+    }
+
+    /// The state as stored once committed.
+    pub fn committed(&self) -> StoredCase {
+        StoredCase {
+            view: self.view.clone(),
+            revision: self.new_revision(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,105 @@
+//! The decision for one case: the stored state, the case's events in delivery order and maybe a
+//! GetCase snapshot in; the new state, an outcome per event, the counted events and what must be
+//! written out. The projector only loads, calls this, and commits.
+
+use std::collections::{BTreeSet, HashSet};
+
+use super::{CaseView, CounterIncrements, Outcome, ProjectionOptions, Snapshot, decide};
+use crate::event::{CaseEvent, Change};
+
+/// An event whose counters are committed with the state, exactly once (a marker per event).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountedEvent {
+    pub event_id: String,
+    /// The related item a `RELATED_ITEM.CREATED` creates: written in the same transaction as the
+    /// event's marker, never ahead of it.
+    pub related_item_id: Option<String>,
+    pub counters: CounterIncrements,
+}
+
+/// What GetCase said about the case, for [`decide_case`].
+#[derive(Debug, Clone, Copy)]
+pub struct EnrichmentResult<'a> {
+    pub snapshot: Option<&'a Snapshot>,
+    /// `fetched`, `not-found`, `refused`, ...: recorded on the case item.
+    pub status: &'a str,
+}
+
+/// The decision for one case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseDecision {
+    /// One per input event, in the same order.
+    pub outcomes: Vec<Outcome>,
+    /// The state after every event; `None` when nothing is stored and nothing is to be.
+    pub view: Option<CaseView>,
+    /// The case item changed (fields, metadata, delete, related-item counts, enrichment).
+    pub case_changed: bool,
+    /// Related items whose stored record changed.
+    pub changed_related_items: BTreeSet<String>,
+    pub counted: Vec<CountedEvent>,
+}
+
+impl CaseDecision {
+    /// Whether anything must be written.
+    pub fn writes(&self) -> bool {
+        self.view.is_some()
+            && (self.case_changed || !self.changed_related_items.is_empty() || !self.counted.is_empty())
+    }
+}
+
+/// Folds `events` (one case, delivery order) onto `stored`. Events in `already_counted` were
+/// committed by an earlier delivery (their marker exists) and copies of one event within
+/// `events` count once: both report `duplicate` and move nothing.
+pub fn decide_case(
+    stored: Option<&CaseView>,
+    events: &[CaseEvent],
+    already_counted: &HashSet<String>,
+    enrichment: Option<EnrichmentResult<'_>>,
+    options: &ProjectionOptions,
+) -> CaseDecision {
+    let mut state = stored.cloned();
+    let mut decision = CaseDecision {
+        outcomes: Vec::with_capacity(events.len()),
+        view: None,
+        case_changed: false,
+        changed_related_items: BTreeSet::new(),
+        counted: Vec::new(),
+    };
+    let mut seen: HashSet<&str> = HashSet::new();
+    for event in events {
+        if already_counted.contains(&event.id) || !seen.insert(&event.id) {
+            decision.outcomes.push(Outcome::Duplicate);
+            continue;
+        }
+        let d = decide(state.as_ref(), event, None, options);
+        decision.outcomes.push(d.outcome);
+        if d.is_noop() {
+            continue;
+        }
+        decision.case_changed |= d.case_changed;
+        decision
+            .changed_related_items
+            .extend(d.changed_related_items);
+        if let Some(counters) = d.counters {
+            decision.counted.push(CountedEvent {
+                event_id: event.id.clone(),
+                related_item_id: match &event.change {
+                    Change::RelatedItem(r) => Some(r.item.id.clone()),
+                    _ => None,
+                },
+                counters,
+            });
+        }
+        state = Some(d.view);
+    }
+    if let (Some(view), Some(enrichment)) = (state.as_mut(), enrichment) {
+        let before = (view.fields.clone(), view.enrichment.clone());
+        if let Some(snapshot) = enrichment.snapshot {
+            super::apply_snapshot(view, snapshot);
+        }
+        view.enrichment = Some(enrichment.status.to_owned());
+        decision.case_changed |= (&view.fields, &view.enrichment) != (&before.0, &before.1);
+    }
+    decision.view = state;
+    decision
+}

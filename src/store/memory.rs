@@ -1,0 +1,254 @@
+//! The read model in memory, with DynamoDB's contract: items keyed by `(pk, sk)`, commits that
+//! apply the same [`WritePlan`] as the DynamoDB adapter, all or nothing, failing the same
+//! conditions (revision, marker, version) and the same limits (key sizes, 100 actions, one action
+//! per item, 400 KB items). For projector tests that must run in milliseconds and for fuzzing;
+//! the DynamoDB adapter is tested against DynamoDB Local.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::item::{self, FIELD_PREFIX, Item, case_pk, fields_pk, view_from_items};
+use super::writes::{Condition, MAX_TRANSACTION_ITEMS, Write, key_fits, plan};
+use super::{CaseCommit, CommitOutcome, ReadModelStore, StoreError, StoredCase};
+use crate::enrichment::FieldInfo;
+
+const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+type Key = (String, String);
+
+#[derive(Default)]
+pub struct MemoryStore {
+    items: Mutex<BTreeMap<Key, Item>>,
+    /// Applied just before the next commit, as if another writer had won the race.
+    interference: Mutex<Vec<Write>>,
+    /// The next this many commits fail as unavailable.
+    failing_commits: AtomicU32,
+    commit_delay: Mutex<Option<Duration>>,
+    commits: AtomicU32,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every item, by key.
+    pub fn items(&self) -> BTreeMap<Key, Item> {
+        self.items.lock().unwrap().clone()
+    }
+
+    /// Writes `writes` (unconditionally) right before the next commit.
+    pub fn interfere_before_next_commit(&self, writes: Vec<Write>) {
+        *self.interference.lock().unwrap() = writes;
+    }
+
+    pub fn fail_next_commits(&self, count: u32) {
+        self.failing_commits.store(count, Ordering::SeqCst);
+    }
+
+    /// Every commit takes this long (for deadline tests).
+    pub fn delay_commits(&self, delay: Duration) {
+        *self.commit_delay.lock().unwrap() = Some(delay);
+    }
+
+    /// Commits attempted so far.
+    pub fn commit_attempts(&self) -> u32 {
+        self.commits.load(Ordering::SeqCst)
+    }
+
+    fn holds(items: &BTreeMap<Key, Item>, key: &Key, condition: &Condition) -> bool {
+        let item = items.get(key);
+        match condition {
+            Condition::Absent => item.is_none(),
+            Condition::Revision(r) => {
+                item.and_then(|i| i.get("rev")).and_then(|v| v.as_n().ok())
+                    == Some(&r.to_string())
+            }
+            Condition::VersionAtMost(v) => item.is_none_or(|i| {
+                i.get("version")
+                    .and_then(|x| x.as_s().ok())
+                    .is_none_or(|stored| stored.as_str() <= v.as_str())
+            }),
+        }
+    }
+
+    fn apply(items: &mut BTreeMap<Key, Item>, write: &Write) {
+        let key = write.key();
+        match write {
+            Write::Put { item, .. } => {
+                items.insert(key, item.clone());
+            }
+            Write::Delete { .. } => {
+                items.remove(&key);
+            }
+            Write::Add { increments, .. } => {
+                let item = items.entry(key.clone()).or_insert_with(|| {
+                    Item::from([
+                        ("pk".into(), AttributeValue::S(key.0.clone())),
+                        ("sk".into(), AttributeValue::S(key.1.clone())),
+                    ])
+                });
+                for (name, by) in increments {
+                    let now = item
+                        .get(name)
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|n| n.parse::<i64>().ok())
+                        .unwrap_or(0);
+                    item.insert(name.clone(), AttributeValue::N((now + by).to_string()));
+                }
+            }
+        }
+    }
+
+    fn validate(writes: &[Write]) -> Result<(), StoreError> {
+        let mut keys = HashSet::new();
+        for w in writes {
+            let key = w.key();
+            if !key_fits(&key.0, &key.1) {
+                return Err(StoreError::Rejected("key too long".into()));
+            }
+            if !keys.insert(key) {
+                return Err(StoreError::Rejected(
+                    "transaction names one item twice".into(),
+                ));
+            }
+            if let Write::Put { item, .. } = w
+                && item_bytes(item) > MAX_ITEM_BYTES
+            {
+                return Err(StoreError::Rejected("item over 400 KB".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn item_bytes(item: &Item) -> usize {
+    fn value(v: &AttributeValue) -> usize {
+        match v {
+            AttributeValue::S(s) | AttributeValue::N(s) => s.len(),
+            AttributeValue::Ss(l) => l.iter().map(String::len).sum(),
+            AttributeValue::M(m) => m.iter().map(|(k, v)| k.len() + value(v) + 3).sum(),
+            _ => 1,
+        }
+    }
+    item.iter().map(|(k, v)| k.len() + value(v)).sum()
+}
+
+impl ReadModelStore for MemoryStore {
+    async fn load(&self, case_id: &str) -> Result<Option<StoredCase>, StoreError> {
+        let pk = case_pk(case_id);
+        let items: Vec<Item> = self
+            .items
+            .lock()
+            .unwrap()
+            .range((pk.clone(), String::new())..)
+            .take_while(|((p, _), _)| *p == pk)
+            .map(|(_, i)| i.clone())
+            .collect();
+        view_from_items(case_id, &items)
+    }
+
+    async fn commit(&self, commit: &CaseCommit<'_>) -> Result<CommitOutcome, StoreError> {
+        self.commits.fetch_add(1, Ordering::SeqCst);
+        let delay = *self.commit_delay.lock().unwrap();
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
+        if self
+            .failing_commits
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(StoreError::Unavailable("injected failure".into()));
+        }
+        let plan = plan(commit, 0);
+        Self::validate(&plan.atomic)?;
+        if plan.atomic.len() > MAX_TRANSACTION_ITEMS {
+            return Err(StoreError::Rejected("transaction over 100 actions".into()));
+        }
+        let mut items = self.items.lock().unwrap();
+        for w in std::mem::take(&mut *self.interference.lock().unwrap()) {
+            Self::apply(&mut items, &w);
+        }
+        for w in &plan.ahead {
+            let holds = match w {
+                Write::Put {
+                    condition: Some(c), ..
+                } => Self::holds(&items, &w.key(), c),
+                _ => true,
+            };
+            if holds {
+                Self::apply(&mut items, w);
+            }
+        }
+        let failed: Vec<usize> = plan
+            .atomic
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| match w {
+                Write::Put {
+                    condition: Some(c), ..
+                } => !Self::holds(&items, &w.key(), c),
+                _ => false,
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if failed.contains(&0) {
+            return Ok(CommitOutcome::RevisionConflict);
+        }
+        if !failed.is_empty() {
+            let event_ids = plan
+                .markers
+                .iter()
+                .filter(|(i, _)| failed.contains(i))
+                .map(|(_, id)| id.clone())
+                .collect();
+            return Ok(CommitOutcome::AlreadyCounted { event_ids });
+        }
+        for w in &plan.atomic {
+            Self::apply(&mut items, w);
+        }
+        let writes = (plan.ahead.len() + plan.atomic.len()) as f64;
+        Ok(CommitOutcome::Committed {
+            write_units: if plan.atomic.len() > 1 {
+                2.0 * writes
+            } else {
+                writes
+            },
+            write_requests: 1 + plan.ahead.len() as u32,
+        })
+    }
+
+    async fn described_fields(&self, domain_id: &str) -> Result<HashSet<String>, StoreError> {
+        let pk = fields_pk(domain_id);
+        Ok(self
+            .items
+            .lock()
+            .unwrap()
+            .keys()
+            .filter(|(p, _)| *p == pk)
+            .filter_map(|(_, sk)| sk.strip_prefix(FIELD_PREFIX).map(str::to_owned))
+            .collect())
+    }
+
+    async fn put_field_metadata(
+        &self,
+        domain_id: &str,
+        fields: &[FieldInfo],
+    ) -> Result<(), StoreError> {
+        let mut items = self.items.lock().unwrap();
+        for f in fields {
+            let item = item::field_metadata_item(domain_id, f);
+            let w = Write::Put {
+                item,
+                condition: None,
+            };
+            Self::apply(&mut items, &w);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,174 @@
+//! What one commit writes, as plain data: the same plan runs on DynamoDB and on the in-memory
+//! store, so both hold the same items and fail the same conditions.
+
+use std::collections::BTreeMap;
+
+use super::CaseCommit;
+use super::item::{
+    EVENT_SK, Item, case_items, case_pk, encode_version, event_pk, overflow_item_count,
+    overflow_sk, related_item, stats_key,
+};
+use crate::projection::{CounterIncrements, RelatedItemView};
+
+/// DynamoDB allows 100 actions per transaction.
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// No item with this key exists.
+    Absent,
+    /// The item's `rev` equals this (optimistic concurrency on the case item).
+    Revision(u64),
+    /// No item exists, or its `version` is not newer than this encoded version: a tombstone
+    /// written ahead never replaces a newer record.
+    VersionAtMost(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    Put {
+        item: Item,
+        condition: Option<Condition>,
+    },
+    Delete {
+        pk: String,
+        sk: String,
+    },
+    /// `ADD` each increment to a numeric attribute (created at 0).
+    Add {
+        pk: String,
+        sk: String,
+        increments: BTreeMap<String, i64>,
+    },
+}
+
+impl Write {
+    pub fn key(&self) -> (String, String) {
+        let key_of = |item: &Item, k: &str| {
+            item.get(k)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        match self {
+            Write::Put { item, .. } => (key_of(item, "pk"), key_of(item, "sk")),
+            Write::Delete { pk, sk } | Write::Add { pk, sk, .. } => (pk.clone(), sk.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WritePlan {
+    /// Tombstones of a case delete too many for one transaction: final whatever the order, so
+    /// they may go first, each conditional on replacing no newer record. A failed condition is
+    /// not an error (the transaction then loses its race and the case is decided again).
+    pub ahead: Vec<Write>,
+    /// All or nothing. The first write is the case item, conditional on the revision loaded.
+    pub atomic: Vec<Write>,
+    /// Index in `atomic` of each counted event's marker, with the event id.
+    pub markers: Vec<(usize, String)>,
+}
+
+/// Plans `commit`. `expires_at` is the markers' TTL (epoch seconds).
+pub fn plan(commit: &CaseCommit<'_>, expires_at: u64) -> WritePlan {
+    let view = commit.view;
+    let case_id = &view.case_id;
+    let (case, overflow) = case_items(view, commit.new_revision());
+    let condition = match commit.previous {
+        None => Condition::Absent,
+        Some(p) => Condition::Revision(p.revision),
+    };
+    let mut atomic = vec![Write::Put {
+        item: case,
+        condition: Some(condition),
+    }];
+    // Overflow items left from an earlier, longer state are deleted with the write.
+    let written = overflow.len();
+    let stored = commit.previous.map_or(0, |p| overflow_item_count(&p.view));
+    atomic.extend(overflow.into_iter().map(|item| Write::Put {
+        item,
+        condition: None,
+    }));
+    atomic.extend((written..stored.max(written)).map(|i| Write::Delete {
+        pk: case_pk(case_id),
+        sk: overflow_sk(i),
+    }));
+
+    // Counters of several events on the same domain and day go into one update.
+    let mut merged: Vec<CounterIncrements> = Vec::new();
+    for e in &commit.counted_events {
+        match merged
+            .iter_mut()
+            .find(|c| c.domain_id == e.counters.domain_id && c.day == e.counters.day)
+        {
+            Some(c) => {
+                for (k, v) in &e.counters.increments {
+                    *c.increments.entry(k.clone()).or_insert(0) += v;
+                }
+            }
+            None => merged.push(e.counters.clone()),
+        }
+    }
+
+    // Related items a counted event creates commit with its marker; the others may go ahead
+    // when they do not fit (only a case delete's tombstones are that many).
+    let (with_marker, rest): (Vec<&RelatedItemView>, Vec<&RelatedItemView>) =
+        commit.related_items.iter().copied().partition(|r| {
+            commit
+                .counted_events
+                .iter()
+                .any(|e| e.related_item_id.as_deref() == Some(r.id.as_str()))
+        });
+    let fixed = atomic.len() + commit.counted_events.len() + merged.len() + with_marker.len();
+    let put = |r: &RelatedItemView| Write::Put {
+        item: related_item(case_id, r),
+        condition: None,
+    };
+    let mut ahead = Vec::new();
+    if fixed + rest.len() > MAX_TRANSACTION_ITEMS {
+        ahead.extend(rest.iter().map(|r| Write::Put {
+            item: related_item(case_id, r),
+            condition: Some(Condition::VersionAtMost(encode_version(&r.version))),
+        }));
+    } else {
+        atomic.extend(rest.iter().map(|r| put(r)));
+    }
+    atomic.extend(with_marker.iter().map(|r| put(r)));
+    let mut markers = Vec::new();
+    for e in &commit.counted_events {
+        markers.push((atomic.len(), e.event_id.clone()));
+        atomic.push(Write::Put {
+            item: marker(&e.event_id, case_id, expires_at),
+            condition: Some(Condition::Absent),
+        });
+    }
+    for c in &merged {
+        let (pk, sk) = stats_key(&c.domain_id, c.day);
+        atomic.push(Write::Add {
+            pk,
+            sk,
+            increments: c.increments.clone(),
+        });
+    }
+    WritePlan {
+        ahead,
+        atomic,
+        markers,
+    }
+}
+
+fn marker(event_id: &str, case_id: &str, expires_at: u64) -> Item {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    Item::from([
+        ("pk".into(), AttributeValue::S(event_pk(event_id))),
+        ("sk".into(), AttributeValue::S(EVENT_SK.into())),
+        ("caseId".into(), AttributeValue::S(case_id.into())),
+        ("expiresAt".into(), AttributeValue::N(expires_at.to_string())),
+    ])
+}
+
+/// Keys are bounded by DynamoDB (partition key < 2048 bytes, sort key < 1024): ids are validated
+/// at parse time, this is the last line.
+pub fn key_fits(pk: &str, sk: &str) -> bool {
+    pk.len() < 2048 && sk.len() < 1024
+}
