@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cases_standin;
+pub mod streams;
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
