@@ -13,7 +13,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 pub use input::{Invocation, Record, parse_invocation};
-pub use wire::{ParseError, parse_event, parse_event_value};
+pub use wire::{
+    CASE_ID, DOMAIN_ID, EVENT_ID, IdLimit, IdProblem, ParseError, RELATED_ITEM_ID, TEMPLATE_ID,
+    parse_event, parse_event_value,
+};
 
 /// One case or related-item event, validated and flattened out of its EventBridge envelope.
 #[derive(Debug, Clone, PartialEq)]
