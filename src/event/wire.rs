@@ -29,7 +29,7 @@ pub enum ParseError {
     #[error("not an EventBridge event: {0}")]
     NotEventBridge(String),
     /// `source` and `detail-type` are echoed only when they are short identifiers
-    /// (see [`printable`]); anything else shows as `(unexpected value)`.
+    /// (ASCII, at most 64 bytes); anything else shows as `(unexpected value)`.
     #[error(
         "not an Amazon Connect Cases event: source `{event_source}`, detail-type `{detail_type}`"
     )]
