@@ -37,7 +37,7 @@ pub fn read_invocation(path: &Path) -> std::io::Result<Invocation> {
     let bytes = std::fs::read(path)?;
     Ok(match serde_json::from_slice(&bytes) {
         Ok(value) => parse_invocation(value),
-        Err(e) => Invocation::Unrecognised(ParseError::NotJson(e.to_string())),
+        Err(e) => Invocation::Unrecognised(ParseError::not_json(&e)),
     })
 }
 

@@ -283,3 +283,99 @@ fn other_sources_and_shapes_are_rejected_not_guessed() {
     let err = parse_event(bad_value).unwrap_err();
     assert!(err.to_string().contains("field `x`"), "{err}");
 }
+
+/// A sample with one JSON value replaced.
+fn sample_with(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let mut v: serde_json::Value = serde_json::from_slice(&read(name)).unwrap();
+    edit(&mut v);
+    serde_json::to_vec(&v).unwrap()
+}
+
+const SECRET: &str = "SECRET-CUSTOMER-TEXT";
+
+/// The error names where the record is wrong, whichever way it arrives, and never the value.
+fn error_without_secret(bytes: &[u8]) -> String {
+    let direct = parse_event(bytes).unwrap_err();
+    let sqs = serde_json::json!({"Records": [{
+        "messageId": "m-1",
+        "body": String::from_utf8_lossy(bytes),
+    }]});
+    let Invocation::Sqs(records) = parse_invocation(sqs) else {
+        panic!("an SQS batch")
+    };
+    let via_sqs = records[0].event.as_ref().unwrap_err();
+    assert_eq!(&direct, via_sqs);
+    for text in [direct.to_string(), format!("{direct:?}")] {
+        assert!(!text.contains(SECRET), "{text}");
+    }
+    direct.to_string()
+}
+
+#[test]
+fn parse_errors_never_quote_payload_values() {
+    let wrong_field = sample_with("01-case-created.json", |v| {
+        v["detail"]["case"]["fields"]["priority"]["value"] =
+            serde_json::json!({"doubleValue": SECRET});
+    });
+    assert_eq!(
+        error_without_secret(&wrong_field),
+        "invalid Cases event: detail.case.fields.priority.value.doubleValue: invalid type, expected f64"
+    );
+
+    let wrong_body = sample_with("05-related-item-comment-created.json", |v| {
+        v["detail"]["relatedItem"]["comment"]["body"] = serde_json::json!({"text": SECRET});
+    });
+    let err = error_without_secret(&wrong_body);
+    assert!(
+        err.contains("detail.relatedItem.comment.body: invalid type, expected a string"),
+        "{err}"
+    );
+
+    let mut not_json = read("05-related-item-comment-created.json");
+    let at = not_json.len() / 2;
+    not_json.splice(at..at, format!("{SECRET}\"}}").into_bytes());
+    let err = error_without_secret(&not_json);
+    assert!(err.starts_with("not JSON: "), "{err}");
+
+    let wrong_time = sample_with("02-case-updated.json", |v| {
+        v["detail"]["approximateChangeTime"] = SECRET.into();
+    });
+    let err = error_without_secret(&wrong_time);
+    assert!(err.contains("detail.approximateChangeTime"), "{err}");
+}
+
+#[test]
+fn an_impossible_case_id_is_refused_without_being_echoed() {
+    let huge = "4".repeat(70_000);
+    let bytes = sample_with("02-case-updated.json", |v| {
+        v["detail"]["case"]["caseId"] = huge.clone().into();
+    });
+    let err = parse_event(&bytes).unwrap_err();
+    assert!(matches!(
+        err,
+        ParseError::InvalidId {
+            field: "detail.case.caseId",
+            ..
+        }
+    ));
+    let text = err.to_string();
+    assert!(text.len() < 200 && text.contains("500"), "{text}");
+}
+
+#[test]
+fn change_times_keep_milliseconds_only() {
+    let at = |t: &str| {
+        let bytes = sample_with("02-case-updated.json", |v| {
+            v["detail"]["approximateChangeTime"] = t.into();
+        });
+        parse_event(&bytes).unwrap().changed_at
+    };
+    assert_eq!(
+        at("2026-11-20T09:00:00.1234Z"),
+        at("2026-11-20T09:00:00.1236Z")
+    );
+    assert_eq!(
+        at("2026-11-20T09:00:00.1236Z").to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        "2026-11-20T09:00:00.123Z"
+    );
+}

@@ -4,6 +4,10 @@
 //! the projector needs (ids, times, the domain ARN) and lenient about everything else: unknown
 //! JSON fields are ignored and unknown event or related-item types become explicit `Unknown`
 //! variants, so a new AWS feature never turns into a poison message.
+//!
+//! Normalised once, here: times are truncated to the millisecond (what the read model stores),
+//! and ids are checked against the Cases service model's length limits. A [`ParseError`] names
+//! the JSON path and what was expected, never a value from the payload.
 
 mod input;
 mod wire;
@@ -13,7 +17,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 pub use input::{Invocation, Record, parse_invocation};
-pub use wire::{ParseError, parse_event, parse_event_value};
+pub use wire::{
+    CASE_ID, DOMAIN_ID, EVENT_ID, IdLimit, IdProblem, ParseError, RELATED_ITEM_ID, TEMPLATE_ID,
+    parse_event, parse_event_value,
+};
 
 /// One case or related-item event, validated and flattened out of its EventBridge envelope.
 #[derive(Debug, Clone, PartialEq)]
