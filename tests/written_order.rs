@@ -114,12 +114,19 @@ fn diff(expected: &Table, actual: &Table) -> Vec<String> {
     for key in keys {
         let (e, a) = (expected.get(key), actual.get(key));
         let Some((e, a)) = e.zip(a) else {
-            out.push(format!("{key}: only in {}", if e.is_some() { "expected" } else { "actual" }));
+            out.push(format!(
+                "{key}: only in {}",
+                if e.is_some() { "expected" } else { "actual" }
+            ));
             continue;
         };
         let names: std::collections::BTreeSet<&String> = e.keys().chain(a.keys()).collect();
         for name in names.into_iter().filter(|n| e.get(*n) != a.get(*n)) {
-            out.push(format!("{key}.{name}: expected {} / actual {}", cut(e.get(name)), cut(a.get(name))));
+            out.push(format!(
+                "{key}.{name}: expected {} / actual {}",
+                cut(e.get(name)),
+                cut(a.get(name))
+            ));
         }
     }
     out
@@ -145,10 +152,8 @@ fn any_delivery_order_writes_the_in_order_items_in_memory() {
                 }
                 let actual = Projector::new(MemoryStore::new(), OPTIONS, 4);
                 project(&actual, delivery(&events, seed)).await;
-                let (expected, actual) = (
-                    memory_table(expected.store()),
-                    memory_table(actual.store()),
-                );
+                let (expected, actual) =
+                    (memory_table(expected.store()), memory_table(actual.store()));
                 assert_tombstones_are_empty(&actual);
                 let differences = diff(&expected, &actual);
                 prop_assert!(differences.is_empty(), "{:#?}", differences);
@@ -163,7 +168,7 @@ async fn any_delivery_order_writes_the_in_order_items_in_dynamodb_local() {
     let server = DynamoLocal::start();
     let tables = AtomicU32::new(0);
     let mut runner = TestRunner::new(Config {
-        cases: 24,
+        cases: 40,
         failure_persistence: None,
         ..Config::default()
     });
@@ -173,12 +178,15 @@ async fn any_delivery_order_writes_the_in_order_items_in_dynamodb_local() {
             handle.block_on(async {
                 let n = tables.fetch_add(2, Ordering::SeqCst);
                 let expected =
-                    Projector::new(new_store(&server, &format!("t{n}")).await, OPTIONS, 4);
+                    Projector::new(new_store(&server, &format!("table-{n}")).await, OPTIONS, 4);
                 for e in in_order(&events) {
                     project(&expected, vec![e]).await;
                 }
-                let actual =
-                    Projector::new(new_store(&server, &format!("t{}", n + 1)).await, OPTIONS, 4);
+                let actual = Projector::new(
+                    new_store(&server, &format!("table-{}", n + 1)).await,
+                    OPTIONS,
+                    4,
+                );
                 project(&actual, delivery(&events, seed)).await;
                 let expected = comparable(expected.store().scan_all().await.unwrap());
                 let actual = comparable(actual.store().scan_all().await.unwrap());

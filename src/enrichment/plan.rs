@@ -24,7 +24,11 @@ pub fn fill_configured_nulls(event: &mut CaseEvent, configured: &BTreeSet<String
     }
     let fields = case.fields.get_or_insert_with(Default::default);
     let mut filled = Vec::new();
-    for id in case.changed_field_ids.iter().filter(|id| configured.contains(*id)) {
+    for id in case
+        .changed_field_ids
+        .iter()
+        .filter(|id| configured.contains(*id))
+    {
         if !fields.contains_key(id) {
             fields.insert(id.clone(), FieldValue::Empty);
             filled.push(id.clone());
@@ -146,7 +150,9 @@ mod tests {
         let configured = ids(&["status", "title", "summary", "customer_id"]);
         // 02 changes title, priority and vip and carries them; say it emptied summary too.
         let mut e = sample("02-case-updated.json");
-        let Change::Case(c) = &mut e.change else { panic!() };
+        let Change::Case(c) = &mut e.change else {
+            panic!()
+        };
         c.changed_field_ids.push("summary".into());
         assert!(fields_to_fetch(&ctx(&wanted, &configured, None), &[&e]).is_empty());
         let filled = fill_configured_nulls(&mut e, &configured);

@@ -43,7 +43,9 @@ impl CaseDecision {
     /// Whether anything must be written.
     pub fn writes(&self) -> bool {
         self.view.is_some()
-            && (self.case_changed || !self.changed_related_items.is_empty() || !self.counted.is_empty())
+            && (self.case_changed
+                || !self.changed_related_items.is_empty()
+                || !self.counted.is_empty())
     }
 }
 

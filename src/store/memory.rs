@@ -65,8 +65,7 @@ impl MemoryStore {
         match condition {
             Condition::Absent => item.is_none(),
             Condition::Revision(r) => {
-                item.and_then(|i| i.get("rev")).and_then(|v| v.as_n().ok())
-                    == Some(&r.to_string())
+                item.and_then(|i| i.get("rev")).and_then(|v| v.as_n().ok()) == Some(&r.to_string())
             }
             Condition::VersionAtMost(v) => item.is_none_or(|i| {
                 i.get("version")

@@ -163,7 +163,10 @@ fn marker(event_id: &str, case_id: &str, expires_at: u64) -> Item {
         ("pk".into(), AttributeValue::S(event_pk(event_id))),
         ("sk".into(), AttributeValue::S(EVENT_SK.into())),
         ("caseId".into(), AttributeValue::S(case_id.into())),
-        ("expiresAt".into(), AttributeValue::N(expires_at.to_string())),
+        (
+            "expiresAt".into(),
+            AttributeValue::N(expires_at.to_string()),
+        ),
     ])
 }
 

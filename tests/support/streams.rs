@@ -108,8 +108,12 @@ pub fn content_of(item_type: &str, tag: &str) -> Value {
                 "channel": channel,
             }})
         }
-        "Comment" => json!({"comment": {"body": format!("body {tag}"), "contentType": "Text/Plain"}}),
-        "File" => json!({"file": {"fileArn": format!("arn:aws:connect:us-west-2:123456789012:instance/i/file/{tag}")}}),
+        "Comment" => {
+            json!({"comment": {"body": format!("body {tag}"), "contentType": "Text/Plain"}})
+        }
+        "File" => {
+            json!({"file": {"fileArn": format!("arn:aws:connect:us-west-2:123456789012:instance/i/file/{tag}")}})
+        }
         "Sla" => json!({"sla": {"slaConfiguration": {
             "name": format!("sla {tag}"), "type": "CaseField", "status": "Active",
             "targetTime": "2026-11-21T09:10:30.000Z"}}}),
@@ -139,7 +143,11 @@ fn field_value() -> impl Strategy<Value = Value> {
 enum Step {
     Case(&'static str, Vec<(String, Value)>),
     /// Sets `count` long text fields `big_<group>_<n>`: together they outgrow the item budget.
-    Big { group: u8, count: usize, emptied: bool },
+    Big {
+        group: u8,
+        count: usize,
+        emptied: bool,
+    },
     Related {
         op: &'static str,
         item: usize,
@@ -150,7 +158,10 @@ enum Step {
 fn step() -> impl Strategy<Value = Step> {
     let fields = || {
         prop::collection::vec(
-            (prop::sample::select(FIELD_IDS.to_vec()).prop_map(str::to_owned), field_value()),
+            (
+                prop::sample::select(FIELD_IDS.to_vec()).prop_map(str::to_owned),
+                field_value(),
+            ),
             0..4,
         )
     };
@@ -179,26 +190,29 @@ pub struct Generated {
 /// Streams over two cases, times within a few seconds (with sub-millisecond digits, so ties in
 /// the same millisecond happen), unique event ids.
 pub fn stream(max_len: usize) -> impl Strategy<Value = Vec<Generated>> {
-    prop::collection::vec((step(), 0u32..8, 0u32..10_000, 0usize..2, any::<u16>()), 1..max_len)
-        .prop_map(|steps| {
-            steps
-                .into_iter()
-                .enumerate()
-                .map(|(n, (step, second, sub_ms, case, salt))| {
-                    // Four decimal digits past the second: 0.1234 s and 0.1236 s share a
-                    // millisecond.
-                    let at = format!("2026-11-20T10:00:0{second}.{sub_ms:04}Z");
-                    let id = format!("{salt:04x}-{n:03}");
-                    let case_id = CASES[case];
-                    let json = generated_event(&id, &at, case_id, step);
-                    let ms = format!("2026-11-20T10:00:0{second}.{:03}", sub_ms / 10);
-                    Generated {
-                        json,
-                        order: (ms, id),
-                    }
-                })
-                .collect()
-        })
+    prop::collection::vec(
+        (step(), 0u32..8, 0u32..10_000, 0usize..2, any::<u16>()),
+        1..max_len,
+    )
+    .prop_map(|steps| {
+        steps
+            .into_iter()
+            .enumerate()
+            .map(|(n, (step, second, sub_ms, case, salt))| {
+                // Four decimal digits past the second: 0.1234 s and 0.1236 s share a
+                // millisecond.
+                let at = format!("2026-11-20T10:00:0{second}.{sub_ms:04}Z");
+                let id = format!("{salt:04x}-{n:03}");
+                let case_id = CASES[case];
+                let json = generated_event(&id, &at, case_id, step);
+                let ms = format!("2026-11-20T10:00:0{second}.{:03}", sub_ms / 10);
+                Generated {
+                    json,
+                    order: (ms, id),
+                }
+            })
+            .collect()
+    })
 }
 
 fn generated_event(id: &str, at: &str, case_id: &str, step: Step) -> Value {
