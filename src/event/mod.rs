@@ -9,6 +9,10 @@
 //! and ids are checked against the Cases service model's length limits. A [`ParseError`] names
 //! the JSON path and what was expected, never a value from the payload.
 
+mod content;
+mod error;
+mod fields;
+mod ids;
 mod input;
 mod wire;
 
@@ -16,11 +20,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+pub use error::{IdLimit, IdProblem, ParseError};
+pub use ids::{CASE_ID, DOMAIN_ID, EVENT_ID, RELATED_ITEM_ID, TEMPLATE_ID};
 pub use input::{Invocation, Record, parse_invocation};
-pub use wire::{
-    CASE_ID, DOMAIN_ID, EVENT_ID, IdLimit, IdProblem, ParseError, RELATED_ITEM_ID, TEMPLATE_ID,
-    parse_event, parse_event_value,
-};
+pub use wire::{parse_event, parse_event_value};
 
 /// One case or related-item event, validated and flattened out of its EventBridge envelope.
 #[derive(Debug, Clone, PartialEq)]
@@ -207,3 +210,6 @@ impl CaseEvent {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
