@@ -14,6 +14,7 @@ pub mod event;
 pub mod handler;
 pub mod local;
 pub mod metrics;
+pub mod model;
 pub mod projection;
 pub mod store;
 pub mod table;

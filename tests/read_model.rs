@@ -7,12 +7,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use cases_projector::enrichment::FieldInfo;
 use cases_projector::handler::{InvocationKind, Projector, RecordOutcome, lambda_response};
+use cases_projector::model::FieldInfo;
 use cases_projector::projection::Outcome;
 use cases_projector::store::cache::CachedStore;
 use cases_projector::store::dynamodb::DynamoStore;
-use cases_projector::store::{CaseCommit, CommitOutcome, ReadModelStore, StoreError, StoredCase};
+use cases_projector::store::{
+    CaseCommit, CaseStore, CommitOutcome, FieldMetadataStore, StoreError, StoredCase,
+};
 use cases_projector::table::TableDefinition;
 use serde_json::json;
 use support::*;
@@ -402,11 +404,7 @@ struct FreezingStore {
     server: Arc<DynamoLocal>,
 }
 
-impl ReadModelStore for FreezingStore {
-    async fn load(&self, case_id: &str) -> Result<Option<StoredCase>, StoreError> {
-        self.inner.load(case_id).await
-    }
-
+impl FieldMetadataStore for FreezingStore {
     async fn described_fields(&self, domain_id: &str) -> Result<HashSet<String>, StoreError> {
         self.inner.described_fields(domain_id).await
     }
@@ -417,6 +415,12 @@ impl ReadModelStore for FreezingStore {
         fields: &[FieldInfo],
     ) -> Result<(), StoreError> {
         self.inner.put_field_metadata(domain_id, fields).await
+    }
+}
+
+impl CaseStore for FreezingStore {
+    async fn load(&self, case_id: &str) -> Result<Option<StoredCase>, StoreError> {
+        self.inner.load(case_id).await
     }
 
     async fn commit(&self, commit: &CaseCommit<'_>) -> Result<CommitOutcome, StoreError> {

@@ -13,20 +13,8 @@ use std::future::Future;
 
 use crate::event::FieldValue;
 
+pub use crate::model::FieldInfo;
 pub use enricher::{Enricher, EnricherSettings, Enrichment, EnrichmentStatus};
-
-/// A field's metadata: what a dashboard needs to show `Status: Closed` instead of ids.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldInfo {
-    pub id: String,
-    pub name: String,
-    /// `Text`, `Number`, `Boolean`, `DateTime`, `SingleSelect`, `Url`, `User`.
-    pub field_type: String,
-    /// `System` or `Custom`.
-    pub namespace: String,
-    /// SingleSelect option value → label.
-    pub options: BTreeMap<String, String>,
-}
 
 /// What the domain's event configuration makes events carry.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -1,4 +1,4 @@
-//! A bounded cache of case states in front of a [`ReadModelStore`], kept for the life of the
+//! A bounded cache of case states in front of a [`CaseStore`], kept for the life of the
 //! execution environment: a warm Lambda that sees a case again skips the load.
 //!
 //! Safe because every commit is conditional on the revision it was decided on: a cached state
@@ -9,8 +9,8 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
-use super::{CaseCommit, CommitOutcome, ReadModelStore, StoreError, StoredCase};
-use crate::enrichment::FieldInfo;
+use super::{CaseCommit, CaseStore, CommitOutcome, FieldMetadataStore, StoreError, StoredCase};
+use crate::model::FieldInfo;
 use crate::projection::CaseView;
 
 pub struct CachedStore<S> {
@@ -83,7 +83,7 @@ impl<S> CachedStore<S> {
     }
 }
 
-impl<S: ReadModelStore> ReadModelStore for CachedStore<S> {
+impl<S: CaseStore> CaseStore for CachedStore<S> {
     async fn load(&self, case_id: &str) -> Result<Option<StoredCase>, StoreError> {
         if let Some(cached) = self.get(case_id) {
             return Ok(Some(cached));
@@ -107,7 +107,10 @@ impl<S: ReadModelStore> ReadModelStore for CachedStore<S> {
         }
         outcome
     }
+}
 
+/// Field metadata is not cached here (the enricher remembers what it described).
+impl<S: FieldMetadataStore> FieldMetadataStore for CachedStore<S> {
     async fn described_fields(&self, domain_id: &str) -> Result<HashSet<String>, StoreError> {
         self.inner.described_fields(domain_id).await
     }

@@ -11,14 +11,14 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::item::{self, FIELD_PREFIX, Item, case_pk, fields_pk, view_from_items};
+use super::item::{self, Item, view_from_items};
+use super::keys::Key;
+use super::keys::{case_pk, field_id_of, fields_pk};
 use super::writes::{Condition, MAX_TRANSACTION_ITEMS, Write, key_fits, plan};
-use super::{CaseCommit, CommitOutcome, ReadModelStore, StoreError, StoredCase};
-use crate::enrichment::FieldInfo;
+use super::{CaseCommit, CaseStore, CommitOutcome, FieldMetadataStore, StoreError, StoredCase};
+use crate::model::FieldInfo;
 
 const MAX_ITEM_BYTES: usize = 400 * 1024;
-
-type Key = (String, String);
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -137,7 +137,7 @@ fn item_bytes(item: &Item) -> usize {
     item.iter().map(|(k, v)| k.len() + value(v)).sum()
 }
 
-impl ReadModelStore for MemoryStore {
+impl CaseStore for MemoryStore {
     async fn load(&self, case_id: &str) -> Result<Option<StoredCase>, StoreError> {
         let pk = case_pk(case_id);
         let items: Vec<Item> = self
@@ -221,7 +221,9 @@ impl ReadModelStore for MemoryStore {
             write_requests: 1 + plan.ahead.len() as u32,
         })
     }
+}
 
+impl FieldMetadataStore for MemoryStore {
     async fn described_fields(&self, domain_id: &str) -> Result<HashSet<String>, StoreError> {
         let pk = fields_pk(domain_id);
         Ok(self
@@ -230,7 +232,7 @@ impl ReadModelStore for MemoryStore {
             .unwrap()
             .keys()
             .filter(|(p, _)| *p == pk)
-            .filter_map(|(_, sk)| sk.strip_prefix(FIELD_PREFIX).map(str::to_owned))
+            .filter_map(|(_, sk)| field_id_of(sk).map(str::to_owned))
             .collect())
     }
 

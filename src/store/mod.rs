@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod dynamodb;
 pub mod item;
+pub mod keys;
 pub mod memory;
 pub mod writes;
 
@@ -11,11 +12,11 @@ use std::future::Future;
 
 use std::collections::HashSet;
 
-use crate::enrichment::FieldInfo;
+use crate::model::FieldInfo;
 use crate::projection::{CaseView, RelatedItemView};
 
 pub use crate::projection::CountedEvent;
-pub use item::{RELATED_META, case_pk, stats_key};
+pub use item::RELATED_META;
 
 /// A case's state as stored, with the revision a commit must name to replace it.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,8 +104,9 @@ impl StoreError {
     }
 }
 
-/// The read model, as the handler needs it.
-pub trait ReadModelStore: Send + Sync {
+/// The cases of the read model: load a case with its revision, commit a new state conditionally
+/// on it.
+pub trait CaseStore: Send + Sync {
     fn load(
         &self,
         case_id: &str,
@@ -114,8 +116,11 @@ pub trait ReadModelStore: Send + Sync {
         &self,
         commit: &CaseCommit<'_>,
     ) -> impl Future<Output = Result<CommitOutcome, StoreError>> + Send;
+}
 
-    /// Ids of the fields whose metadata (`FIELDS#<domain>`) the read model holds.
+/// Field metadata (`FIELDS#<domain>`): names, types and option labels for dashboards.
+pub trait FieldMetadataStore: Send + Sync {
+    /// Ids of the fields whose metadata the read model holds.
     fn described_fields(
         &self,
         domain_id: &str,
@@ -128,3 +133,8 @@ pub trait ReadModelStore: Send + Sync {
         fields: &[FieldInfo],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
+
+/// Everything the projector needs of the read model.
+pub trait ReadModelStore: CaseStore + FieldMetadataStore {}
+
+impl<S: CaseStore + FieldMetadataStore> ReadModelStore for S {}

@@ -4,10 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::CaseCommit;
-use super::item::{
-    EVENT_SK, Item, case_items, case_pk, encode_version, event_pk, overflow_item_count,
-    overflow_sk, related_item, stats_key,
-};
+use super::item::{Item, case_items, encode_version, overflow_item_count, related_item};
+use super::keys::{event_key, overflow_key, stats_key};
 use crate::projection::{CounterIncrements, RelatedItemView};
 
 /// DynamoDB allows 100 actions per transaction.
@@ -89,9 +87,9 @@ pub fn plan(commit: &CaseCommit<'_>, expires_at: u64) -> WritePlan {
         item,
         condition: None,
     }));
-    atomic.extend((written..stored.max(written)).map(|i| Write::Delete {
-        pk: case_pk(case_id),
-        sk: overflow_sk(i),
+    atomic.extend((written..stored.max(written)).map(|i| {
+        let (pk, sk) = overflow_key(case_id, i);
+        Write::Delete { pk, sk }
     }));
 
     // Counters of several events on the same domain and day go into one update.
@@ -159,9 +157,10 @@ pub fn plan(commit: &CaseCommit<'_>, expires_at: u64) -> WritePlan {
 
 fn marker(event_id: &str, case_id: &str, expires_at: u64) -> Item {
     use aws_sdk_dynamodb::types::AttributeValue;
+    let (pk, sk) = event_key(event_id);
     Item::from([
-        ("pk".into(), AttributeValue::S(event_pk(event_id))),
-        ("sk".into(), AttributeValue::S(EVENT_SK.into())),
+        ("pk".into(), AttributeValue::S(pk)),
+        ("sk".into(), AttributeValue::S(sk)),
         ("caseId".into(), AttributeValue::S(case_id.into())),
         (
             "expiresAt".into(),

@@ -1,5 +1,7 @@
 //! The read model on DynamoDB: one Query to load a case, one TransactWriteItems to commit it.
 
+mod admin;
+
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -8,16 +10,15 @@ use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, Projection, ProjectionType, Put, PutRequest, ReturnConsumedCapacity,
-    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update, WriteRequest,
+    AttributeValue, Delete, Put, PutRequest, ReturnConsumedCapacity, TransactWriteItem, Update,
+    WriteRequest,
 };
 
-use super::item::{self, Item, case_pk, view_from_items};
+use super::item::{self, Item, view_from_items};
+use super::keys::{case_pk, field_id_of, fields_pk};
 use super::writes::{self, Condition, Write};
-use super::{CaseCommit, CommitOutcome, ReadModelStore, StoreError, StoredCase};
-use crate::enrichment::FieldInfo;
-use crate::table::{self, TableDefinition};
+use super::{CaseCommit, CaseStore, CommitOutcome, FieldMetadataStore, StoreError, StoredCase};
+use crate::model::FieldInfo;
 
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
@@ -101,168 +102,6 @@ impl DynamoStore {
         }
         Ok(units)
     }
-
-    /// Creates the table exactly as `template.yaml` defines it. Idempotent: an existing table
-    /// is left as it is (and reported by the caller's comparison).
-    pub async fn create_table(&self) -> Result<bool, StoreError> {
-        let def =
-            TableDefinition::from_template().map_err(|e| StoreError::Rejected(e.to_string()))?;
-        let mut request = self
-            .client
-            .create_table()
-            .table_name(&self.table)
-            .billing_mode(BillingMode::from(def.billing_mode.as_str()));
-        for a in &def.attribute_definitions {
-            request = request.attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(&a.attribute_name)
-                    .attribute_type(ScalarAttributeType::from(a.attribute_type.as_str()))
-                    .build()
-                    .map_err(|e| StoreError::Rejected(e.to_string()))?,
-            );
-        }
-        for k in key_schema(&def.key_schema)? {
-            request = request.key_schema(k);
-        }
-        for g in &def.global_secondary_indexes {
-            let projection = Projection::builder()
-                .projection_type(ProjectionType::from(g.projection.projection_type.as_str()))
-                .set_non_key_attributes(
-                    (!g.projection.non_key_attributes.is_empty())
-                        .then(|| g.projection.non_key_attributes.clone()),
-                )
-                .build();
-            request = request.global_secondary_indexes(
-                GlobalSecondaryIndex::builder()
-                    .index_name(&g.index_name)
-                    .set_key_schema(Some(key_schema(&g.key_schema)?))
-                    .projection(projection)
-                    .build()
-                    .map_err(|e| StoreError::Rejected(e.to_string()))?,
-            );
-        }
-        let created = match request.send().await {
-            Ok(_) => true,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_in_use_exception()) =>
-            {
-                false
-            }
-            Err(e) => return Err(classify(e)),
-        };
-        if let Some(ttl) = def.ttl_attribute() {
-            let enabled = self
-                .time_to_live()
-                .await?
-                .is_some_and(|t| t.attribute_name == ttl);
-            if !enabled {
-                let spec = TimeToLiveSpecification::builder()
-                    .attribute_name(ttl)
-                    .enabled(true)
-                    .build()
-                    .map_err(|e| StoreError::Rejected(e.to_string()))?;
-                self.client
-                    .update_time_to_live()
-                    .table_name(&self.table)
-                    .time_to_live_specification(spec)
-                    .send()
-                    .await
-                    .map_err(classify)?;
-            }
-        }
-        Ok(created)
-    }
-
-    async fn time_to_live(&self) -> Result<Option<table::TimeToLive>, StoreError> {
-        let out = self
-            .client
-            .describe_time_to_live()
-            .table_name(&self.table)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(out.time_to_live_description().and_then(|d| {
-            d.attribute_name().map(|a| table::TimeToLive {
-                attribute_name: a.to_owned(),
-                enabled: d
-                    .time_to_live_status()
-                    .is_some_and(|s| s.as_str() == "ENABLED"),
-            })
-        }))
-    }
-
-    /// What DynamoDB reports about the table, in the template's terms.
-    pub async fn describe_table(&self) -> Result<TableDefinition, StoreError> {
-        let out = self
-            .client
-            .describe_table()
-            .table_name(&self.table)
-            .send()
-            .await
-            .map_err(classify)?;
-        let t = out
-            .table()
-            .ok_or_else(|| StoreError::Rejected("no table description".into()))?;
-        let keys = |ks: &[KeySchemaElement]| -> Vec<table::KeyElement> {
-            ks.iter()
-                .map(|k| table::KeyElement {
-                    attribute_name: k.attribute_name().to_owned(),
-                    key_type: k.key_type().as_str().to_owned(),
-                })
-                .collect()
-        };
-        let mut def = TableDefinition {
-            billing_mode: t
-                .billing_mode_summary()
-                .and_then(|b| b.billing_mode())
-                .map(|b| b.as_str().to_owned())
-                .unwrap_or_else(|| "PROVISIONED".into()),
-            attribute_definitions: t
-                .attribute_definitions()
-                .iter()
-                .map(|a| table::AttributeDefinition {
-                    attribute_name: a.attribute_name().to_owned(),
-                    attribute_type: a.attribute_type().as_str().to_owned(),
-                })
-                .collect(),
-            key_schema: keys(t.key_schema()),
-            global_secondary_indexes: t
-                .global_secondary_indexes()
-                .iter()
-                .map(|g| table::GlobalSecondaryIndex {
-                    index_name: g.index_name().unwrap_or_default().to_owned(),
-                    key_schema: keys(g.key_schema()),
-                    projection: table::Projection {
-                        projection_type: g
-                            .projection()
-                            .and_then(|p| p.projection_type())
-                            .map(|p| p.as_str().to_owned())
-                            .unwrap_or_default(),
-                        non_key_attributes: g
-                            .projection()
-                            .map(|p| p.non_key_attributes().to_vec())
-                            .unwrap_or_default(),
-                    },
-                })
-                .collect(),
-            time_to_live_specification: self.time_to_live().await?,
-        };
-        def.normalise();
-        Ok(def)
-    }
-}
-
-fn key_schema(keys: &[table::KeyElement]) -> Result<Vec<KeySchemaElement>, StoreError> {
-    keys.iter()
-        .map(|k| {
-            KeySchemaElement::builder()
-                .attribute_name(&k.attribute_name)
-                .key_type(KeyType::from(k.key_type.as_str()))
-                .build()
-                .map_err(|e| StoreError::Rejected(e.to_string()))
-        })
-        .collect()
 }
 
 fn av_s(v: impl Into<String>) -> aws_sdk_dynamodb::types::AttributeValue {
@@ -270,7 +109,7 @@ fn av_s(v: impl Into<String>) -> aws_sdk_dynamodb::types::AttributeValue {
 }
 
 /// Sorts an SDK error into retryable or not.
-fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
+pub(super) fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
     err: SdkError<E, HttpResponse>,
 ) -> StoreError {
     let retryable_codes = [
@@ -301,7 +140,7 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>
     }
 }
 
-impl ReadModelStore for DynamoStore {
+impl CaseStore for DynamoStore {
     async fn load(&self, case_id: &str) -> Result<Option<StoredCase>, StoreError> {
         let items: Vec<Item> = self
             .client
@@ -317,44 +156,6 @@ impl ReadModelStore for DynamoStore {
             .await
             .map_err(classify)?;
         view_from_items(case_id, &items)
-    }
-
-    async fn described_fields(&self, domain_id: &str) -> Result<HashSet<String>, StoreError> {
-        let items: Vec<Item> = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", av_s(item::fields_pk(domain_id)))
-            .projection_expression("sk")
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(classify)?;
-        Ok(items
-            .iter()
-            .filter_map(|i| {
-                i.get("sk")?
-                    .as_s()
-                    .ok()?
-                    .strip_prefix(item::FIELD_PREFIX)
-                    .map(str::to_owned)
-            })
-            .collect())
-    }
-
-    async fn put_field_metadata(
-        &self,
-        domain_id: &str,
-        fields: &[FieldInfo],
-    ) -> Result<(), StoreError> {
-        let items = fields
-            .iter()
-            .map(|f| item::field_metadata_item(domain_id, f))
-            .collect();
-        self.batch_put(items).await.map(|_| ())
     }
 
     async fn commit(&self, commit: &CaseCommit<'_>) -> Result<CommitOutcome, StoreError> {
@@ -472,6 +273,43 @@ impl ReadModelStore for DynamoStore {
             }
             Err(e) => Err(classify(e)),
         }
+    }
+}
+
+impl FieldMetadataStore for DynamoStore {
+    async fn described_fields(&self, domain_id: &str) -> Result<HashSet<String>, StoreError> {
+        let items: Vec<Item> = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", av_s(fields_pk(domain_id)))
+            .projection_expression("sk")
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(classify)?;
+        Ok(items
+            .iter()
+            .filter_map(|i| {
+                let sk = i.get("sk")?.as_s().ok()?;
+                field_id_of(sk).map(str::to_owned)
+            })
+            .collect())
+    }
+
+    async fn put_field_metadata(
+        &self,
+        domain_id: &str,
+        fields: &[FieldInfo],
+    ) -> Result<(), StoreError> {
+        let items = fields
+            .iter()
+            .map(|f| item::field_metadata_item(domain_id, f))
+            .collect();
+        self.batch_put(items).await.map(|_| ())
     }
 }
 
