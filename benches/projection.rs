@@ -41,7 +41,7 @@ fn parse_and_project(c: &mut Criterion) {
     group.bench_function("parse_and_project", |b| {
         b.iter(|| {
             let event = parse_event(black_box(&bytes)).unwrap();
-            decide(state.as_ref(), &event, None, &options)
+            decide(state.as_ref(), &event, &options)
         })
     });
     group.finish();

@@ -4,18 +4,21 @@
 //! - [`event`]: typed Cases events and the invocation shapes that carry them (no AWS SDK);
 //! - [`projection`]: the pure decision, event (+ state, + snapshot) → new state and writes;
 //! - [`store`]: the read-model port and its DynamoDB adapter;
-//! - [`handler`]: one invocation end to end, shared by the Lambda and `casesctl replay`;
+//! - [`projector`]: one invocation end to end (load → decide → commit), shared by the Lambda and
+//!   `casesctl replay`; [`report`]: what became of each record;
+//! - [`lambda`]: the Lambda adapter (deadline, logs, EMF, the answer Lambda expects);
 //! - [`config`]: settings read once from the environment.
 
 pub mod config;
 pub mod connect_cases;
 pub mod enrichment;
 pub mod event;
-pub mod handler;
-pub mod local;
+pub mod lambda;
 pub mod metrics;
 pub mod model;
 pub mod projection;
+pub mod projector;
+pub mod report;
 pub mod store;
 pub mod table;
 pub mod telemetry;

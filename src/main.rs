@@ -1,7 +1,7 @@
 //! The Lambda: config once at start, SDK clients once on the first event, then the runtime loop.
 
 use cases_projector::config::Config;
-use cases_projector::handler::lambda_handler;
+use cases_projector::lambda::lambda_handler;
 use cases_projector::wiring::{self, LambdaProjector};
 use lambda_runtime::{Error, run, service_fn};
 use tokio::sync::OnceCell;
@@ -20,11 +20,13 @@ async fn main() -> Result<(), Error> {
     // Built on the first event rather than at start: loading the AWS config and building the
     // clients is work the runtime's first `next` request need not wait for.
     let projector: OnceCell<LambdaProjector> = OnceCell::new();
+    let function_name =
+        std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".into());
     run(service_fn(|event| async {
         let projector = projector
             .get_or_init(|| async { wiring::projector(&wiring::sdk_config().await, &config) })
             .await;
-        lambda_handler(projector, event).await
+        lambda_handler(projector, &function_name, event).await
     }))
     .await
 }

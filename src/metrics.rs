@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use crate::handler::InvocationReport;
+use crate::report::InvocationReport;
 
 pub const NAMESPACE: &str = "CasesProjector";
 
@@ -23,14 +23,14 @@ pub fn emf(report: &InvocationReport, function_name: &str, now: DateTime<Utc>) -
             lags.iter().sum::<f64>() / n as f64,
         ),
     };
-    let count = |label| report.count(label) as f64;
+    let counts = report.counts();
     let metrics: [(&str, &str, f64); 12] = [
         ("EventsReceived", "Count", report.records.len() as f64),
-        ("EventsApplied", "Count", count("applied")),
-        ("EventsStale", "Count", count("stale")),
-        ("EventsDuplicate", "Count", count("duplicate")),
-        ("EventsSkipped", "Count", count("skipped")),
-        ("EventsFailed", "Count", count("failed")),
+        ("EventsApplied", "Count", counts.applied as f64),
+        ("EventsStale", "Count", counts.stale as f64),
+        ("EventsDuplicate", "Count", counts.duplicate as f64),
+        ("EventsSkipped", "Count", counts.skipped as f64),
+        ("EventsFailed", "Count", counts.failed as f64),
         (
             "GetCaseCalls",
             "Count",
@@ -47,7 +47,7 @@ pub fn emf(report: &InvocationReport, function_name: &str, now: DateTime<Utc>) -
         (
             "RetryableFailures",
             "Count",
-            report.retryable_failures().count() as f64,
+            counts.retryable_failures as f64,
         ),
     ];
     let mut doc = Map::new();
@@ -72,8 +72,8 @@ pub fn emf(report: &InvocationReport, function_name: &str, now: DateTime<Utc>) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handler::{InvocationKind, RecordOutcome, RecordReport, Work};
     use crate::projection::Outcome;
+    use crate::report::{InvocationKind, RecordOutcome, RecordReport, Work};
 
     fn record(outcome: RecordOutcome, changed_at: &str) -> RecordReport {
         RecordReport {

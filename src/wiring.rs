@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::connect_cases::{self, CasesApi};
 use crate::enrichment::Enricher;
-use crate::handler::Projector;
+use crate::projector::Projector;
 use crate::store::cache::CachedStore;
 use crate::store::dynamodb::{self, DynamoStore};
 

@@ -5,8 +5,8 @@ mod support;
 
 use std::collections::{BTreeMap, HashSet};
 
-use cases_projector::handler::Projector;
 use cases_projector::projection::{ProjectionOptions, decide_case};
+use cases_projector::projector::Projector;
 use cases_projector::store::dynamodb::DynamoStore;
 use cases_projector::store::item::Item;
 use cases_projector::store::memory::MemoryStore;
@@ -92,7 +92,7 @@ async fn project(fresh: Fresh, name: &str, payloads: &[Value]) -> Table {
 async fn run<S: Inspect>(projector: Projector<S>, payloads: &[Value]) -> Table {
     for p in payloads {
         let report = handle(&projector, p.clone()).await;
-        assert_eq!(report.count("failed"), 0, "{report:?}");
+        assert_eq!(report.counts().failed, 0, "{report:?}");
     }
     projector.store().table().await
 }
@@ -227,7 +227,7 @@ async fn a_redelivered_delete_repairs_related_rows_left_live() {
         .await
         .unwrap();
     let report = handle(&projector, deleted()).await;
-    assert_eq!(report.count("duplicate"), 1);
+    assert_eq!(report.counts().duplicate, 1);
     let table = projector.store().table().await;
     let row = &table[&key("RELATED#ri-c")];
     assert_eq!(row["deleted"], "true");

@@ -112,7 +112,7 @@ async fn template_grants_exactly_the_dynamodb_and_cases_actions_the_code_uses() 
     let projector = projector(DynamoStore::new(dynamo_client, "cases", DEDUPE_TTL))
         .with_enricher(Enricher::new(CasesApi::new(cases), settings));
     for event in sample_stream() {
-        assert_eq!(handle(&projector, event).await.count("failed"), 0);
+        assert_eq!(handle(&projector, event).await.counts().failed, 0);
     }
 
     let used: BTreeSet<String> = recorder

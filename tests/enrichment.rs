@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use cases_projector::connect_cases::CasesApi;
 use cases_projector::enrichment::{Enricher, EnricherSettings};
-use cases_projector::handler::{Projector, RecordOutcome, lambda_response};
+use cases_projector::lambda::lambda_response;
 use cases_projector::projection::Outcome;
+use cases_projector::projector::Projector;
+use cases_projector::report::RecordOutcome;
 use cases_projector::store::dynamodb::DynamoStore;
 use serde_json::{Value, json};
 use support::cases_standin::{CasesStandIn, DomainFixture, Fault, FaultRule, Fixture};
@@ -163,7 +165,7 @@ async fn events_carrying_every_configured_field_make_no_get_case_call() {
                 .push(json!("priority"));
         }
         let report = handle(&projector, event).await;
-        assert_eq!(report.count("applied"), 1, "{file}");
+        assert_eq!(report.counts().applied, 1, "{file}");
     }
     assert_eq!(standin.calls("GetCase"), 0);
     let table = snapshot_table(projector.store()).await;
@@ -189,7 +191,7 @@ async fn three_events_of_one_case_in_one_sqs_batch_make_one_get_case_call() {
     .map(|f| read_json(format!("events/{f}")))
     .collect();
     let report = handle(&projector, sqs_batch(&batch)).await;
-    assert_eq!(report.count("applied"), 3);
+    assert_eq!(report.counts().applied, 3);
     assert_eq!(standin.calls("GetCase"), 1);
     let table = snapshot_table(projector.store()).await;
     let fields = attr(&table, &case_key(CASE_A), "fields").unwrap();

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use cases_projector::handler::{InvocationKind, Projector, RecordOutcome, lambda_response};
+use cases_projector::lambda::lambda_response;
 use cases_projector::model::FieldInfo;
 use cases_projector::projection::Outcome;
+use cases_projector::projector::Projector;
+use cases_projector::report::{InvocationKind, RecordOutcome};
 use cases_projector::store::cache::CachedStore;
 use cases_projector::store::dynamodb::DynamoStore;
 use cases_projector::store::{
@@ -29,7 +31,7 @@ async fn replay_in_order(store: DynamoStore) -> DynamoStore {
     let projector = projector(store);
     for event in sample_stream() {
         let report = handle(&projector, event).await;
-        assert_eq!(report.count("failed"), 0, "{report:?}");
+        assert_eq!(report.counts().failed, 0, "{report:?}");
     }
     into_store(projector)
 }
@@ -130,10 +132,10 @@ async fn shuffled_and_twice_delivered_stream_gives_the_identical_read_model() {
             };
             let batch_len = if i % 3 == 0 { 1 } else { batch.len() };
             let report = handle(&projector, payload).await;
-            assert_eq!(report.count("failed"), 0, "seed {seed}: {report:?}");
+            assert_eq!(report.counts().failed, 0, "seed {seed}: {report:?}");
             if i % 3 == 0 {
                 for rest in &batch[1..] {
-                    assert_eq!(handle(&projector, rest.clone()).await.count("failed"), 0);
+                    assert_eq!(handle(&projector, rest.clone()).await.counts().failed, 0);
                 }
             } else {
                 assert_eq!(report.records.len(), batch_len);
@@ -209,7 +211,7 @@ async fn concurrent_invocations_on_the_same_case_converge() {
     let run = |p: Projector<CachedStore<DynamoStore>>, events: Vec<(usize, serde_json::Value)>| async move {
         let mut failed = 0;
         for (_, e) in events {
-            failed += handle(&p, e).await.count("failed");
+            failed += handle(&p, e).await.counts().failed;
         }
         failed
     };
@@ -250,7 +252,7 @@ async fn sqs_batch_with_a_malformed_record_reports_only_retryable_failures() {
         )
         .await;
     assert_eq!(report.kind, InvocationKind::Sqs);
-    assert_eq!(report.count("applied"), 2);
+    assert_eq!(report.counts().applied, 2);
     let malformed = &report.records[1];
     assert!(
         matches!(&malformed.outcome, RecordOutcome::Failed { retryable: false, error } if error.contains("malformed"))
@@ -385,7 +387,7 @@ async fn oversized_case_is_trimmed_not_failed() {
                 json!({"value": {"stringValue": "é".repeat(2000)}});
         }
         let report = handle(&projector, e).await;
-        assert_eq!(report.count("applied"), 1, "{report:?}");
+        assert_eq!(report.counts().applied, 1, "{report:?}");
     }
     let table = snapshot_table(projector.store()).await;
     let trimmed = attr(&table, CASE_A, "trimmedFields").expect("trimmed fields are listed");
@@ -463,7 +465,7 @@ async fn outage_mid_batch_fails_retryably_and_a_rerun_converges() {
     let failed = failures["batchItemFailures"].as_array().unwrap().len();
     assert!(failed > 0, "records after the freeze fail");
     assert!(
-        report.count("applied") > 0,
+        report.counts().applied > 0,
         "records before the freeze were written: the outage is mid-batch"
     );
     assert!(report.records.iter().all(|r| matches!(
@@ -475,7 +477,7 @@ async fn outage_mid_batch_fails_retryably_and_a_rerun_converges() {
             }
     )));
     assert_eq!(
-        report.count("failed"),
+        report.counts().failed,
         failed,
         "every failure is named for redelivery"
     );
@@ -490,7 +492,7 @@ async fn outage_mid_batch_fails_retryably_and_a_rerun_converges() {
     );
     let rerun = projector(patient);
     let report = handle(&rerun, batch).await;
-    assert_eq!(report.count("failed"), 0, "{report:?}");
+    assert_eq!(report.counts().failed, 0, "{report:?}");
     // Cases, related items, markers and counters all match: nothing lost, nothing double-counted.
     assert_eq!(snapshot_table(&fast).await, reference);
 }
@@ -538,8 +540,8 @@ async fn the_same_event_twice_in_one_batch_counts_once() {
     let updated = read_json("events/02-case-updated.json");
     let batch = [created.clone(), comment.clone(), updated, created, comment];
     let report = handle(&projector, sqs_batch(&batch)).await;
-    assert_eq!(report.count("failed"), 0, "{report:?}");
-    assert_eq!(report.count("duplicate"), 2);
+    assert_eq!(report.counts().failed, 0, "{report:?}");
+    assert_eq!(report.counts().duplicate, 2);
     let table = snapshot_table(projector.store()).await;
     assert_eq!(attr(&table, STATS_20, "casesCreated"), Some("1"));
     assert_eq!(attr(&table, STATS_20, "relatedItemsCreated"), Some("1"));

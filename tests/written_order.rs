@@ -9,8 +9,9 @@ mod support;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use cases_projector::handler::{Projector, RecordOutcome};
 use cases_projector::projection::ProjectionOptions;
+use cases_projector::projector::Projector;
+use cases_projector::report::RecordOutcome;
 use cases_projector::store::ReadModelStore;
 use cases_projector::store::item::Item;
 use cases_projector::store::keys::RELATED_PREFIX;

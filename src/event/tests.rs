@@ -138,7 +138,7 @@ fn a_huge_case_id_is_a_permanent_error_that_does_not_echo_it() {
         "{text}"
     );
     // ParseError is always permanent: the handler never retries a malformed record.
-    let record = crate::handler::RecordError::Malformed(err);
+    let record = crate::report::RecordError::Malformed(err);
     assert!(!record.is_retryable());
 }
 

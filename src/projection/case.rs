@@ -73,7 +73,7 @@ pub fn decide_case(
             decision.outcomes.push(Outcome::Duplicate);
             continue;
         }
-        let d = decide(state.as_ref(), event, None, options);
+        let d = decide(state.as_ref(), event, options);
         decision.outcomes.push(d.outcome);
         if d.is_noop() {
             continue;

@@ -9,101 +9,20 @@
 
 mod case;
 mod counters;
+mod related;
 mod trim;
-
-use std::collections::BTreeMap;
-
-use chrono::{DateTime, Utc};
+mod view;
 
 use crate::event::{
-    CaseChange, CaseEvent, Change, FieldValue, Operation, RelatedItem, RelatedItemChange,
-    RelatedItemContent, RelatedItemType,
+    CaseChange, CaseEvent, Change, FieldValue, Operation, RelatedItemChange, RelatedItemType,
 };
 
 pub use case::{CaseDecision, CountedEvent, EnrichmentResult, decide_case};
 pub use counters::{CounterIncrements, counters_for};
 pub use trim::{estimated_field_bytes, trimmed_values};
+pub use view::{CaseView, RelatedItemView, Snapshot, Version, Versioned};
 
-/// Orders events: newest `approximateChangeTime` wins; ties break on the event id so every
-/// replica converges on the same winner.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Version {
-    pub at: DateTime<Utc>,
-    /// Empty for values that came from a GetCase snapshot, so an event at the same instant wins.
-    pub event_id: String,
-}
-
-impl Version {
-    pub fn of(event: &CaseEvent) -> Self {
-        Version {
-            at: event.changed_at,
-            event_id: event.id.clone(),
-        }
-    }
-
-    pub fn snapshot(taken_at: DateTime<Utc>) -> Self {
-        Version {
-            at: taken_at,
-            event_id: String::new(),
-        }
-    }
-
-    pub fn is_snapshot(&self) -> bool {
-        self.event_id.is_empty()
-    }
-}
-
-/// A value with the version that set it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Versioned<T> {
-    pub value: T,
-    pub version: Version,
-}
-
-/// Everything the read model knows about one case: the case item and its related items.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct CaseView {
-    pub case_id: String,
-    pub domain_id: String,
-    /// Immutable in Connect Cases: the first value seen is kept.
-    pub template_id: Option<String>,
-    pub created_at: Option<DateTime<Utc>>,
-    /// Newest case event applied; `None` while only related-item events have been seen.
-    pub version: Option<Version>,
-    /// Set by `CASE.DELETED` and never cleared: DeleteCase is irreversible.
-    pub deleted: Option<Version>,
-    /// Full values: shortening to fit DynamoDB's item limit happens only when an item is
-    /// written (see `trim`), so the state never depends on what was cut before.
-    pub fields: BTreeMap<String, Versioned<FieldValue>>,
-    pub related_items: BTreeMap<String, RelatedItemView>,
-    /// Outcome of the last GetCase enrichment (`fetched`, `not-found`, `refused`); set by the
-    /// handler, not by the projection.
-    pub enrichment: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct RelatedItemView {
-    pub id: String,
-    pub item_type: RelatedItemType,
-    pub created_at: Option<DateTime<Utc>>,
-    /// Newest event applied to this item.
-    pub version: Version,
-    /// Newest event that carried content (`includeContent` may be switched off in between):
-    /// content is that event's, whatever the arrival order. `None` on tombstones.
-    pub content_version: Option<Version>,
-    pub deleted: bool,
-    /// Non-sensitive content attributes (and sensitive ones only when configured).
-    pub content: BTreeMap<String, FieldValue>,
-    /// `Custom` related items' fields: customer content, kept only when configured.
-    pub custom_fields: Option<BTreeMap<String, FieldValue>>,
-}
-
-/// Field values fetched with GetCase at `taken_at` (the case as it is now, not as of an event).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Snapshot {
-    pub taken_at: DateTime<Utc>,
-    pub fields: BTreeMap<String, FieldValue>,
-}
+use related::{apply_related, tombstone_related};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProjectionOptions {
@@ -177,7 +96,6 @@ impl Decision {
 pub fn decide(
     state: Option<&CaseView>,
     event: &CaseEvent,
-    snapshot: Option<&Snapshot>,
     options: &ProjectionOptions,
 ) -> Decision {
     let before = state.cloned().unwrap_or_else(|| CaseView {
@@ -200,9 +118,6 @@ pub fn decide(
         }
         Change::RelatedItem(change) => apply_related(&mut view, change, &version, options),
     };
-    if let Some(snapshot) = snapshot {
-        apply_snapshot(&mut view, snapshot);
-    }
     let counters = match outcome {
         Outcome::Duplicate => None,
         Outcome::Skipped(SkipReason::UnknownEventType | SkipReason::UnknownRelatedItemType) => None,
@@ -224,7 +139,7 @@ pub fn fold<'a>(
     options: &ProjectionOptions,
 ) -> Option<CaseView> {
     events.into_iter().fold(None, |state, event| {
-        let decision = decide(state.as_ref(), event, None, options);
+        let decision = decide(state.as_ref(), event, options);
         if decision.is_noop() {
             state
         } else {
@@ -332,192 +247,6 @@ pub fn apply_snapshot(view: &mut CaseView, snapshot: &Snapshot) {
     let version = Version::snapshot(snapshot.taken_at);
     for (id, value) in &snapshot.fields {
         merge_field(view, id, value, &version);
-    }
-}
-
-fn apply_related(
-    view: &mut CaseView,
-    change: &RelatedItemChange,
-    version: &Version,
-    options: &ProjectionOptions,
-) -> (Outcome, Vec<String>) {
-    let RelatedItem {
-        id,
-        item_type,
-        created_at,
-        content,
-    } = &change.item;
-    let case_deleted = view.deleted.is_some();
-    let deletes = change.operation == Operation::Deleted;
-    let Some(item) = view.related_items.get_mut(id) else {
-        let mut item = RelatedItemView {
-            id: id.clone(),
-            item_type: item_type.clone(),
-            created_at: *created_at,
-            version: version.clone(),
-            content_version: None,
-            deleted: false,
-            content: BTreeMap::new(),
-            custom_fields: None,
-        };
-        if let (Some(content), false) = (content, deletes) {
-            (item.content, item.custom_fields) = stored_content(content, options);
-            item.content_version = Some(version.clone());
-        }
-        // Recorded even after a delete so the item exists whatever the arrival order.
-        if deletes || case_deleted {
-            tombstone_related(&mut item);
-        }
-        view.related_items.insert(id.clone(), item);
-        let outcome = match &view.deleted {
-            Some(deleted) if version < deleted => Outcome::Stale,
-            Some(_) => Outcome::Skipped(SkipReason::AfterDelete),
-            None => Outcome::Applied,
-        };
-        return (outcome, vec![id.clone()]);
-    };
-    if item.version == *version {
-        return (Outcome::Duplicate, Vec::new());
-    }
-    let before = item.clone();
-    if item.created_at.is_none() {
-        item.created_at = *created_at;
-    }
-    let newer = *version > item.version;
-    let outcome = if !newer {
-        Outcome::Stale
-    } else if item.deleted || case_deleted {
-        Outcome::Skipped(SkipReason::AfterDelete)
-    } else {
-        Outcome::Applied
-    };
-    // Content comes from the newest event that carried any, so an older event with content
-    // still fills it after a newer one without (`includeContent` switched off meanwhile).
-    let newest_content = item.content_version.as_ref().is_none_or(|v| version > v);
-    if let (Some(content), false, false, true) = (content, deletes, item.deleted, newest_content) {
-        (item.content, item.custom_fields) = stored_content(content, options);
-        item.content_version = Some(version.clone());
-    }
-    if newer {
-        item.version = version.clone();
-    }
-    // Deletes are absorbing whatever their version, so any order converges on the tombstone.
-    if deletes || case_deleted {
-        tombstone_related(item);
-    }
-    let changed = if *item != before {
-        vec![id.clone()]
-    } else {
-        Vec::new()
-    };
-    (outcome, changed)
-}
-
-/// Makes `item` a tombstone; returns whether anything changed.
-fn tombstone_related(item: &mut RelatedItemView) -> bool {
-    let changed = !item.deleted
-        || !item.content.is_empty()
-        || item.custom_fields.is_some()
-        || item.content_version.is_some();
-    item.deleted = true;
-    item.content.clear();
-    item.custom_fields = None;
-    item.content_version = None;
-    changed
-}
-
-/// Splits event content into what the read model may keep.
-fn stored_content(
-    content: &RelatedItemContent,
-    options: &ProjectionOptions,
-) -> (
-    BTreeMap<String, FieldValue>,
-    Option<BTreeMap<String, FieldValue>>,
-) {
-    let mut attrs = BTreeMap::new();
-    let mut put = |k: &str, v: Option<&String>| {
-        if let Some(v) = v {
-            attrs.insert(k.to_owned(), FieldValue::String(v.clone()));
-        }
-    };
-    let mut custom = None;
-    match content {
-        RelatedItemContent::Contact {
-            contact_arn,
-            channel,
-        } => {
-            put("contactArn", Some(contact_arn));
-            put("channel", channel.as_ref());
-        }
-        RelatedItemContent::Comment { body, content_type } => {
-            put("contentType", content_type.as_ref());
-            if options.store_customer_content {
-                put("commentBody", Some(body));
-            }
-        }
-        RelatedItemContent::File { file_arn } => put("fileArn", Some(file_arn)),
-        RelatedItemContent::Sla {
-            name,
-            sla_type,
-            status,
-            target_time,
-            completion_time,
-        } => {
-            put("slaName", Some(name));
-            put("slaType", sla_type.as_ref());
-            put("slaStatus", status.as_ref());
-            put("slaTargetTime", target_time.as_ref());
-            put("slaCompletionTime", completion_time.as_ref());
-        }
-        RelatedItemContent::ConnectCase { case_id } => put("linkedCaseId", Some(case_id)),
-        RelatedItemContent::Custom { fields } => {
-            if options.store_customer_content {
-                custom = Some(fields.clone());
-            }
-        }
-    }
-    (attrs, custom)
-}
-
-impl CaseView {
-    /// Live (not deleted) related items per canonical type name.
-    pub fn related_item_counts(&self) -> BTreeMap<String, u64> {
-        let mut counts = BTreeMap::new();
-        for item in self.related_items.values().filter(|i| !i.deleted) {
-            *counts
-                .entry(item.item_type.as_str().to_owned())
-                .or_insert(0) += 1;
-        }
-        counts
-    }
-
-    pub fn is_deleted(&self) -> bool {
-        self.deleted.is_some()
-    }
-
-    /// The `status` system field, when known and a string.
-    pub fn status(&self) -> Option<&str> {
-        self.string_field("status")
-    }
-
-    pub fn title(&self) -> Option<&str> {
-        self.string_field("title")
-    }
-
-    fn string_field(&self, id: &str) -> Option<&str> {
-        match self.fields.get(id).map(|f| &f.value) {
-            Some(FieldValue::String(s)) => Some(s),
-            _ => None,
-        }
-    }
-
-    /// Newest GetCase snapshot that still provides at least one stored field.
-    pub fn snapshot_taken_at(&self) -> Option<DateTime<Utc>> {
-        self.fields
-            .values()
-            .filter(|f| f.version.is_snapshot())
-            .map(|f| f.version.at)
-            .max()
     }
 }
 

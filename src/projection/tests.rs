@@ -1,5 +1,7 @@
 //! Given / when / then, against the sample events in `events/`.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 
 use super::counters::*;
@@ -17,12 +19,7 @@ fn given(names: &[&str]) -> Option<CaseView> {
 }
 
 fn when(state: &Option<CaseView>, name: &str) -> Decision {
-    decide(
-        state.as_ref(),
-        &sample(name),
-        None,
-        &ProjectionOptions::default(),
-    )
+    decide(state.as_ref(), &sample(name), &ProjectionOptions::default())
 }
 
 fn field<'a>(view: &'a CaseView, id: &str) -> Option<&'a FieldValue> {
@@ -180,7 +177,7 @@ fn delete_makes_a_tombstone_without_customer_data() {
     ));
     let mut delete = sample("19-case-deleted.json");
     delete.case_id = state.as_ref().unwrap().case_id.clone();
-    let d = decide(state.as_ref(), &delete, None, &ProjectionOptions::default());
+    let d = decide(state.as_ref(), &delete, &ProjectionOptions::default());
     assert_eq!(d.outcome, Outcome::Applied);
     assert!(d.view.is_deleted());
     assert!(
@@ -202,7 +199,7 @@ fn fold_with(state: Option<CaseView>, names: &[&str]) -> CaseView {
     names
         .iter()
         .fold(state, |s, n| {
-            Some(decide(s.as_ref(), &sample(n), None, &opts).view)
+            Some(decide(s.as_ref(), &sample(n), &opts).view)
         })
         .unwrap()
 }
@@ -217,7 +214,7 @@ fn nothing_resurrects_a_deleted_case() {
 
     let mut newer = sample("20-case-updated-after-delete.json");
     newer.changed_at = ts("2026-12-01T00:00:00.000Z");
-    let d = decide(state.as_ref(), &newer, None, &ProjectionOptions::default());
+    let d = decide(state.as_ref(), &newer, &ProjectionOptions::default());
     assert_eq!(d.outcome, Outcome::Skipped(SkipReason::AfterDelete));
     assert!(d.view.is_deleted() && d.view.fields.is_empty());
 }
@@ -227,12 +224,7 @@ fn created_event_arriving_after_the_delete_still_counts() {
     let state = given(&["19-case-deleted.json"]);
     let mut created = sample("01-case-created.json");
     created.case_id = state.as_ref().unwrap().case_id.clone();
-    let d = decide(
-        state.as_ref(),
-        &created,
-        None,
-        &ProjectionOptions::default(),
-    );
+    let d = decide(state.as_ref(), &created, &ProjectionOptions::default());
     assert!(d.view.is_deleted());
     assert_eq!(d.counters.unwrap().increments.get(CASES_CREATED), Some(&1));
 }
@@ -261,7 +253,7 @@ fn related_item_for_unknown_case_is_recorded_and_counted() {
 #[test]
 fn comment_bodies_are_kept_only_when_configured() {
     let event = sample("05-related-item-comment-created.json");
-    let off = decide(None, &event, None, &ProjectionOptions::default());
+    let off = decide(None, &event, &ProjectionOptions::default());
     let item = off.view.related_items.values().next().unwrap();
     assert!(!item.content.contains_key("commentBody"));
     assert_eq!(
@@ -272,7 +264,6 @@ fn comment_bodies_are_kept_only_when_configured() {
     let on = decide(
         None,
         &event,
-        None,
         &ProjectionOptions {
             store_customer_content: true,
         },
@@ -286,7 +277,7 @@ fn comment_bodies_are_kept_only_when_configured() {
 #[test]
 fn custom_related_item_fields_are_customer_content() {
     let event = sample("10-related-item-custom-created.json");
-    let off = decide(None, &event, None, &ProjectionOptions::default());
+    let off = decide(None, &event, &ProjectionOptions::default());
     assert_eq!(
         off.view
             .related_items
@@ -299,7 +290,6 @@ fn custom_related_item_fields_are_customer_content() {
     let on = decide(
         None,
         &event,
-        None,
         &ProjectionOptions {
             store_customer_content: true,
         },
@@ -356,17 +346,10 @@ fn related_item_update_replaces_content_and_delete_tombstones_it() {
     let opts = ProjectionOptions {
         store_customer_content: true,
     };
-    let created = decide(
-        None,
-        &sample("05-related-item-comment-created.json"),
-        None,
-        &opts,
-    )
-    .view;
+    let created = decide(None, &sample("05-related-item-comment-created.json"), &opts).view;
     let updated = decide(
         Some(&created),
         &sample("11-related-item-comment-updated-legacy-detail-type.json"),
-        None,
         &opts,
     );
     assert_eq!(updated.outcome, Outcome::Applied);
@@ -392,7 +375,7 @@ fn unknown_event_and_related_item_types_are_skipped_without_writes() {
     let events: Vec<serde_json::Value> =
         serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let hologram = crate::event::parse_event_value(events[0].clone()).unwrap();
-    let d = decide(None, &hologram, None, &ProjectionOptions::default());
+    let d = decide(None, &hologram, &ProjectionOptions::default());
     assert_eq!(
         d.outcome,
         Outcome::Skipped(SkipReason::UnknownRelatedItemType)
@@ -425,21 +408,24 @@ fn snapshot_fills_fields_but_never_rolls_back_a_newer_event_value() {
     );
     let mut metadata_only = sample("16-case-updated-metadata-only.json");
     metadata_only.case_id = state.as_ref().unwrap().case_id.clone();
-    let d = decide(
+    let d = decide_case(
         state.as_ref(),
-        &metadata_only,
-        Some(&snapshot),
+        &[metadata_only],
+        &Default::default(),
+        Some(EnrichmentResult {
+            snapshot: Some(&snapshot),
+            status: "fetched",
+        }),
         &ProjectionOptions::default(),
     );
+    let view = d.view.unwrap();
+    assert_eq!(view.title(), Some("Card declined at checkout (2 attempts)"));
     assert_eq!(
-        d.view.title(),
-        Some("Card declined at checkout (2 attempts)")
-    );
-    assert_eq!(
-        field(&d.view, "summary"),
+        field(&view, "summary"),
         Some(&FieldValue::String("from GetCase".into()))
     );
-    assert_eq!(d.view.snapshot_taken_at(), Some(snapshot.taken_at));
+    assert_eq!(view.snapshot_taken_at(), Some(snapshot.taken_at));
+    assert_eq!(view.enrichment.as_deref(), Some("fetched"));
 }
 
 #[test]
@@ -499,12 +485,7 @@ fn a_related_item_older_than_the_delete_is_stale_and_recorded_as_deleted() {
     let state = given(&["19-case-deleted.json"]);
     let mut comment = sample("05-related-item-comment-created.json");
     comment.case_id = state.as_ref().unwrap().case_id.clone();
-    let d = decide(
-        state.as_ref(),
-        &comment,
-        None,
-        &ProjectionOptions::default(),
-    );
+    let d = decide(state.as_ref(), &comment, &ProjectionOptions::default());
     assert_eq!(d.outcome, Outcome::Stale, "it happened before the delete");
     let item = d.view.related_items.values().next().unwrap();
     assert!(item.deleted && item.content.is_empty());
@@ -515,11 +496,6 @@ fn a_related_item_older_than_the_delete_is_stale_and_recorded_as_deleted() {
 
     comment.changed_at = ts("2026-12-01T00:00:00.000Z");
     comment.id = "later".into();
-    let later = decide(
-        state.as_ref(),
-        &comment,
-        None,
-        &ProjectionOptions::default(),
-    );
+    let later = decide(state.as_ref(), &comment, &ProjectionOptions::default());
     assert_eq!(later.outcome, Outcome::Skipped(SkipReason::AfterDelete));
 }

@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use cases_projector::event::{Invocation, parse_invocation};
-use cases_projector::handler::{InvocationReport, Projector};
 use cases_projector::projection::ProjectionOptions;
+use cases_projector::projector::Projector;
+use cases_projector::report::InvocationReport;
 use cases_projector::store::dynamodb::DynamoStore;
 
 pub fn root() -> PathBuf {

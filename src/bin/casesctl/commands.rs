@@ -10,7 +10,9 @@ use cases_projector::config::{Config, ConfigError};
 use cases_projector::connect_cases::{self, CasesApi};
 use cases_projector::enrichment::CaseReader;
 use cases_projector::store::dynamodb::DynamoStore;
-use cases_projector::{local, wiring};
+use cases_projector::wiring;
+
+use crate::local;
 
 /// The configuration and the store, for the commands that work on the read model.
 async fn read_model() -> Result<(Config, aws_config::SdkConfig, DynamoStore), String> {
@@ -73,7 +75,7 @@ pub async fn replay(paths: &[PathBuf]) -> ExitCode {
         Ok(reports)
             if reports
                 .iter()
-                .all(|r| r.count("failed") == 0 && r.unrecognised.is_none()) =>
+                .all(|r| r.counts().failed == 0 && r.unrecognised.is_none()) =>
         {
             ExitCode::SUCCESS
         }

@@ -10,6 +10,7 @@
 //! Exit status: 0 on success, 1 when a command fails, 2 on a usage error.
 
 mod commands;
+mod local;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::enrichment::{CaseReader, EventConfiguration};
-use crate::event::{Invocation, ParseError, parse_invocation};
-use crate::handler::{InvocationReport, Projector};
-use crate::store::dynamodb::DynamoStore;
-use crate::store::{RELATED_META, ReadModelStore, StoreError};
+use cases_projector::enrichment::{CaseReader, EventConfiguration};
+use cases_projector::event::{Invocation, ParseError, parse_invocation};
+use cases_projector::projector::Projector;
+use cases_projector::report::{InvocationReport, OutcomeCounts};
+use cases_projector::store::dynamodb::DynamoStore;
+use cases_projector::store::{RELATED_META, ReadModelStore, StoreError};
 
 /// Files to replay, in order: a file as given; a folder's `*.json` files (not its sub-folders)
 /// in name order.
@@ -82,7 +83,10 @@ pub async fn replay<S: ReadModelStore, R: CaseReader>(
         }
         reports.push(report);
     }
-    let total = |label: &str| reports.iter().map(|r| r.count(label)).sum::<usize>();
+    let mut total = OutcomeCounts::default();
+    for r in &reports {
+        total += r.counts();
+    }
     let records: usize = reports.iter().map(|r| r.records.len()).sum();
     let unrecognised = reports.iter().filter(|r| r.unrecognised.is_some()).count();
     let units: f64 = reports.iter().map(|r| r.work.write_units).sum();
@@ -91,11 +95,11 @@ pub async fn replay<S: ReadModelStore, R: CaseReader>(
         out,
         "\n{} file(s), {records} record(s): {} applied, {} stale, {} duplicate, {} skipped, {} failed{}; {units:.1} write units, {get_case} GetCase call(s)",
         files.len(),
-        total("applied"),
-        total("stale"),
-        total("duplicate"),
-        total("skipped"),
-        total("failed"),
+        total.applied,
+        total.stale,
+        total.duplicate,
+        total.skipped,
+        total.failed,
         if unrecognised > 0 {
             format!(", {unrecognised} unrecognised file(s)")
         } else {

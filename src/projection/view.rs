@@ -1,0 +1,131 @@
+//! The state the projection folds into: a case, its related items, and the version of
+//! everything in it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::event::{CaseEvent, FieldValue, RelatedItemType};
+
+/// Orders events: newest `approximateChangeTime` wins; ties break on the event id so every
+/// replica converges on the same winner.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version {
+    pub at: DateTime<Utc>,
+    /// Empty for values that came from a GetCase snapshot, so an event at the same instant wins.
+    pub event_id: String,
+}
+
+impl Version {
+    pub fn of(event: &CaseEvent) -> Self {
+        Version {
+            at: event.changed_at,
+            event_id: event.id.clone(),
+        }
+    }
+
+    pub fn snapshot(taken_at: DateTime<Utc>) -> Self {
+        Version {
+            at: taken_at,
+            event_id: String::new(),
+        }
+    }
+
+    pub fn is_snapshot(&self) -> bool {
+        self.event_id.is_empty()
+    }
+}
+
+/// A value with the version that set it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: Version,
+}
+
+/// Everything the read model knows about one case: the case item and its related items.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CaseView {
+    pub case_id: String,
+    pub domain_id: String,
+    /// Immutable in Connect Cases: the first value seen is kept.
+    pub template_id: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    /// Newest case event applied; `None` while only related-item events have been seen.
+    pub version: Option<Version>,
+    /// Set by `CASE.DELETED` and never cleared: DeleteCase is irreversible.
+    pub deleted: Option<Version>,
+    /// Full values: shortening to fit DynamoDB's item limit happens only when an item is
+    /// written (see `trim`), so the state never depends on what was cut before.
+    pub fields: BTreeMap<String, Versioned<FieldValue>>,
+    pub related_items: BTreeMap<String, RelatedItemView>,
+    /// Outcome of the last GetCase enrichment (`fetched`, `not-found`, `refused`); set by the
+    /// handler, not by the projection.
+    pub enrichment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelatedItemView {
+    pub id: String,
+    pub item_type: RelatedItemType,
+    pub created_at: Option<DateTime<Utc>>,
+    /// Newest event applied to this item.
+    pub version: Version,
+    /// Newest event that carried content (`includeContent` may be switched off in between):
+    /// content is that event's, whatever the arrival order. `None` on tombstones.
+    pub content_version: Option<Version>,
+    pub deleted: bool,
+    /// Non-sensitive content attributes (and sensitive ones only when configured).
+    pub content: BTreeMap<String, FieldValue>,
+    /// `Custom` related items' fields: customer content, kept only when configured.
+    pub custom_fields: Option<BTreeMap<String, FieldValue>>,
+}
+
+/// Field values fetched with GetCase at `taken_at` (the case as it is now, not as of an event).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub taken_at: DateTime<Utc>,
+    pub fields: BTreeMap<String, FieldValue>,
+}
+
+impl CaseView {
+    /// Live (not deleted) related items per canonical type name.
+    pub fn related_item_counts(&self) -> BTreeMap<String, u64> {
+        let mut counts = BTreeMap::new();
+        for item in self.related_items.values().filter(|i| !i.deleted) {
+            *counts
+                .entry(item.item_type.as_str().to_owned())
+                .or_insert(0) += 1;
+        }
+        counts
+    }
+
+    pub fn is_deleted(&self) -> bool {
+        self.deleted.is_some()
+    }
+
+    /// The `status` system field, when known and a string.
+    pub fn status(&self) -> Option<&str> {
+        self.string_field("status")
+    }
+
+    pub fn title(&self) -> Option<&str> {
+        self.string_field("title")
+    }
+
+    fn string_field(&self, id: &str) -> Option<&str> {
+        match self.fields.get(id).map(|f| &f.value) {
+            Some(FieldValue::String(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Newest GetCase snapshot that still provides at least one stored field.
+    pub fn snapshot_taken_at(&self) -> Option<DateTime<Utc>> {
+        self.fields
+            .values()
+            .filter(|f| f.version.is_snapshot())
+            .map(|f| f.version.at)
+            .max()
+    }
+}
