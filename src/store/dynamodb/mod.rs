@@ -1,24 +1,23 @@
 //! The read model on DynamoDB: one Query to load a case, one TransactWriteItems to commit it.
 
 mod admin;
+mod requests;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, PutRequest, ReturnConsumedCapacity, TransactWriteItem, Update,
-    WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnConsumedCapacity, WriteRequest};
 
 use super::item::{self, Item, view_from_items};
 use super::keys::{case_pk, field_id_of, fields_pk};
-use super::writes::{self, Condition, Write};
+use super::writes::{self, Write};
 use super::{CaseCommit, CaseStore, CommitOutcome, FieldMetadataStore, StoreError, StoredCase};
 use crate::model::FieldInfo;
+use requests::condition_parts;
 
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
@@ -104,8 +103,8 @@ impl DynamoStore {
     }
 }
 
-fn av_s(v: impl Into<String>) -> aws_sdk_dynamodb::types::AttributeValue {
-    aws_sdk_dynamodb::types::AttributeValue::S(v.into())
+fn av_s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
 }
 
 /// Sorts an SDK error into retryable or not.
@@ -310,124 +309,6 @@ impl FieldMetadataStore for DynamoStore {
             .map(|f| item::field_metadata_item(domain_id, f))
             .collect();
         self.batch_put(items).await.map(|_| ())
-    }
-}
-
-impl DynamoStore {
-    /// Conditional PutItems, a few at a time; a failed condition means a newer record is there.
-    async fn write_ahead(&self, writes: &[Write]) -> Result<f64, StoreError> {
-        let mut units = 0.0;
-        for chunk in writes.chunks(8) {
-            for result in futures::future::join_all(chunk.iter().map(|w| self.put_if(w))).await {
-                units += result?;
-            }
-        }
-        Ok(units)
-    }
-
-    /// One conditional put; a failed condition writes nothing and is not an error.
-    async fn put_if(&self, write: &Write) -> Result<f64, StoreError> {
-        let Write::Put { item, condition } = write else {
-            return Err(StoreError::Rejected("only puts go ahead".into()));
-        };
-        let (expression, names, values) = condition_parts(condition.as_ref());
-        match self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item.clone()))
-            .set_condition_expression(expression)
-            .set_expression_attribute_names(names)
-            .set_expression_attribute_values(values)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out
-                .consumed_capacity()
-                .and_then(|c| c.capacity_units())
-                .unwrap_or(0.0)),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(0.0)
-            }
-            Err(e) => Err(classify(e)),
-        }
-    }
-
-    fn transact_item(&self, write: &Write) -> Result<TransactWriteItem, StoreError> {
-        let rejected = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Rejected(e.to_string());
-        Ok(match write {
-            Write::Put { item, condition } => {
-                let (expression, names, values) = condition_parts(condition.as_ref());
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(item.clone()))
-                    .set_condition_expression(expression)
-                    .set_expression_attribute_names(names)
-                    .set_expression_attribute_values(values)
-                    .build()
-                    .map_err(rejected)?;
-                TransactWriteItem::builder().put(put).build()
-            }
-            Write::Delete { pk, sk } => {
-                let delete = Delete::builder()
-                    .table_name(&self.table)
-                    .key("pk", av_s(pk))
-                    .key("sk", av_s(sk))
-                    .build()
-                    .map_err(rejected)?;
-                TransactWriteItem::builder().delete(delete).build()
-            }
-            Write::Add { pk, sk, increments } => {
-                let mut names = HashMap::new();
-                let mut values = HashMap::new();
-                let mut adds = Vec::new();
-                for (i, (name, by)) in increments.iter().enumerate() {
-                    names.insert(format!("#c{i}"), name.clone());
-                    values.insert(format!(":c{i}"), AttributeValue::N(by.to_string()));
-                    adds.push(format!("#c{i} :c{i}"));
-                }
-                let update = Update::builder()
-                    .table_name(&self.table)
-                    .key("pk", av_s(pk))
-                    .key("sk", av_s(sk))
-                    .update_expression(format!("ADD {}", adds.join(", ")))
-                    .set_expression_attribute_names(Some(names))
-                    .set_expression_attribute_values(Some(values))
-                    .build()
-                    .map_err(rejected)?;
-                TransactWriteItem::builder().update(update).build()
-            }
-        })
-    }
-}
-
-type ExpressionNames = Option<HashMap<String, String>>;
-type ExpressionValues = Option<HashMap<String, AttributeValue>>;
-
-/// A plan's condition as a DynamoDB condition expression.
-fn condition_parts(
-    condition: Option<&Condition>,
-) -> (Option<String>, ExpressionNames, ExpressionValues) {
-    match condition {
-        None => (None, None, None),
-        Some(Condition::Absent) => (Some("attribute_not_exists(pk)".into()), None, None),
-        Some(Condition::Revision(r)) => (
-            Some("rev = :expected".into()),
-            None,
-            Some(HashMap::from([(
-                ":expected".into(),
-                AttributeValue::N(r.to_string()),
-            )])),
-        ),
-        Some(Condition::VersionAtMost(v)) => (
-            Some("attribute_not_exists(pk) OR #version <= :version".into()),
-            Some(HashMap::from([("#version".into(), "version".into())])),
-            Some(HashMap::from([(":version".into(), av_s(v))])),
-        ),
     }
 }
 
