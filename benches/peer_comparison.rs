@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use cases_projector::event::parse_event_value;
 use cases_projector::projection::counters_for;
+use cases_projector::store::keys;
 use serde_json::{Value, json};
 use support::cases_standin::read_request;
 use support::*;
@@ -641,7 +642,10 @@ fn expected_counters(stream: &Stream) -> BTreeMap<String, BTreeMap<String, i64>>
         }
         if let Some(c) = counters_for(&event) {
             let day = totals
-                .entry(format!("STATS#{}|DAY#{}", c.domain_id, c.day))
+                .entry({
+                    let (pk, sk) = keys::stats_key(&c.domain_id, c.day);
+                    format!("{pk}|{sk}")
+                })
                 .or_default();
             for (k, v) in c.increments {
                 *day.entry(k).or_default() += v;
@@ -672,7 +676,8 @@ fn wrong_cases(table: &BTreeMap<String, BTreeMap<String, String>>, stream: &Stre
         .final_state
         .iter()
         .filter(|(case, state)| {
-            let Some(item) = table.get(&format!("CASE#{case}|CASE")) else {
+            let (pk, sk) = keys::case_key(case);
+            let Some(item) = table.get(&format!("{pk}|{sk}")) else {
                 return true;
             };
             let right = if state.deleted {

@@ -9,6 +9,7 @@ use cases_projector::projection::{ProjectionOptions, decide_case};
 use cases_projector::projector::Projector;
 use cases_projector::store::dynamodb::DynamoStore;
 use cases_projector::store::item::Item;
+use cases_projector::store::keys;
 use cases_projector::store::memory::MemoryStore;
 use cases_projector::store::{CaseCommit, CommitOutcome, ReadModelStore};
 use serde_json::{Value, json};
@@ -97,8 +98,12 @@ async fn run<S: Inspect>(projector: Projector<S>, payloads: &[Value]) -> Table {
     projector.store().table().await
 }
 
-fn key(sk: &str) -> String {
-    format!("CASE#{CASE}|{sk}")
+fn case_key() -> String {
+    table_key(keys::case_key(CASE))
+}
+
+fn related_key(item: &str) -> String {
+    table_key(keys::related_key(CASE, item))
 }
 
 fn created() -> Value {
@@ -158,14 +163,14 @@ async fn a_case_delete_tombstones_its_related_items_in_the_table_whatever_the_or
         )
         .await;
         assert_eq!(delete_last, delete_first);
-        for item in ["RELATED#ri-c", "RELATED#ri-k"] {
-            let row = &delete_last[&key(item)];
+        for item in ["ri-c", "ri-k"] {
+            let row = &delete_last[&related_key(item)];
             assert_eq!(row["deleted"], "true", "{item}: {row:?}");
             for content in ["commentBody", "contentType", "contactArn", "channel"] {
                 assert!(!row.contains_key(content), "{item} keeps {content}");
             }
         }
-        assert_eq!(delete_last[&key("CASE")]["relatedItems"], "{}");
+        assert_eq!(delete_last[&case_key()]["relatedItems"], "{}");
 
         // A later related-item event on the deleted case counts nothing live.
         let later = related(
@@ -182,8 +187,8 @@ async fn a_case_delete_tombstones_its_related_items_in_the_table_whatever_the_or
             &[created(), comment, contact, deleted(), later],
         )
         .await;
-        assert_eq!(table[&key("CASE")]["relatedItems"], "{}");
-        assert_eq!(table[&key("RELATED#ri-x")]["deleted"], "true");
+        assert_eq!(table[&case_key()]["relatedItems"], "{}");
+        assert_eq!(table[&related_key("ri-x")]["deleted"], "true");
     })
     .await;
 }
@@ -211,11 +216,11 @@ async fn a_redelivered_delete_repairs_related_rows_left_live() {
         .table_name(projector.store().table_name())
         .key(
             "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("CASE#{CASE}")),
+            aws_sdk_dynamodb::types::AttributeValue::S(keys::related_key(CASE, "ri-c").0),
         )
         .key(
             "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S("RELATED#ri-c".into()),
+            aws_sdk_dynamodb::types::AttributeValue::S(keys::related_key(CASE, "ri-c").1),
         )
         .update_expression("SET deleted = :f, commentBody = :b")
         .expression_attribute_values(":f", aws_sdk_dynamodb::types::AttributeValue::Bool(false))
@@ -229,7 +234,7 @@ async fn a_redelivered_delete_repairs_related_rows_left_live() {
     let report = handle(&projector, deleted()).await;
     assert_eq!(report.counts().duplicate, 1);
     let table = projector.store().table().await;
-    let row = &table[&key("RELATED#ri-c")];
+    let row = &table[&related_key("ri-c")];
     assert_eq!(row["deleted"], "true");
     assert!(!row.contains_key("commentBody"));
 }
@@ -268,7 +273,7 @@ async fn trimming_depends_on_the_state_not_on_the_order() {
         )
         .await;
         assert_eq!(in_order, reordered);
-        let case = &in_order[&key("CASE")];
+        let case = &in_order[&case_key()];
         assert!(
             !case.contains_key("trimmedFields"),
             "the case fits again: {:?}",
@@ -285,7 +290,7 @@ async fn trimming_depends_on_the_state_not_on_the_order() {
 
         // While it does not fit, the case item holds cut values and the overflow the full ones.
         let big_now = project(fresh.clone(), "c", &[created(), e1, e2]).await;
-        let case = &big_now[&key("CASE")];
+        let case = &big_now[&case_key()];
         assert!(case["trimmedFields"].contains("a_00"));
         assert!(big_now.keys().any(|k| k.contains("|FULL#")));
     })
@@ -315,7 +320,7 @@ async fn sub_millisecond_times_do_not_flip_the_winner() {
             one, other,
             "one millisecond, one winner: the larger event id"
         );
-        assert_eq!(one[&key("CASE")]["title"], "old");
+        assert_eq!(one[&case_key()]["title"], "old");
     })
     .await;
 }
@@ -341,7 +346,7 @@ async fn numbers_outside_dynamodb_range_are_stored_flagged_and_later_events_appl
             json!({"title": text("after")}),
         ));
         let table = project(fresh.clone(), "a", &payloads).await;
-        let case = &table[&key("CASE")];
+        let case = &table[&case_key()];
         assert_eq!(
             case["title"], "after",
             "later events of the case still apply"
@@ -351,7 +356,7 @@ async fn numbers_outside_dynamodb_range_are_stored_flagged_and_later_events_appl
             "in range again: a number"
         );
         let flagged = project(fresh.clone(), "b", &payloads[..2]).await;
-        assert!(flagged[&key("CASE")]["fields"].contains("outOfRangeNumber"));
+        assert!(flagged[&case_key()]["fields"].contains("outOfRangeNumber"));
     })
     .await;
 }
@@ -383,7 +388,7 @@ async fn related_item_content_comes_from_the_newest_event_that_carried_some() {
         .await;
         let other = project(fresh.clone(), "b", &[created(), without, with]).await;
         assert_eq!(one, other);
-        assert!(one[&key("RELATED#ri-k")]["contactArn"].ends_with("/contact/e-with"));
+        assert!(one[&related_key("ri-k")]["contactArn"].ends_with("/contact/e-with"));
     })
     .await;
 }
@@ -446,7 +451,7 @@ async fn ahead_written_tombstones_never_replace_a_newer_record() {
         handle(&projector, deleted()).await;
         let table = projector.store().table().await;
         for i in 0..120 {
-            let row = &table[&key(&format!("RELATED#ri-{i:03}"))];
+            let row = &table[&related_key(&format!("ri-{i:03}"))];
             assert_eq!(row["deleted"], "true");
             assert!(
                 row["version"].ends_with(&format!("#u{i}")),

@@ -13,6 +13,7 @@ use cases_projector::projection::Outcome;
 use cases_projector::projector::Projector;
 use cases_projector::report::RecordOutcome;
 use cases_projector::store::dynamodb::DynamoStore;
+use cases_projector::store::keys;
 use serde_json::{Value, json};
 use support::cases_standin::{CasesStandIn, DomainFixture, Fault, FaultRule, Fixture};
 use support::*;
@@ -43,7 +44,7 @@ fn enriched(
 }
 
 fn case_key(case_id: &str) -> String {
-    format!("CASE#{case_id}|CASE")
+    table_key(keys::case_key(case_id))
 }
 
 /// A domain with `n` fields of every type, and case C holding a value in each.
@@ -231,12 +232,12 @@ async fn field_metadata_is_stored_once_and_refreshed_for_unknown_fields() {
     assert_eq!(standin.calls("BatchGetField"), 2, "refund_amount is new");
 
     let table = snapshot_table(projector.store()).await;
-    let status = &table[&format!("FIELDS#{DOMAIN}|FIELD#status")];
+    let status = &table[&table_key(keys::field_key(DOMAIN, "status"))];
     assert_eq!(status["name"], "Status");
     assert_eq!(status["fieldType"], "SingleSelect");
     assert_eq!(status["options"], r#"{"closed": "Closed", "open": "Open"}"#);
     assert_eq!(
-        table[&format!("FIELDS#{DOMAIN}|FIELD#refund_amount")]["fieldType"],
+        table[&table_key(keys::field_key(DOMAIN, "refund_amount"))]["fieldType"],
         "Number"
     );
 
@@ -489,7 +490,7 @@ async fn throttling_and_errors_on_30_percent_of_calls_lose_nothing_and_count_exa
     let expected = comparable(reference.store()).await;
     let actual = comparable(projector.store()).await;
     assert_eq!(actual, expected, "after {rounds} redrive round(s)");
-    let stats = &actual[&format!("STATS#{DOMAIN}|DAY#2026-11-21")];
+    let stats = &actual[&table_key(keys::stats_key(DOMAIN, "2026-11-21".parse().unwrap()))];
     assert_eq!(stats["casesCreated"], "20");
     assert!(
         faulty.calls("GetCase") > clean.calls("GetCase"),

@@ -14,6 +14,7 @@ use cases_projector::projector::Projector;
 use cases_projector::report::{InvocationKind, RecordOutcome};
 use cases_projector::store::cache::CachedStore;
 use cases_projector::store::dynamodb::DynamoStore;
+use cases_projector::store::keys;
 use cases_projector::store::{
     CaseCommit, CaseStore, CommitOutcome, FieldMetadataStore, StoreError, StoredCase,
 };
@@ -21,11 +22,21 @@ use cases_projector::table::TableDefinition;
 use serde_json::json;
 use support::*;
 
-const CASE_A: &str = "CASE#4f1d2c3b-5a6e-4b5c-8d9e-0f1a2b3c4d5e|CASE";
-const CASE_B: &str = "CASE#9c2e7f10-3b4a-4c5d-9e8f-1a2b3c4d5e6f|CASE";
-const STATS_20: &str = "STATS#b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d|DAY#2026-11-20";
-const STATS_21: &str = "STATS#b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d|DAY#2026-11-21";
-const STATS_22: &str = "STATS#b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d|DAY#2026-11-22";
+const DOMAIN: &str = "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d";
+const CASE_A_ID: &str = "4f1d2c3b-5a6e-4b5c-8d9e-0f1a2b3c4d5e";
+const CASE_B_ID: &str = "9c2e7f10-3b4a-4c5d-9e8f-1a2b3c4d5e6f";
+
+fn case_a() -> String {
+    table_key(keys::case_key(CASE_A_ID))
+}
+
+fn case_b() -> String {
+    table_key(keys::case_key(CASE_B_ID))
+}
+
+fn stats(day: &str) -> String {
+    table_key(keys::stats_key(DOMAIN, day.parse().unwrap()))
+}
 
 async fn replay_in_order(store: DynamoStore) -> DynamoStore {
     let projector = projector(store);
@@ -58,24 +69,24 @@ async fn in_order_stream_builds_the_documented_read_model() {
     let store = replay_in_order(new_store(&server, "cases").await).await;
     let table = snapshot_table(&store).await;
 
-    assert_eq!(attr(&table, CASE_A, "status"), Some("open"));
+    assert_eq!(attr(&table, &case_a(), "status"), Some("open"));
     assert_eq!(
-        attr(&table, CASE_A, "title"),
+        attr(&table, &case_a(), "title"),
         Some("Card declined at checkout (2 attempts)")
     );
     assert_eq!(
-        attr(&table, CASE_A, "updatedAt"),
+        attr(&table, &case_a(), "updatedAt"),
         Some("2026-11-21T08:30:00.000Z")
     );
     assert_eq!(
-        attr(&table, CASE_A, "lastEventId"),
+        attr(&table, &case_a(), "lastEventId"),
         Some("a1f0c9d2-0013-4e1a-9b1c-000000000013")
     );
     assert_eq!(
-        attr(&table, CASE_A, "statusKey"),
+        attr(&table, &case_a(), "statusKey"),
         Some("b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d#open")
     );
-    let fields = attr(&table, CASE_A, "fields").unwrap();
+    let fields = attr(&table, &case_a(), "fields").unwrap();
     assert!(fields.contains(r#""case_reason": "NULL""#), "{fields}");
     assert!(fields.contains(r#""refund_amount": "129.99""#), "{fields}");
     assert!(fields.contains(r#""vip": "true""#), "{fields}");
@@ -83,27 +94,47 @@ async fn in_order_stream_builds_the_documented_read_model() {
         fields.contains(r#""summary": "Customer called twice""#),
         "late event fills a field: {fields}"
     );
-    let related = attr(&table, CASE_A, "relatedItems").unwrap();
+    let related = attr(&table, &case_a(), "relatedItems").unwrap();
     assert!(
         related.contains(r#""Comment": "1""#) && !related.contains("File"),
         "{related}"
     );
 
-    assert_eq!(attr(&table, CASE_B, "deleted"), Some("true"));
+    assert_eq!(attr(&table, &case_b(), "deleted"), Some("true"));
     assert_eq!(
-        attr(&table, CASE_B, "statusKey"),
+        attr(&table, &case_b(), "statusKey"),
         None,
         "deleted cases leave the status index"
     );
 
-    assert_eq!(attr(&table, STATS_20, "casesCreated"), Some("1"));
-    assert_eq!(attr(&table, STATS_20, "caseResolutions"), Some("1"));
-    assert_eq!(attr(&table, STATS_20, "relatedItemsCreated"), Some("6"));
-    assert_eq!(attr(&table, STATS_21, "caseReopenings"), Some("1"));
-    assert_eq!(attr(&table, STATS_21, "caseResolutions"), Some("1"));
-    assert_eq!(attr(&table, STATS_22, "casesDeleted"), Some("1"));
-    let comment =
-        "CASE#4f1d2c3b-5a6e-4b5c-8d9e-0f1a2b3c4d5e|RELATED#c0mm0001-aaaa-4bbb-8ccc-000000000001";
+    assert_eq!(
+        attr(&table, &stats("2026-11-20"), "casesCreated"),
+        Some("1")
+    );
+    assert_eq!(
+        attr(&table, &stats("2026-11-20"), "caseResolutions"),
+        Some("1")
+    );
+    assert_eq!(
+        attr(&table, &stats("2026-11-20"), "relatedItemsCreated"),
+        Some("6")
+    );
+    assert_eq!(
+        attr(&table, &stats("2026-11-21"), "caseReopenings"),
+        Some("1")
+    );
+    assert_eq!(
+        attr(&table, &stats("2026-11-21"), "caseResolutions"),
+        Some("1")
+    );
+    assert_eq!(
+        attr(&table, &stats("2026-11-22"), "casesDeleted"),
+        Some("1")
+    );
+    let comment = &table_key(keys::related_key(
+        CASE_A_ID,
+        "c0mm0001-aaaa-4bbb-8ccc-000000000001",
+    ));
     assert_eq!(
         attr(&table, comment, "commentBody"),
         None,
@@ -171,10 +202,10 @@ async fn delete_then_late_update_stays_deleted() {
     assert_eq!(after.records[0].outcome.label(), "skipped");
 
     let table = snapshot_table(projector.store()).await;
-    assert_eq!(attr(&table, CASE_B, "deleted"), Some("true"));
-    assert_eq!(attr(&table, CASE_B, "fields"), Some("{}"));
+    assert_eq!(attr(&table, &case_b(), "deleted"), Some("true"));
+    assert_eq!(attr(&table, &case_b(), "fields"), Some("{}"));
     assert_eq!(
-        attr(&table, CASE_B, "updatedAt"),
+        attr(&table, &case_b(), "updatedAt"),
         Some("2026-11-22T08:00:00.000Z")
     );
 }
@@ -223,7 +254,7 @@ async fn concurrent_invocations_on_the_same_case_converge() {
     );
 
     let table = snapshot_table(&store).await;
-    let fields = attr(&table, CASE_A, "fields").unwrap();
+    let fields = attr(&table, &case_a(), "fields").unwrap();
     for i in 0..40 {
         assert!(
             fields.contains(&format!("note_{i:03}")),
@@ -231,12 +262,12 @@ async fn concurrent_invocations_on_the_same_case_converge() {
         );
     }
     assert_eq!(
-        attr(&table, STATS_20, "caseResolutions"),
+        attr(&table, &stats("2026-11-20"), "caseResolutions"),
         Some("40"),
         "each event counted exactly once"
     );
     assert_eq!(
-        attr(&table, CASE_A, "lastEventId"),
+        attr(&table, &case_a(), "lastEventId"),
         Some("c0ffee00-0000-4000-8000-000000000039")
     );
 }
@@ -358,15 +389,17 @@ async fn related_item_for_an_unseen_case_is_recorded_and_counted() {
     )
     .await;
     let table = snapshot_table(projector.store()).await;
-    let item =
-        "CASE#4f1d2c3b-5a6e-4b5c-8d9e-0f1a2b3c4d5e|RELATED#c0n7ac70-aaaa-4bbb-8ccc-000000000002";
+    let item = &table_key(keys::related_key(
+        CASE_A_ID,
+        "c0n7ac70-aaaa-4bbb-8ccc-000000000002",
+    ));
     assert_eq!(attr(&table, item, "channel"), Some("VOICE"));
     assert_eq!(
-        attr(&table, STATS_20, "relatedItemsCreatedContact"),
+        attr(&table, &stats("2026-11-20"), "relatedItemsCreatedContact"),
         Some("1")
     );
     assert!(
-        attr(&table, CASE_A, "relatedItems")
+        attr(&table, &case_a(), "relatedItems")
             .unwrap()
             .contains("Contact")
     );
@@ -390,10 +423,10 @@ async fn oversized_case_is_trimmed_not_failed() {
         assert_eq!(report.counts().applied, 1, "{report:?}");
     }
     let table = snapshot_table(projector.store()).await;
-    let trimmed = attr(&table, CASE_A, "trimmedFields").expect("trimmed fields are listed");
+    let trimmed = attr(&table, &case_a(), "trimmedFields").expect("trimmed fields are listed");
     assert!(trimmed.contains("long_"), "{trimmed}");
     assert_eq!(
-        attr(&table, CASE_A, "title"),
+        attr(&table, &case_a(), "title"),
         Some("Card declined at checkout (2 attempts)")
     );
 }
@@ -520,15 +553,21 @@ async fn a_stale_cached_case_is_caught_by_the_conditional_write() {
     assert_eq!(again.work.write_requests, 0);
 
     let table = snapshot_table(&store).await;
-    assert_eq!(attr(&table, CASE_A, "status"), Some("closed"));
+    assert_eq!(attr(&table, &case_a(), "status"), Some("closed"));
     assert!(
-        attr(&table, CASE_A, "fields")
+        attr(&table, &case_a(), "fields")
             .unwrap()
             .contains(r#""vip": "true""#),
         "02's change survives"
     );
-    assert_eq!(attr(&table, STATS_20, "casesCreated"), Some("1"));
-    assert_eq!(attr(&table, STATS_20, "caseResolutions"), Some("1"));
+    assert_eq!(
+        attr(&table, &stats("2026-11-20"), "casesCreated"),
+        Some("1")
+    );
+    assert_eq!(
+        attr(&table, &stats("2026-11-20"), "caseResolutions"),
+        Some("1")
+    );
 }
 
 #[tokio::test]
@@ -543,6 +582,12 @@ async fn the_same_event_twice_in_one_batch_counts_once() {
     assert_eq!(report.counts().failed, 0, "{report:?}");
     assert_eq!(report.counts().duplicate, 2);
     let table = snapshot_table(projector.store()).await;
-    assert_eq!(attr(&table, STATS_20, "casesCreated"), Some("1"));
-    assert_eq!(attr(&table, STATS_20, "relatedItemsCreated"), Some("1"));
+    assert_eq!(
+        attr(&table, &stats("2026-11-20"), "casesCreated"),
+        Some("1")
+    );
+    assert_eq!(
+        attr(&table, &stats("2026-11-20"), "relatedItemsCreated"),
+        Some("1")
+    );
 }

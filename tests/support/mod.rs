@@ -312,6 +312,11 @@ pub fn sample_fixture() -> cases_standin::Fixture {
     serde_json::from_value(read_json("events/fixtures/connect-cases.json")).unwrap()
 }
 
+/// A `(pk, sk)` key (from `cases_projector::store::keys`) as a [`snapshot_table`] key.
+pub fn table_key((pk, sk): (String, String)) -> String {
+    format!("{pk}|{sk}")
+}
+
 /// One attribute of one item of a [`snapshot_table`] result (`key` is `pk|sk`).
 pub fn attr<'a>(
     table: &'a BTreeMap<String, BTreeMap<String, String>>,

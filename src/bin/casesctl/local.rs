@@ -11,6 +11,7 @@ use cases_projector::event::{Invocation, ParseError, parse_invocation};
 use cases_projector::projector::Projector;
 use cases_projector::report::{InvocationReport, OutcomeCounts};
 use cases_projector::store::dynamodb::DynamoStore;
+use cases_projector::store::keys;
 use cases_projector::store::{RELATED_META, ReadModelStore, StoreError};
 
 /// Files to replay, in order: a file as given; a folder's `*.json` files (not its sub-folders)
@@ -183,7 +184,7 @@ pub async fn render_read_model(store: &DynamoStore) -> Result<String, StoreError
     );
     for i in sorted
         .iter()
-        .filter(|i| get(i, "sk").starts_with("RELATED#"))
+        .filter(|i| get(i, "sk").starts_with(keys::RELATED_PREFIX))
     {
         let content: BTreeMap<_, _> = i
             .iter()
@@ -206,7 +207,10 @@ pub async fn render_read_model(store: &DynamoStore) -> Result<String, StoreError
         );
     }
     let _ = writeln!(out, "\nDAILY COUNTERS");
-    for i in sorted.iter().filter(|i| get(i, "pk").starts_with("STATS#")) {
+    for i in sorted
+        .iter()
+        .filter(|i| get(i, "pk").starts_with(keys::STATS_PREFIX))
+    {
         let counters: BTreeMap<_, _> = i
             .iter()
             .filter(|(k, _)| !["pk", "sk"].contains(&k.as_str()))
@@ -219,15 +223,15 @@ pub async fn render_read_model(store: &DynamoStore) -> Result<String, StoreError
         let _ = writeln!(
             out,
             "{:<10} {} {}",
-            short(Some(get(i, "pk").trim_start_matches("STATS#"))),
-            get(i, "sk").trim_start_matches("DAY#"),
+            short(Some(get(i, "pk").trim_start_matches(keys::STATS_PREFIX))),
+            get(i, "sk").trim_start_matches(keys::DAY_PREFIX),
             counters
         );
     }
     let _ = writeln!(out, "\nFIELD METADATA");
     for i in sorted
         .iter()
-        .filter(|i| get(i, "pk").starts_with("FIELDS#"))
+        .filter(|i| get(i, "pk").starts_with(keys::FIELDS_PREFIX))
     {
         let _ = writeln!(
             out,
@@ -241,7 +245,7 @@ pub async fn render_read_model(store: &DynamoStore) -> Result<String, StoreError
     }
     let markers = sorted
         .iter()
-        .filter(|i| get(i, "pk").starts_with("EVENT#"))
+        .filter(|i| get(i, "pk").starts_with(keys::EVENT_PREFIX))
         .count();
     let _ = writeln!(
         out,
