@@ -10,6 +10,7 @@
 mod case;
 mod counters;
 mod related;
+mod snapshot;
 mod trim;
 mod view;
 
@@ -19,6 +20,7 @@ use crate::event::{
 
 pub use case::{CaseDecision, CountedEvent, EnrichmentResult, decide_case};
 pub use counters::{CounterIncrements, counters_for};
+pub use snapshot::{CaseSnapshot, decide_snapshot};
 pub use trim::{estimated_field_bytes, trimmed_values};
 pub use view::{CaseView, RelatedItemView, Snapshot, Version, Versioned};
 

@@ -14,6 +14,11 @@ pub const STATS_PREFIX: &str = "STATS#";
 pub const DAY_PREFIX: &str = "DAY#";
 pub const FIELDS_PREFIX: &str = "FIELDS#";
 pub const FIELD_PREFIX: &str = "FIELD#";
+pub const DOMAIN_PREFIX: &str = "DOMAIN#";
+/// The domain's counting cut-over instant (see `docs/read-model.md`).
+pub const CUTOVER_SK: &str = "CUTOVER";
+/// A long-running command's checkpoint (`BACKFILL`, `RECONCILE`).
+pub const CHECKPOINT_PREFIX: &str = "CHECKPOINT#";
 
 /// A `(pk, sk)` pair.
 pub type Key = (String, String);
@@ -68,4 +73,20 @@ pub fn field_id_of(sk: &str) -> Option<&str> {
 /// The related item id of a related item's sort key.
 pub fn related_item_id_of(sk: &str) -> Option<&str> {
     sk.strip_prefix(RELATED_PREFIX)
+}
+
+pub fn cutover_key(domain_id: &str) -> Key {
+    (format!("{DOMAIN_PREFIX}{domain_id}"), CUTOVER_SK.into())
+}
+
+pub fn checkpoint_key(domain_id: &str, name: &str) -> Key {
+    (
+        format!("{DOMAIN_PREFIX}{domain_id}"),
+        format!("{CHECKPOINT_PREFIX}{name}"),
+    )
+}
+
+/// The marker id of an audit event counted by backfill (audit event ids are per case).
+pub fn audit_marker_id(case_id: &str, audit_event_id: &str) -> String {
+    format!("audit/{case_id}/{audit_event_id}")
 }

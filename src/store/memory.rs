@@ -14,8 +14,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::item::{self, Item, view_from_items};
 use super::keys::Key;
 use super::keys::{case_pk, field_id_of, fields_pk};
-use super::writes::{Condition, MAX_TRANSACTION_ITEMS, Write, key_fits, plan};
-use super::{CaseCommit, CaseStore, CommitOutcome, FieldMetadataStore, StoreError, StoredCase};
+use super::writes::{Condition, MAX_TRANSACTION_ITEMS, Write, WritePlan, key_fits, plan};
+use super::{
+    CaseCommit, CaseStore, CommitOutcome, FieldMetadataStore, PlanExecutor, StoreError, StoredCase,
+};
 use crate::model::FieldInfo;
 
 const MAX_ITEM_BYTES: usize = 400 * 1024;
@@ -137,34 +139,12 @@ fn item_bytes(item: &Item) -> usize {
     item.iter().map(|(k, v)| k.len() + value(v)).sum()
 }
 
-impl CaseStore for MemoryStore {
-    async fn load(&self, case_id: &str) -> Result<Option<StoredCase>, StoreError> {
-        let pk = case_pk(case_id);
-        let items: Vec<Item> = self
-            .items
-            .lock()
-            .unwrap()
-            .range((pk.clone(), String::new())..)
-            .take_while(|((p, _), _)| *p == pk)
-            .map(|(_, i)| i.clone())
-            .collect();
-        view_from_items(case_id, &items)
+impl PlanExecutor for MemoryStore {
+    async fn get_item(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        Ok(self.items.lock().unwrap().get(key).cloned())
     }
 
-    async fn commit(&self, commit: &CaseCommit<'_>) -> Result<CommitOutcome, StoreError> {
-        self.commits.fetch_add(1, Ordering::SeqCst);
-        let delay = *self.commit_delay.lock().unwrap();
-        if let Some(delay) = delay {
-            tokio::time::sleep(delay).await;
-        }
-        if self
-            .failing_commits
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
-            return Err(StoreError::Unavailable("injected failure".into()));
-        }
-        let plan = plan(commit, 0);
+    async fn execute(&self, plan: &WritePlan) -> Result<CommitOutcome, StoreError> {
         Self::validate(&plan.atomic)?;
         if plan.atomic.len() > MAX_TRANSACTION_ITEMS {
             return Err(StoreError::Rejected("transaction over 100 actions".into()));
@@ -220,6 +200,37 @@ impl CaseStore for MemoryStore {
             },
             write_requests: 1 + plan.ahead.len() as u32,
         })
+    }
+}
+
+impl CaseStore for MemoryStore {
+    async fn load(&self, case_id: &str) -> Result<Option<StoredCase>, StoreError> {
+        let pk = case_pk(case_id);
+        let items: Vec<Item> = self
+            .items
+            .lock()
+            .unwrap()
+            .range((pk.clone(), String::new())..)
+            .take_while(|((p, _), _)| *p == pk)
+            .map(|(_, i)| i.clone())
+            .collect();
+        view_from_items(case_id, &items)
+    }
+
+    async fn commit(&self, commit: &CaseCommit<'_>) -> Result<CommitOutcome, StoreError> {
+        self.commits.fetch_add(1, Ordering::SeqCst);
+        let delay = *self.commit_delay.lock().unwrap();
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
+        if self
+            .failing_commits
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(StoreError::Unavailable("injected failure".into()));
+        }
+        self.execute(&plan(commit, 0)).await
     }
 }
 

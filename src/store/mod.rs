@@ -2,6 +2,7 @@
 //! conditionally on that revision. One adapter: [`dynamodb`].
 
 pub mod cache;
+pub mod domain;
 pub mod dynamodb;
 pub mod item;
 pub mod keys;
@@ -16,6 +17,7 @@ use crate::model::FieldInfo;
 use crate::projection::{CaseView, RelatedItemView};
 
 pub use crate::projection::CountedEvent;
+pub use domain::{DomainStore, PlanExecutor};
 pub use item::RELATED_META;
 
 /// A case's state as stored, with the revision a commit must name to replace it.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::CaseCommit;
 use super::item::{Item, case_items, encode_version, overflow_item_count, related_item};
 use super::keys::{event_key, overflow_key, stats_key};
-use crate::projection::{CounterIncrements, RelatedItemView};
+use crate::projection::{CountedEvent, CounterIncrements, RelatedItemView};
 
 /// DynamoDB allows 100 actions per transaction.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
@@ -92,21 +92,7 @@ pub fn plan(commit: &CaseCommit<'_>, expires_at: u64) -> WritePlan {
         Write::Delete { pk, sk }
     }));
 
-    // Counters of several events on the same domain and day go into one update.
-    let mut merged: Vec<CounterIncrements> = Vec::new();
-    for e in &commit.counted_events {
-        match merged
-            .iter_mut()
-            .find(|c| c.domain_id == e.counters.domain_id && c.day == e.counters.day)
-        {
-            Some(c) => {
-                for (k, v) in &e.counters.increments {
-                    *c.increments.entry(k.clone()).or_insert(0) += v;
-                }
-            }
-            None => merged.push(e.counters.clone()),
-        }
-    }
+    let merged = merge_counters(&commit.counted_events);
 
     // Related items a counted event creates commit with its marker; the others may go ahead
     // when they do not fit (only a case delete's tombstones are that many).
@@ -136,7 +122,7 @@ pub fn plan(commit: &CaseCommit<'_>, expires_at: u64) -> WritePlan {
     for e in &commit.counted_events {
         markers.push((atomic.len(), e.event_id.clone()));
         atomic.push(Write::Put {
-            item: marker(&e.event_id, case_id, expires_at),
+            item: marker(&e.event_id, case_id, Some(expires_at)),
             condition: Some(Condition::Absent),
         });
     }
@@ -155,18 +141,68 @@ pub fn plan(commit: &CaseCommit<'_>, expires_at: u64) -> WritePlan {
     }
 }
 
-fn marker(event_id: &str, case_id: &str, expires_at: u64) -> Item {
+/// Counts `events` exactly once: a conditional marker per event and one `ADD` per domain and
+/// day, all or nothing. A failed marker condition means that event was counted before. Markers
+/// without `expires_at` are kept for good (audit history can be read again any time).
+pub fn count_plan(events: &[CountedEvent], expires_at: Option<u64>) -> WritePlan {
+    let mut atomic = Vec::new();
+    let mut markers = Vec::new();
+    for e in events {
+        markers.push((atomic.len(), e.event_id.clone()));
+        atomic.push(Write::Put {
+            item: marker(&e.event_id, "", expires_at),
+            condition: Some(Condition::Absent),
+        });
+    }
+    for c in merge_counters(events) {
+        let (pk, sk) = stats_key(&c.domain_id, c.day);
+        atomic.push(Write::Add {
+            pk,
+            sk,
+            increments: c.increments,
+        });
+    }
+    WritePlan {
+        ahead: Vec::new(),
+        atomic,
+        markers,
+    }
+}
+
+/// Counters of several events on the same domain and day, as one increment each.
+fn merge_counters(events: &[CountedEvent]) -> Vec<CounterIncrements> {
+    let mut merged: Vec<CounterIncrements> = Vec::new();
+    for e in events {
+        match merged
+            .iter_mut()
+            .find(|c| c.domain_id == e.counters.domain_id && c.day == e.counters.day)
+        {
+            Some(c) => {
+                for (k, v) in &e.counters.increments {
+                    *c.increments.entry(k.clone()).or_insert(0) += v;
+                }
+            }
+            None => merged.push(e.counters.clone()),
+        }
+    }
+    merged
+}
+
+/// A counted-event marker; `expires_at` `None` keeps it for good.
+fn marker(event_id: &str, case_id: &str, expires_at: Option<u64>) -> Item {
     use aws_sdk_dynamodb::types::AttributeValue;
     let (pk, sk) = event_key(event_id);
-    Item::from([
+    let mut item = Item::from([
         ("pk".into(), AttributeValue::S(pk)),
         ("sk".into(), AttributeValue::S(sk)),
-        ("caseId".into(), AttributeValue::S(case_id.into())),
-        (
-            "expiresAt".into(),
-            AttributeValue::N(expires_at.to_string()),
-        ),
-    ])
+    ]);
+    if !case_id.is_empty() {
+        item.insert("caseId".into(), AttributeValue::S(case_id.into()));
+    }
+    if let Some(at) = expires_at {
+        item.insert("expiresAt".into(), AttributeValue::N(at.to_string()));
+    }
+    item
 }
 
 /// Keys are bounded by DynamoDB (partition key < 2048 bytes, sort key < 1024): ids are validated

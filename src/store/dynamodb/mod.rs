@@ -9,15 +9,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnConsumedCapacity, WriteRequest};
 
 use super::item::{self, Item, view_from_items};
 use super::keys::{case_pk, field_id_of, fields_pk};
-use super::writes::{self, Write};
-use super::{CaseCommit, CaseStore, CommitOutcome, FieldMetadataStore, StoreError, StoredCase};
+use super::writes;
+use super::{
+    CaseCommit, CaseStore, CommitOutcome, FieldMetadataStore, PlanExecutor, StoreError, StoredCase,
+};
 use crate::model::FieldInfo;
-use requests::condition_parts;
 
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
@@ -33,6 +33,15 @@ impl DynamoStore {
             table: table.into(),
             dedupe_ttl,
         }
+    }
+
+    /// When markers written now expire (epoch seconds).
+    fn marker_expiry(&self) -> u64 {
+        (SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            + self.dedupe_ttl)
+            .as_secs()
     }
 
     pub fn client(&self) -> &Client {
@@ -158,120 +167,8 @@ impl CaseStore for DynamoStore {
     }
 
     async fn commit(&self, commit: &CaseCommit<'_>) -> Result<CommitOutcome, StoreError> {
-        let expires_at = (SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            + self.dedupe_ttl)
-            .as_secs();
-        let plan = writes::plan(commit, expires_at);
-        let mut units = self.write_ahead(&plan.ahead).await?;
-        let requests = 1 + plan.ahead.len() as u32;
-        if let [Write::Put { item, condition }] = plan.atomic.as_slice() {
-            // Nothing to keep atomic with the case item: one conditional PutItem costs half a
-            // transaction's write units.
-            let (expression, names, values) = condition_parts(condition.as_ref());
-            let result = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item.clone()))
-                .set_condition_expression(expression)
-                .set_expression_attribute_names(names)
-                .set_expression_attribute_values(values)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await;
-            return match result {
-                Ok(out) => Ok(CommitOutcome::Committed {
-                    write_units: units
-                        + out
-                            .consumed_capacity()
-                            .and_then(|c| c.capacity_units())
-                            .unwrap_or(0.0),
-                    write_requests: requests,
-                }),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-                {
-                    Ok(CommitOutcome::RevisionConflict)
-                }
-                Err(e) => Err(classify(e)),
-            };
-        }
-        let actions = plan
-            .atomic
-            .iter()
-            .map(|w| self.transact_item(w))
-            .collect::<Result<Vec<_>, _>>()?;
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                units += out
-                    .consumed_capacity()
-                    .iter()
-                    .filter_map(|c| c.capacity_units())
-                    .sum::<f64>();
-                Ok(CommitOutcome::Committed {
-                    write_units: units,
-                    write_requests: requests,
-                })
-            }
-            Err(SdkError::ServiceError(service))
-                if matches!(
-                    service.err(),
-                    TransactWriteItemsError::TransactionCanceledException(_)
-                ) =>
-            {
-                let TransactWriteItemsError::TransactionCanceledException(cancel) = service.err()
-                else {
-                    unreachable!()
-                };
-                let codes: Vec<&str> = cancel
-                    .cancellation_reasons()
-                    .iter()
-                    .map(|r| r.code().unwrap_or("None"))
-                    .collect();
-                let failed = |i: usize| codes.get(i) == Some(&"ConditionalCheckFailed");
-                if failed(0) {
-                    return Ok(CommitOutcome::RevisionConflict);
-                }
-                let counted: Vec<String> = plan
-                    .markers
-                    .iter()
-                    .filter(|(i, _)| failed(*i))
-                    .map(|(_, id)| id.clone())
-                    .collect();
-                if !counted.is_empty() {
-                    return Ok(CommitOutcome::AlreadyCounted { event_ids: counted });
-                }
-                let reasons = codes.join(",");
-                if codes.contains(&"TransactionConflict") {
-                    Err(StoreError::Contention(format!(
-                        "transaction cancelled: [{reasons}]"
-                    )))
-                } else if codes
-                    .iter()
-                    .any(|c| matches!(*c, "ThrottlingError" | "ProvisionedThroughputExceeded"))
-                {
-                    Err(StoreError::Unavailable(format!(
-                        "transaction cancelled: [{reasons}]"
-                    )))
-                } else {
-                    Err(StoreError::Rejected(format!(
-                        "transaction cancelled: [{reasons}] {}",
-                        cancel.message().unwrap_or_default()
-                    )))
-                }
-            }
-            Err(e) => Err(classify(e)),
-        }
+        let plan = writes::plan(commit, self.marker_expiry());
+        self.execute(&plan).await
     }
 }
 

@@ -7,8 +7,142 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::{DynamoStore, av_s, classify};
-use crate::store::StoreError;
-use crate::store::writes::{Condition, Write};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+
+use crate::store::writes::{Condition, Write, WritePlan};
+use crate::store::item::Item;
+use crate::store::keys::Key;
+use crate::store::{CommitOutcome, PlanExecutor, StoreError};
+
+impl PlanExecutor for DynamoStore {
+    async fn get_item(&self, (pk, sk): &Key) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", av_s(pk))
+            .key("sk", av_s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.item)
+    }
+
+    /// Runs a plan: the writes ahead, then the atomic part as one conditional PutItem (when it
+    /// is a single put: half a transaction's write units) or one transaction.
+    async fn execute(&self, plan: &WritePlan) -> Result<CommitOutcome, StoreError> {
+        let mut units = self.write_ahead(&plan.ahead).await?;
+        let requests = 1 + plan.ahead.len() as u32;
+        if let [Write::Put { item, condition }] = plan.atomic.as_slice() {
+            // Nothing to keep atomic with the case item: one conditional PutItem costs half a
+            // transaction's write units.
+            let (expression, names, values) = condition_parts(condition.as_ref());
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item.clone()))
+                .set_condition_expression(expression)
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await;
+            return match result {
+                Ok(out) => Ok(CommitOutcome::Committed {
+                    write_units: units
+                        + out
+                            .consumed_capacity()
+                            .and_then(|c| c.capacity_units())
+                            .unwrap_or(0.0),
+                    write_requests: requests,
+                }),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+                {
+                    Ok(CommitOutcome::RevisionConflict)
+                }
+                Err(e) => Err(classify(e)),
+            };
+        }
+        let actions = plan
+            .atomic
+            .iter()
+            .map(|w| self.transact_item(w))
+            .collect::<Result<Vec<_>, _>>()?;
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                units += out
+                    .consumed_capacity()
+                    .iter()
+                    .filter_map(|c| c.capacity_units())
+                    .sum::<f64>();
+                Ok(CommitOutcome::Committed {
+                    write_units: units,
+                    write_requests: requests,
+                })
+            }
+            Err(SdkError::ServiceError(service))
+                if matches!(
+                    service.err(),
+                    TransactWriteItemsError::TransactionCanceledException(_)
+                ) =>
+            {
+                let TransactWriteItemsError::TransactionCanceledException(cancel) = service.err()
+                else {
+                    unreachable!()
+                };
+                let codes: Vec<&str> = cancel
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().unwrap_or("None"))
+                    .collect();
+                let failed = |i: usize| codes.get(i) == Some(&"ConditionalCheckFailed");
+                if failed(0) {
+                    return Ok(CommitOutcome::RevisionConflict);
+                }
+                let counted: Vec<String> = plan
+                    .markers
+                    .iter()
+                    .filter(|(i, _)| failed(*i))
+                    .map(|(_, id)| id.clone())
+                    .collect();
+                if !counted.is_empty() {
+                    return Ok(CommitOutcome::AlreadyCounted { event_ids: counted });
+                }
+                let reasons = codes.join(",");
+                if codes.contains(&"TransactionConflict") {
+                    Err(StoreError::Contention(format!(
+                        "transaction cancelled: [{reasons}]"
+                    )))
+                } else if codes
+                    .iter()
+                    .any(|c| matches!(*c, "ThrottlingError" | "ProvisionedThroughputExceeded"))
+                {
+                    Err(StoreError::Unavailable(format!(
+                        "transaction cancelled: [{reasons}]"
+                    )))
+                } else {
+                    Err(StoreError::Rejected(format!(
+                        "transaction cancelled: [{reasons}] {}",
+                        cancel.message().unwrap_or_default()
+                    )))
+                }
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+}
 
 impl DynamoStore {
     /// Conditional PutItems, a few at a time; a failed condition means a newer record is there.

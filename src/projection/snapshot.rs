@@ -1,0 +1,160 @@
+//! A case as the Cases API shows it at one instant (backfill, reconcile): the same fold as
+//! events, with the version `(time of the read, "")`. It fills and refreshes what older events
+//! set, never rolls back what a newer event set, never resurrects a deleted case, and counts
+//! nothing (counters come from events and audit history).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::case::CaseDecision;
+use super::related::apply_related;
+use super::{CaseView, ProjectionOptions, Snapshot, Version, apply_snapshot};
+use crate::event::{FieldValue, Operation, RelatedItem, RelatedItemChange};
+
+/// What one read of the Cases API says about a case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseSnapshot {
+    pub case_id: String,
+    pub domain_id: String,
+    pub template_id: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub taken_at: DateTime<Utc>,
+    /// Field values; `None` when this read saw only related items.
+    pub fields: Option<BTreeMap<String, FieldValue>>,
+    /// Related items as read (content as the API returns it).
+    pub related_items: Vec<RelatedItem>,
+}
+
+/// Applies `snapshot` to the stored state.
+pub fn decide_snapshot(
+    stored: Option<&CaseView>,
+    snapshot: &CaseSnapshot,
+    options: &ProjectionOptions,
+) -> CaseDecision {
+    let mut view = stored.cloned().unwrap_or_else(|| CaseView {
+        case_id: snapshot.case_id.clone(),
+        domain_id: snapshot.domain_id.clone(),
+        ..CaseView::default()
+    });
+    let before = view.clone();
+    let version = Version::snapshot(snapshot.taken_at);
+    if view.template_id.is_none() {
+        view.template_id.clone_from(&snapshot.template_id);
+    }
+    if view.created_at.is_none() {
+        view.created_at = snapshot.created_at;
+    }
+    let mut changed_related_items = std::collections::BTreeSet::new();
+    if !view.is_deleted() {
+        if let Some(fields) = &snapshot.fields {
+            // A case no event has touched yet is "as of the read".
+            if view.version.is_none() {
+                view.version = Some(version.clone());
+            }
+            apply_snapshot(
+                &mut view,
+                &Snapshot {
+                    taken_at: snapshot.taken_at,
+                    fields: fields.clone(),
+                },
+            );
+        }
+        for item in &snapshot.related_items {
+            let change = RelatedItemChange {
+                operation: Operation::Updated,
+                changed_attributes: Vec::new(),
+                item: item.clone(),
+            };
+            let (_, changed) = apply_related(&mut view, &change, &version, options);
+            changed_related_items.extend(changed);
+        }
+    }
+    let case_changed = view != before;
+    CaseDecision {
+        outcomes: Vec::new(),
+        view: (case_changed || stored.is_some()).then_some(view),
+        case_changed,
+        changed_related_items,
+        counted: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{RelatedItemContent, RelatedItemType};
+    use crate::projection::{decide_case, fold};
+
+    fn ts(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn sample(name: &str) -> crate::event::CaseEvent {
+        let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
+        crate::event::parse_event(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    fn snapshot(taken_at: &str, title: &str) -> CaseSnapshot {
+        CaseSnapshot {
+            case_id: "4f1d2c3b-5a6e-4b5c-8d9e-0f1a2b3c4d5e".into(),
+            domain_id: "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d".into(),
+            template_id: Some("tpl".into()),
+            created_at: Some(ts("2026-11-01T00:00:00Z")),
+            taken_at: ts(taken_at),
+            fields: Some(BTreeMap::from([(
+                "title".to_owned(),
+                FieldValue::String(title.into()),
+            )])),
+            related_items: vec![RelatedItem {
+                id: "ri-1".into(),
+                item_type: RelatedItemType::Contact,
+                created_at: Some(ts("2026-11-01T00:00:00Z")),
+                content: Some(RelatedItemContent::Contact {
+                    contact_arn: "arn:c".into(),
+                    channel: Some("VOICE".into()),
+                }),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_case_no_event_has_touched_is_created_from_the_read() {
+        let d = decide_snapshot(None, &snapshot("2026-11-20T00:00:00Z", "t"), &Default::default());
+        let view = d.view.unwrap();
+        assert_eq!(view.title(), Some("t"));
+        assert_eq!(view.related_item_counts()["Contact"], 1);
+        assert!(d.counted.is_empty(), "a read counts nothing");
+        assert_eq!(d.changed_related_items.len(), 1);
+    }
+
+    #[test]
+    fn a_read_never_rolls_back_a_newer_event_and_never_resurrects_a_delete() {
+        // 02 (09:05:30) sets the title; a read from before it must not win.
+        let state = fold(
+            &[sample("01-case-created.json"), sample("02-case-updated.json")],
+            &Default::default(),
+        );
+        let older = snapshot("2026-11-20T09:01:00Z", "old");
+        let d = decide_snapshot(state.as_ref(), &older, &Default::default());
+        assert_eq!(
+            d.view.unwrap().title(),
+            Some("Card declined at checkout (2 attempts)")
+        );
+        let newer = snapshot("2026-11-20T09:10:00Z", "new");
+        let d = decide_snapshot(state.as_ref(), &newer, &Default::default());
+        assert_eq!(d.view.unwrap().title(), Some("new"));
+
+        let deleted = decide_case(
+            state.as_ref(),
+            &[sample("19-case-deleted.json")],
+            &Default::default(),
+            None,
+            &Default::default(),
+        );
+        let mut tombstone = deleted.view.unwrap();
+        tombstone.case_id = newer.case_id.clone();
+        let d = decide_snapshot(Some(&tombstone), &newer, &Default::default());
+        assert!(!d.case_changed, "a tombstone stays as it is");
+    }
+}
