@@ -8,7 +8,7 @@
 //! for the proof by property test).
 
 mod case;
-mod counters;
+pub mod counters;
 mod related;
 mod snapshot;
 mod trim;

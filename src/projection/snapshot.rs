@@ -120,7 +120,11 @@ mod tests {
 
     #[test]
     fn a_case_no_event_has_touched_is_created_from_the_read() {
-        let d = decide_snapshot(None, &snapshot("2026-11-20T00:00:00Z", "t"), &Default::default());
+        let d = decide_snapshot(
+            None,
+            &snapshot("2026-11-20T00:00:00Z", "t"),
+            &Default::default(),
+        );
         let view = d.view.unwrap();
         assert_eq!(view.title(), Some("t"));
         assert_eq!(view.related_item_counts()["Contact"], 1);
@@ -132,7 +136,10 @@ mod tests {
     fn a_read_never_rolls_back_a_newer_event_and_never_resurrects_a_delete() {
         // 02 (09:05:30) sets the title; a read from before it must not win.
         let state = fold(
-            &[sample("01-case-created.json"), sample("02-case-updated.json")],
+            &[
+                sample("01-case-created.json"),
+                sample("02-case-updated.json"),
+            ],
             &Default::default(),
         );
         let older = snapshot("2026-11-20T09:01:00Z", "old");

@@ -10,9 +10,9 @@ use super::{DynamoStore, av_s, classify};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 
-use crate::store::writes::{Condition, Write, WritePlan};
 use crate::store::item::Item;
 use crate::store::keys::Key;
+use crate::store::writes::{Condition, Write, WritePlan};
 use crate::store::{CommitOutcome, PlanExecutor, StoreError};
 
 impl PlanExecutor for DynamoStore {

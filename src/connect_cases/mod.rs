@@ -1,4 +1,7 @@
-//! The Connect Cases adapter: [`CaseReader`] on `aws-sdk-connectcases`.
+//! The Connect Cases adapter: [`CaseReader`] (and, in `search`, the backfill port
+//! [`crate::backfill::source::CaseDirectory`]) on `aws-sdk-connectcases`.
+
+mod search;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

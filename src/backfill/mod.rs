@@ -1,0 +1,542 @@
+//! Backfill: a complete read model from the Cases API, history included.
+//!
+//! Pages SearchCases over the whole domain; fills each case's wanted fields (GetCase for those
+//! beyond the 25 a search returns), reads related items (domain-wide with SearchAllRelatedItems,
+//! or per case), and counts the audit history before the domain's cut-over. Every case goes
+//! through the same pure core as events, as a snapshot taken at the read: it fills and refreshes
+//! but never rolls back what a newer event set, so backfill is safe while the projector is live.
+//! Every Cases call goes through one [`Limiter`]; a checkpoint after every page makes a run
+//! resumable, and markers make every count happen once.
+
+pub mod history;
+pub mod limiter;
+pub mod plan;
+pub mod source;
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::enrichment::{CaseReader, ReaderError};
+use crate::event::{FieldValue, RelatedItem};
+use crate::projection::{CaseSnapshot, ProjectionOptions, decide_snapshot};
+use crate::store::{CaseCommit, CommitOutcome, DomainStore, ReadModelStore, StoreError};
+pub use limiter::Limiter;
+pub use plan::{Plan, RelatedStrategy};
+use source::{CaseDirectory, CaseSearch, FoundCase};
+
+/// SearchCases returns at most this many field values per case.
+pub const SEARCH_MAX_FIELDS: usize = 25;
+/// The checkpoint's name.
+const CHECKPOINT: &str = "BACKFILL";
+/// Cases of one page processed at once (the limiter still spaces their calls).
+const CASES_AT_ONCE: usize = 4;
+/// Commit rounds per case before giving up (a live projector keeps winning the race).
+const MAX_ATTEMPTS: u32 = 8;
+
+/// Fields a backfill always reads: the case's times and status, for history and indexes.
+const SYSTEM_FIELDS: [&str; 5] = [
+    "last_updated_datetime",
+    "created_datetime",
+    "status",
+    "title",
+    "last_closed_datetime",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Refuses to start while an unfinished run's checkpoint exists.
+    Fresh,
+    Resume,
+    Restart,
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub domain_id: String,
+    /// Cases API requests per second, all operations together.
+    pub rate: f64,
+    /// SearchCases `maxResults` (1–100; the default 25 is what every documented version takes).
+    pub page_size: u32,
+    /// Cases not updated since then get no audit calls.
+    pub history_since: DateTime<Utc>,
+    pub mode: Mode,
+    pub dry_run: bool,
+    /// Field ids to keep (`CASE_FIELDS`); `None`: every field of the domain.
+    pub case_fields: Option<Vec<String>>,
+    pub projection: ProjectionOptions,
+}
+
+/// What a run did so far; saved with the checkpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Counts {
+    pub cases: u64,
+    pub related_items: u64,
+    /// Audit events counted into daily counters (each once, ever).
+    pub history_counted: u64,
+    pub pages: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Checkpoint {
+    started_at: Option<DateTime<Utc>>,
+    cases_token: Option<String>,
+    cases_done: bool,
+    related_token: Option<String>,
+    related_done: bool,
+    strategy: Option<RelatedStrategy>,
+    total: Option<u64>,
+    counts: Counts,
+    finished: bool,
+}
+
+/// The end of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub plan: Plan,
+    pub counts: Counts,
+    pub calls: BTreeMap<&'static str, u64>,
+    pub throttles: u64,
+    pub elapsed: Duration,
+    pub cutover: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackfillError {
+    /// Access denied or unknown domain: an operator must act; exit 2.
+    #[error("{0}")]
+    Refused(ReaderError),
+    #[error("Cases API: {0}")]
+    Cases(ReaderError),
+    #[error("read model: {0}")]
+    Store(#[from] StoreError),
+    #[error(
+        "an unfinished backfill of this domain has a checkpoint: run with --resume to continue it or --restart to start over"
+    )]
+    Unfinished,
+    #[error("the checkpoint is unreadable: {0}")]
+    Checkpoint(String),
+}
+
+impl From<ReaderError> for BackfillError {
+    fn from(e: ReaderError) -> Self {
+        match e {
+            ReaderError::AccessDenied { .. } | ReaderError::NotFound { .. } => {
+                BackfillError::Refused(e)
+            }
+            other => BackfillError::Cases(other),
+        }
+    }
+}
+
+impl BackfillError {
+    /// Exit code for `casesctl`: 2 when an operator must fix access or the domain id.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            BackfillError::Refused(_) | BackfillError::Unfinished => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Progress as it happens, for a bar or log lines.
+pub trait Progress: Send + Sync {
+    fn planned(&self, plan: &Plan);
+    fn advanced(&self, counts: &Counts, calls: u64, throttles: u64);
+}
+
+/// No progress output.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn planned(&self, _: &Plan) {}
+    fn advanced(&self, _: &Counts, _: u64, _: u64) {}
+}
+
+pub struct Backfill<'a, C, S> {
+    cases: &'a C,
+    store: &'a S,
+    limiter: &'a Limiter,
+    options: Options,
+    calls: std::sync::Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl<'a, C, S> Backfill<'a, C, S>
+where
+    C: CaseDirectory + CaseReader,
+    S: ReadModelStore + DomainStore,
+{
+    pub fn new(cases: &'a C, store: &'a S, limiter: &'a Limiter, options: Options) -> Self {
+        Backfill {
+            cases,
+            store,
+            limiter,
+            options,
+            calls: Default::default(),
+        }
+    }
+
+    /// One Cases call, within the limit, counted per operation.
+    async fn call<T, F, Fut>(&self, operation: &'static str, call: F) -> Result<T, ReaderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ReaderError>>,
+    {
+        *self.calls.lock().unwrap().entry(operation).or_default() += 1;
+        self.limiter.call(call).await
+    }
+
+    pub async fn run(&self, progress: &dyn Progress) -> Result<Summary, BackfillError> {
+        let started = std::time::Instant::now();
+        let domain = self.options.domain_id.as_str();
+        let mut checkpoint = match (
+            self.options.mode,
+            self.store.checkpoint(domain, CHECKPOINT).await?,
+        ) {
+            (Mode::Restart, _) | (_, None) => Checkpoint::default(),
+            (Mode::Fresh, Some(raw)) => {
+                let saved = parse_checkpoint(&raw)?;
+                if !saved.finished && !self.options.dry_run {
+                    return Err(BackfillError::Unfinished);
+                }
+                Checkpoint::default()
+            }
+            (Mode::Resume, Some(raw)) => {
+                let saved = parse_checkpoint(&raw)?;
+                if saved.finished {
+                    Checkpoint::default()
+                } else {
+                    saved
+                }
+            }
+        };
+        let wanted = self.wanted_fields().await?;
+        let (searched, fetched) = split_fields(&wanted);
+        let first = self
+            .search(
+                &searched,
+                checkpoint
+                    .cases_token
+                    .as_deref()
+                    .filter(|_| !checkpoint.cases_done),
+            )
+            .await?;
+        let total = first
+            .total_count
+            .or(checkpoint.total)
+            .unwrap_or(first.cases.len() as u64);
+        checkpoint.total = Some(total);
+        let strategy = match checkpoint.strategy {
+            Some(s) => s,
+            None => self.choose_strategy().await?,
+        };
+        checkpoint.strategy = Some(strategy);
+        let plan = Plan::new(
+            total,
+            self.options.page_size,
+            fetched.len(),
+            strategy,
+            self.options.rate,
+        );
+        progress.planned(&plan);
+        if self.options.dry_run {
+            return Ok(self.summary(plan, checkpoint.counts, started, None));
+        }
+        // The cut-over is set once per domain: by the projector's first counted event, or here.
+        let started_at = *checkpoint.started_at.get_or_insert_with(now_ms);
+        let cutover = self.store.set_cutover_once(domain, started_at).await?;
+        self.save(&checkpoint).await?;
+
+        let mut page = Some(first).filter(|_| !checkpoint.cases_done);
+        while let Some(current) = page.take() {
+            let results: Vec<Result<(u64, u64), BackfillError>> =
+                futures::stream::iter(&current.cases)
+                    .map(|found| self.case(found, &fetched, strategy, cutover))
+                    .buffer_unordered(CASES_AT_ONCE)
+                    .collect()
+                    .await;
+            for r in results {
+                let (items, counted) = r?;
+                checkpoint.counts.cases += 1;
+                checkpoint.counts.related_items += items;
+                checkpoint.counts.history_counted += counted;
+            }
+            checkpoint.counts.pages += 1;
+            checkpoint.cases_token = current.next_token.clone();
+            checkpoint.cases_done = current.next_token.is_none();
+            self.save(&checkpoint).await?;
+            progress.advanced(
+                &checkpoint.counts,
+                self.limiter.calls(),
+                self.limiter.throttles(),
+            );
+            if let Some(token) = &current.next_token {
+                page = Some(self.search(&searched, Some(token)).await?);
+            }
+        }
+
+        if strategy == RelatedStrategy::DomainWide && !checkpoint.related_done {
+            loop {
+                let token = checkpoint.related_token.clone();
+                let items = self
+                    .call("SearchAllRelatedItems", || {
+                        self.cases
+                            .search_all_related_items(domain, token.as_deref())
+                    })
+                    .await?;
+                let mut by_case: BTreeMap<String, Vec<RelatedItem>> = BTreeMap::new();
+                for (case_id, item) in items.items {
+                    by_case.entry(case_id).or_default().push(item);
+                }
+                for (case_id, items) in by_case {
+                    checkpoint.counts.related_items += items.len() as u64;
+                    self.apply(CaseSnapshot {
+                        case_id,
+                        domain_id: domain.to_owned(),
+                        template_id: None,
+                        created_at: None,
+                        taken_at: now_ms(),
+                        fields: None,
+                        related_items: items,
+                    })
+                    .await?;
+                }
+                checkpoint.counts.pages += 1;
+                checkpoint.related_token = items.next_token.clone();
+                checkpoint.related_done = items.next_token.is_none();
+                self.save(&checkpoint).await?;
+                progress.advanced(
+                    &checkpoint.counts,
+                    self.limiter.calls(),
+                    self.limiter.throttles(),
+                );
+                if checkpoint.related_done {
+                    break;
+                }
+            }
+        }
+        checkpoint.finished = true;
+        self.save(&checkpoint).await?;
+        Ok(self.summary(plan, checkpoint.counts, started, Some(cutover)))
+    }
+
+    fn summary(
+        &self,
+        plan: Plan,
+        counts: Counts,
+        started: std::time::Instant,
+        cutover: Option<DateTime<Utc>>,
+    ) -> Summary {
+        Summary {
+            plan,
+            counts,
+            calls: self.calls.lock().unwrap().clone(),
+            throttles: self.limiter.throttles(),
+            elapsed: started.elapsed(),
+            cutover,
+        }
+    }
+
+    async fn save(&self, checkpoint: &Checkpoint) -> Result<(), BackfillError> {
+        let raw = serde_json::to_string(checkpoint)
+            .map_err(|e| BackfillError::Checkpoint(e.to_string()))?;
+        self.store
+            .put_checkpoint(&self.options.domain_id, CHECKPOINT, &raw)
+            .await?;
+        Ok(())
+    }
+
+    /// `CASE_FIELDS`, or every field of the domain; the system fields backfill needs first.
+    async fn wanted_fields(&self) -> Result<Vec<String>, BackfillError> {
+        let domain = self.options.domain_id.as_str();
+        let listed: Vec<String> = match &self.options.case_fields {
+            Some(ids) => ids.clone(),
+            None => self
+                .call("ListFields", || self.cases.list_fields(domain))
+                .await?
+                .into_iter()
+                .map(|f| f.id)
+                .collect(),
+        };
+        let mut wanted: Vec<String> = SYSTEM_FIELDS.iter().map(|s| s.to_string()).collect();
+        for id in listed {
+            if !wanted.contains(&id) {
+                wanted.push(id);
+            }
+        }
+        Ok(wanted)
+    }
+
+    async fn search(
+        &self,
+        fields: &[String],
+        next_token: Option<&str>,
+    ) -> Result<source::CasePage, BackfillError> {
+        let search = CaseSearch {
+            domain_id: &self.options.domain_id,
+            page_size: self.options.page_size,
+            fields,
+            next_token,
+            newest_first: false,
+        };
+        Ok(self
+            .call("SearchCases", || self.cases.search_cases(&search))
+            .await?)
+    }
+
+    /// Domain-wide reads never take more requests than per-case ones (25 items a page either
+    /// way, and per case at least one call each): use them unless the service refuses.
+    async fn choose_strategy(&self) -> Result<RelatedStrategy, BackfillError> {
+        let probe = self
+            .call("SearchAllRelatedItems", || {
+                self.cases
+                    .search_all_related_items(&self.options.domain_id, None)
+            })
+            .await;
+        match probe {
+            Ok(_) => Ok(RelatedStrategy::DomainWide),
+            Err(ReaderError::Invalid { .. } | ReaderError::AccessDenied { .. }) => {
+                Ok(RelatedStrategy::PerCase)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// One case: fields, related items (per case), history; returns (related items read, audit
+    /// events counted now).
+    async fn case(
+        &self,
+        found: &FoundCase,
+        fetched: &[String],
+        strategy: RelatedStrategy,
+        cutover: DateTime<Utc>,
+    ) -> Result<(u64, u64), BackfillError> {
+        let domain = self.options.domain_id.as_str();
+        let taken_at = now_ms();
+        let mut fields = found.fields.clone();
+        for chunk in fetched.chunks(crate::connect_cases::GET_CASE_MAX_FIELDS) {
+            let got = self
+                .call("GetCase", || {
+                    self.cases.get_case(domain, &found.case_id, chunk)
+                })
+                .await;
+            match got {
+                Ok(Some(values)) => fields.extend(values),
+                // Deleted since the search: a live projector sees its delete event.
+                Ok(None) | Err(ReaderError::NotFound { .. }) => return Ok((0, 0)),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut related_items = Vec::new();
+        if strategy == RelatedStrategy::PerCase {
+            let mut token: Option<String> = None;
+            loop {
+                let page = self
+                    .call("SearchRelatedItems", || {
+                        self.cases
+                            .search_related_items(domain, &found.case_id, token.as_deref())
+                    })
+                    .await?;
+                related_items.extend(page.items.into_iter().map(|(_, item)| item));
+                token = page.next_token;
+                if token.is_none() {
+                    break;
+                }
+            }
+        }
+        let updated_at = match fields.get("last_updated_datetime") {
+            Some(FieldValue::String(t)) => t.parse::<DateTime<Utc>>().ok(),
+            _ => None,
+        };
+        let mut counted = 0;
+        if updated_at.is_none_or(|t| t >= self.options.history_since) {
+            let mut token: Option<String> = None;
+            let mut audit = Vec::new();
+            loop {
+                let page = self
+                    .call("GetCaseAuditEvents", || {
+                        self.cases
+                            .audit_events(domain, &found.case_id, token.as_deref())
+                    })
+                    .await?;
+                audit.extend(page.events);
+                token = page.next_token;
+                if token.is_none() {
+                    break;
+                }
+            }
+            let events = history::history_counters(domain, &found.case_id, &audit, cutover);
+            counted = self.store.count_once(&events).await? as u64;
+        }
+        let created_at = match fields.get("created_datetime") {
+            Some(FieldValue::String(t)) => t.parse::<DateTime<Utc>>().ok(),
+            _ => None,
+        };
+        let items = related_items.len() as u64;
+        self.apply(CaseSnapshot {
+            case_id: found.case_id.clone(),
+            domain_id: domain.to_owned(),
+            template_id: Some(found.template_id.clone()),
+            created_at,
+            taken_at,
+            fields: Some(fields),
+            related_items,
+        })
+        .await?;
+        Ok((items, counted))
+    }
+
+    /// Load → decide (as a snapshot) → commit, again on a lost race.
+    async fn apply(&self, snapshot: CaseSnapshot) -> Result<(), BackfillError> {
+        for attempt in 1..=MAX_ATTEMPTS {
+            let stored = self.store.load(&snapshot.case_id).await?;
+            let decision = decide_snapshot(
+                stored.as_ref().map(|s| &s.view),
+                &snapshot,
+                &self.options.projection,
+            );
+            let Some(view) = decision.view.as_ref().filter(|_| decision.writes()) else {
+                return Ok(());
+            };
+            let commit = CaseCommit {
+                previous: stored.as_ref(),
+                view,
+                related_items: decision
+                    .changed_related_items
+                    .iter()
+                    .filter_map(|id| view.related_items.get(id))
+                    .collect(),
+                counted_events: Vec::new(),
+            };
+            match self.store.commit(&commit).await? {
+                CommitOutcome::Committed { .. } => return Ok(()),
+                _ => tokio::time::sleep(Duration::from_millis(10 << attempt.min(6))).await,
+            }
+        }
+        Err(StoreError::Contention(format!("case {} kept changing", snapshot.case_id)).into())
+    }
+}
+
+/// The fields SearchCases returns (at most 25) and those GetCase must fetch.
+fn split_fields(wanted: &[String]) -> (Vec<String>, Vec<String>) {
+    let searched: Vec<String> = wanted.iter().take(SEARCH_MAX_FIELDS).cloned().collect();
+    let seen: HashSet<&String> = searched.iter().collect();
+    let fetched = wanted
+        .iter()
+        .filter(|f| !seen.contains(f))
+        .cloned()
+        .collect();
+    (searched, fetched)
+}
+
+fn parse_checkpoint(raw: &str) -> Result<Checkpoint, BackfillError> {
+    serde_json::from_str(raw).map_err(|e| BackfillError::Checkpoint(e.to_string()))
+}
+
+/// Now, at the read model's precision.
+fn now_ms() -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_else(Utc::now)
+}
