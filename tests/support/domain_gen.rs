@@ -179,7 +179,11 @@ pub fn generate_at(
             .push(json!({"fieldId": id, "name": name, "type": "DateTime", "namespace": "System"}));
     }
     for (i, id) in custom_fields.iter().enumerate() {
-        let kind = if i % 2 == 0 { "Text" } else { "Number" };
+        let kind = if i.is_multiple_of(2) {
+            "Text"
+        } else {
+            "Number"
+        };
         fields.push(json!({"fieldId": id, "name": format!("Custom {i}"), "type": kind, "namespace": "Custom"}));
     }
     let options = STATUSES
@@ -263,7 +267,7 @@ impl CaseBuilder<'_> {
     }
 
     fn random_value(&mut self, custom_index: usize) -> Value {
-        if custom_index % 2 == 0 {
+        if custom_index.is_multiple_of(2) {
             string(format!("text-{}", self.rng.below(100_000)))
         } else {
             json!({ "doubleValue": self.rng.below(1_000_000) as f64 / 100.0 })
@@ -275,7 +279,7 @@ fn generate_case(rng: &mut Rng, index: usize, out: &mut GeneratedDomain) {
     let case_id = rng.uuid();
     let many_fields = out.custom_fields.len() > 25 && index % 5 == 1;
     let many_items = index % 7 == 3;
-    let scripted = index % 4 == 0;
+    let scripted = index.is_multiple_of(4);
     let window = rng.range(3_600, HISTORY_SECS);
     let created = out.now - chrono::Duration::seconds(window as i64);
     let steps = if many_items {
