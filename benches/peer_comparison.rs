@@ -213,10 +213,7 @@ fn generate() -> Stream {
                 .collect();
             domain.cases.insert(
                 case_id(c),
-                support::cases_standin::CaseFixture {
-                    template_id: "tpl".into(),
-                    fields,
-                },
+                support::cases_standin::CaseFixture::new("tpl", fields),
             );
         }
         final_state.insert(case_id(c), state.clone());

@@ -70,10 +70,7 @@ fn wide_domain(n: usize) -> Fixture {
         json!({"enabled": true, "includedData": {"caseData": {"fields": []}}});
     domain.cases.insert(
         CASE_C.into(),
-        support::cases_standin::CaseFixture {
-            template_id: "tpl".into(),
-            fields: values,
-        },
+        support::cases_standin::CaseFixture::new("tpl", values),
     );
     Fixture {
         domains: [(DOMAIN.to_owned(), domain)].into(),
@@ -361,14 +358,14 @@ fn busy_stream() -> (Fixture, Vec<Value>) {
         let case_id = format!("0000{c:04}-aaaa-4bbb-8ccc-000000000000");
         domain.cases.insert(
             case_id.clone(),
-            support::cases_standin::CaseFixture {
-                template_id: "tpl".into(),
-                fields: vec![
+            support::cases_standin::CaseFixture::new(
+                "tpl",
+                vec![
                     json!({"id": "status", "value": {"stringValue": "closed"}}),
                     json!({"id": "title", "value": {"stringValue": format!("case {c}")}}),
                     json!({"id": "priority", "value": {"doubleValue": c}}),
                 ],
-            },
+            ),
         );
         for (n, (kind, changed)) in [
             ("CASE.CREATED", vec!["status", "title"]),

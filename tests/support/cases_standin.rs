@@ -8,12 +8,16 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+// A path relative to this file, so the example that includes this file by path finds it too.
+#[path = "cases_search.rs"]
+mod search;
 
 /// Fixture: domains with their fields, options, event configuration and cases.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -42,6 +46,29 @@ pub struct DomainFixture {
 pub struct CaseFixture {
     pub template_id: String,
     pub fields: Vec<Value>,
+    /// `SearchRelatedItemsResponseItem` objects (`relatedItemId`, `type`, `associationTime` as an
+    /// ISO 8601 string, `content` union such as `{"contact": {...}}`, optional `performedBy`,
+    /// `tags`), in association order.
+    #[serde(default)]
+    pub related_items: Vec<Value>,
+    /// `AuditEvent` objects (`eventId`, `type`, `relatedItemType`, `performedTime` as an ISO 8601
+    /// string, `fields: [{eventFieldId, oldValue?, newValue}]`, `performedBy`), oldest first.
+    #[serde(default)]
+    pub audit_events: Vec<Value>,
+    /// Tags as SearchCases returns them.
+    #[serde(default)]
+    pub tags: HashMap<String, Option<String>>,
+}
+
+impl CaseFixture {
+    /// A case with these fields and no related items, history or tags.
+    pub fn new(template_id: impl Into<String>, fields: Vec<Value>) -> Self {
+        CaseFixture {
+            template_id: template_id.into(),
+            fields,
+            ..CaseFixture::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -68,10 +95,31 @@ pub struct FaultRule {
     pub times: Option<usize>,
 }
 
+/// A token bucket: `rate` tokens per second up to `burst`; a request takes one token.
+#[derive(Debug, Clone)]
+struct Bucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        self.last = now;
+    }
+}
+
 #[derive(Default)]
 struct State {
     fixture: Fixture,
     calls: HashMap<String, usize>,
+    /// Requests answered 429 by a quota, per operation.
+    throttled: HashMap<String, usize>,
+    /// Quotas: `Some(operation)` for one operation, `None` for one bucket shared by all.
+    quotas: HashMap<Option<String>, Bucket>,
     faults: Vec<FaultRule>,
     /// GetCase page size (fields per response page).
     page_size: usize,
@@ -152,6 +200,85 @@ impl CasesStandIn {
             .or_default())
     }
 
+    /// Sets a token-bucket quota: `rate_per_s` requests per second with bursts of `burst`, for
+    /// `operation` (`"SearchCases"`, ...) or, with `None`, one bucket shared by every operation
+    /// (like an account quota). Both apply when both are set. A request over a quota gets HTTP 429
+    /// `ThrottlingException` (the SDK retries it) and counts in [`Self::throttled`]. The bucket
+    /// starts full.
+    pub fn set_quota(&self, operation: Option<&str>, rate_per_s: f64, burst: f64) {
+        self.state.lock().unwrap().quotas.insert(
+            operation.map(str::to_owned),
+            Bucket {
+                rate: rate_per_s,
+                burst,
+                tokens: burst,
+                last: Instant::now(),
+            },
+        );
+    }
+
+    pub fn clear_quotas(&self) {
+        self.state.lock().unwrap().quotas.clear();
+    }
+
+    /// Requests for `operation` refused by a quota (fault injection does not count here).
+    pub fn throttled(&self, operation: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .throttled
+            .get(operation)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Adds (or replaces) a case.
+    pub fn add_case(&self, domain_id: &str, case_id: &str, case: CaseFixture) {
+        self.with_domain(domain_id, |d| d.cases.insert(case_id.to_owned(), case));
+    }
+
+    /// Deletes a case: GetCase, SearchRelatedItems and GetCaseAuditEvents answer 404 for it, and
+    /// SearchCases and SearchAllRelatedItems no longer return it.
+    pub fn remove_case(&self, domain_id: &str, case_id: &str) -> Option<CaseFixture> {
+        self.with_domain(domain_id, |d| d.cases.remove(case_id))
+    }
+
+    /// Sets one field value (`value` a `FieldValueUnion`, such as `{"stringValue": "closed"}`) of
+    /// an existing case. Panics when the case does not exist.
+    pub fn set_case_field(&self, domain_id: &str, case_id: &str, field_id: &str, value: Value) {
+        self.with_case(domain_id, case_id, |case| {
+            match case.fields.iter_mut().find(|f| f["id"] == field_id) {
+                Some(f) => f["value"] = value,
+                None => case.fields.push(json!({ "id": field_id, "value": value })),
+            }
+        });
+    }
+
+    /// Appends an `AuditEvent` to a case's history. Panics when the case does not exist.
+    pub fn append_audit_event(&self, domain_id: &str, case_id: &str, event: Value) {
+        self.with_case(domain_id, case_id, |case| case.audit_events.push(event));
+    }
+
+    /// Appends a related item (`SearchRelatedItemsResponseItem` shape) to a case. Panics when the
+    /// case does not exist.
+    pub fn append_related_item(&self, domain_id: &str, case_id: &str, item: Value) {
+        self.with_case(domain_id, case_id, |case| case.related_items.push(item));
+    }
+
+    /// Edits one existing case. Panics when the case does not exist.
+    pub fn with_case<T>(
+        &self,
+        domain_id: &str,
+        case_id: &str,
+        f: impl FnOnce(&mut CaseFixture) -> T,
+    ) -> T {
+        self.with_domain(domain_id, |d| {
+            f(d.cases
+                .get_mut(case_id)
+                .unwrap_or_else(|| panic!("no case {case_id} in domain {domain_id}")))
+        })
+    }
+
     pub fn last_put_configuration(&self) -> Option<Value> {
         self.state.lock().unwrap().last_put_configuration.clone()
     }
@@ -200,11 +327,20 @@ impl CasesStandIn {
         let request: Value = serde_json::from_slice(body).unwrap_or(json!({}));
         if (method, parts.as_slice()) == ("GET", ["_stats"].as_slice()) {
             // Not a Cases operation: lets a separate process (the benchmark) read the counts.
-            let calls = self.state.lock().unwrap().calls.clone();
-            return (200, None, json!({ "calls": calls }), None);
+            let state = self.state.lock().unwrap();
+            let body = json!({ "calls": state.calls, "throttled": state.throttled });
+            return (200, None, body, None);
         }
         let (operation, domain_id, case_id) = match (method, parts.as_slice()) {
             ("POST", ["domains", d, "cases", c]) => ("GetCase", *d, Some(*c)),
+            ("POST", ["domains", d, "cases-search"]) => ("SearchCases", *d, None),
+            ("POST", ["domains", d, "cases", c, "related-items-search"]) => {
+                ("SearchRelatedItems", *d, Some(*c))
+            }
+            ("POST", ["domains", d, "related-items-search"]) => ("SearchAllRelatedItems", *d, None),
+            ("POST", ["domains", d, "cases", c, "audit-history"]) => {
+                ("GetCaseAuditEvents", *d, Some(*c))
+            }
             ("POST", ["domains", d, "fields-list"]) => ("ListFields", *d, None),
             ("POST", ["domains", d, "fields-batch"]) => ("BatchGetField", *d, None),
             ("POST", ["domains", d, "fields", _, "options-list"]) => ("ListFieldOptions", *d, None),
@@ -225,6 +361,15 @@ impl CasesStandIn {
         };
         let mut state = self.state.lock().unwrap();
         *state.calls.entry(operation.to_owned()).or_default() += 1;
+        if !take_quota(&mut state.quotas, operation) {
+            *state.throttled.entry(operation.to_owned()).or_default() += 1;
+            return (
+                429,
+                Some("ThrottlingException"),
+                json!({ "message": "Rate exceeded" }),
+                None,
+            );
+        }
 
         let mut delay = None;
         for index in 0..state.faults.len() {
@@ -303,6 +448,14 @@ impl CasesStandIn {
                     json!({ "options": domain.options.get(field_id).cloned().unwrap_or_default() }),
                 )
             }
+            "SearchCases" => search::search_cases(domain, &request),
+            "SearchRelatedItems" => {
+                search::search_related_items(domain, case_id.unwrap(), &request)
+            }
+            "SearchAllRelatedItems" => search::search_all_related_items(domain, &request),
+            "GetCaseAuditEvents" => {
+                search::get_case_audit_events(domain, case_id.unwrap(), &request)
+            }
             "GetCaseEventConfiguration" => (
                 200,
                 None,
@@ -317,6 +470,35 @@ impl CasesStandIn {
         };
         (status, error, body, delay)
     }
+}
+
+/// Takes one token from every quota that applies to `operation`; takes none and answers false
+/// when one of them is empty.
+fn take_quota(quotas: &mut HashMap<Option<String>, Bucket>, operation: &str) -> bool {
+    let now = Instant::now();
+    let mut applicable: Vec<&mut Bucket> = quotas
+        .iter_mut()
+        .filter(|(op, _)| op.as_deref().is_none_or(|o| o == operation))
+        .map(|(_, bucket)| bucket)
+        .collect();
+    for bucket in applicable.iter_mut() {
+        bucket.refill(now);
+    }
+    if applicable.iter().any(|b| b.tokens < 1.0) {
+        return false;
+    }
+    for bucket in applicable {
+        bucket.tokens -= 1.0;
+    }
+    true
+}
+
+fn case_not_found(case_id: &str) -> (u16, Option<&'static str>, Value) {
+    (
+        404,
+        Some("ResourceNotFoundException"),
+        json!({"message": "Case not found", "resourceId": case_id, "resourceType": "Case"}),
+    )
 }
 
 fn validation(message: String) -> (u16, Option<&'static str>, Value) {
@@ -354,11 +536,7 @@ fn get_case(
     page_size: usize,
 ) -> (u16, Option<&'static str>, Value) {
     let Some(case) = domain.cases.get(case_id) else {
-        return (
-            404,
-            Some("ResourceNotFoundException"),
-            json!({"message": "Case not found", "resourceId": case_id, "resourceType": "Case"}),
-        );
+        return case_not_found(case_id);
     };
     let requested = match requested_ids(request, 220) {
         Ok(ids) => ids,

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cases_standin;
+pub mod domain_gen;
 pub mod streams;
 
 use std::collections::BTreeMap;
