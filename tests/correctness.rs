@@ -433,6 +433,7 @@ async fn ahead_written_tombstones_never_replace_a_newer_record() {
             &[delete],
             &HashSet::new(),
             None,
+            None,
             &OPTIONS,
         );
         let view = decision.view.unwrap();

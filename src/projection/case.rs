@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeSet, HashSet};
 
+use chrono::{DateTime, Utc};
+
 use super::{CaseView, CounterIncrements, Outcome, ProjectionOptions, Snapshot, decide};
 use crate::event::{CaseEvent, Change};
 
@@ -51,12 +53,15 @@ impl CaseDecision {
 
 /// Folds `events` (one case, delivery order) onto `stored`. Events in `already_counted` were
 /// committed by an earlier delivery (their marker exists) and copies of one event within
-/// `events` count once: both report `duplicate` and move nothing.
+/// `events` count once: both report `duplicate` and move nothing. Events older than
+/// `count_from` (the domain's cut-over: backfill counted what happened before it) move no
+/// counter, though they still change the state.
 pub fn decide_case(
     stored: Option<&CaseView>,
     events: &[CaseEvent],
     already_counted: &HashSet<String>,
     enrichment: Option<EnrichmentResult<'_>>,
+    count_from: Option<DateTime<Utc>>,
     options: &ProjectionOptions,
 ) -> CaseDecision {
     let mut state = stored.cloned();
@@ -82,7 +87,8 @@ pub fn decide_case(
         decision
             .changed_related_items
             .extend(d.changed_related_items);
-        if let Some(counters) = d.counters {
+        let counts = count_from.is_none_or(|from| event.changed_at >= from);
+        if let Some(counters) = d.counters.filter(|_| counts) {
             decision.counted.push(CountedEvent {
                 event_id: event.id.clone(),
                 related_item_id: match &event.change {

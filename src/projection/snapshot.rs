@@ -157,6 +157,7 @@ mod tests {
             &[sample("19-case-deleted.json")],
             &Default::default(),
             None,
+            None,
             &Default::default(),
         );
         let mut tombstone = deleted.view.unwrap();

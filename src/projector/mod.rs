@@ -9,13 +9,14 @@ mod tests;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use tokio::time::Instant;
 
 use crate::enrichment::{CaseReader, Enricher, NoCases};
 use crate::event::{CaseEvent, Change, Invocation, RelatedItemType};
 use crate::projection::{
-    CaseDecision, EnrichmentResult, Outcome, ProjectionOptions, decide, decide_case,
+    CaseDecision, EnrichmentResult, Outcome, ProjectionOptions, counters_for, decide, decide_case,
 };
 use crate::report::{
     InvocationKind, InvocationReport, RecordError, RecordOutcome, RecordReport, Work,
@@ -32,6 +33,8 @@ pub struct Projector<S, R = NoCases> {
     enricher: Option<Enricher<R>>,
     options: ProjectionOptions,
     case_concurrency: usize,
+    /// Each domain's counting cut-over, once known (it never changes once set).
+    cutovers: std::sync::Mutex<HashMap<String, DateTime<Utc>>>,
 }
 
 impl<S: ReadModelStore> Projector<S, NoCases> {
@@ -64,6 +67,7 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
             enricher,
             options,
             case_concurrency: case_concurrency.max(1),
+            cutovers: Default::default(),
         }
     }
 
@@ -127,11 +131,22 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
         }
 
         self.describe_new_fields(&events_flat(&by_case)).await;
+        // The earliest event of the invocation that counts, per domain: the cut-over candidate.
+        let mut first_counted: HashMap<String, DateTime<Utc>> = HashMap::new();
+        for e in events_flat(&by_case) {
+            if counters_for(e).is_some() {
+                let at = first_counted
+                    .entry(e.domain_id.clone())
+                    .or_insert(e.changed_at);
+                *at = (*at).min(e.changed_at);
+            }
+        }
+        let first_counted = &first_counted;
         let mut work = Work::default();
         let mut results = futures::stream::iter(by_case)
             .map(|(_, events)| async move {
                 let indexes: Vec<usize> = events.iter().map(|(i, _)| *i).collect();
-                let work = self.project_case(events);
+                let work = self.project_case(events, first_counted);
                 match deadline {
                     Some(deadline) => tokio::time::timeout_at(deadline, work)
                         .await
@@ -171,17 +186,40 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
         }
     }
 
+    /// The instant from which this projector counts events of the chunk's domain: the domain's
+    /// cut-over, set here by the first event it counts unless a backfill set it first.
+    async fn cutover(
+        &self,
+        domain: &str,
+        first_counted: &HashMap<String, DateTime<Utc>>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        if let Some(at) = self.cutovers.lock().unwrap().get(domain) {
+            return Ok(Some(*at));
+        }
+        let at = match self.store.cutover(domain).await? {
+            Some(at) => at,
+            None => match first_counted.get(domain) {
+                Some(first) => self.store.set_cutover_once(domain, *first).await?,
+                // Nothing to count yet: decide without one.
+                None => return Ok(None),
+            },
+        };
+        self.cutovers.lock().unwrap().insert(domain.to_owned(), at);
+        Ok(Some(at))
+    }
+
     /// All events of one case, in order, committed in as few transactions as possible.
     async fn project_case(
         &self,
         events: Vec<(usize, CaseEvent)>,
+        first_counted: &HashMap<String, DateTime<Utc>>,
     ) -> (Vec<(usize, RecordOutcome)>, Work) {
         let mut outcomes = Vec::with_capacity(events.len());
         let mut work = Work::default();
         let (indexes, mut events): (Vec<usize>, Vec<CaseEvent>) = events.into_iter().unzip();
         for chunk_indexes in indexes.chunks(EVENTS_PER_COMMIT) {
             let chunk: Vec<CaseEvent> = events.drain(..chunk_indexes.len()).collect();
-            match self.project_chunk(chunk).await {
+            match self.project_chunk(chunk, first_counted).await {
                 Ok((chunk_outcomes, chunk_work)) => {
                     work.add(chunk_work);
                     outcomes.extend(
@@ -214,6 +252,7 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
     async fn project_chunk(
         &self,
         mut events: Vec<CaseEvent>,
+        first_counted: &HashMap<String, DateTime<Utc>>,
     ) -> Result<(Vec<Outcome>, Work), RecordError> {
         let case_id = events[0].case_id.clone();
         let case_id = &case_id;
@@ -221,6 +260,7 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
         let mut stored = self.store.load(case_id).await?;
         // Enrich once per chunk; the snapshot stays valid across reloads (it carries its time).
         let enrichment = self.enrich(&mut events, stored.as_ref(), &mut work).await?;
+        let count_from = self.cutover(&events[0].domain_id, first_counted).await?;
         let mut already_counted: HashSet<String> = HashSet::new();
         for attempt in 1..=MAX_ATTEMPTS {
             if attempt > 1 {
@@ -234,6 +274,7 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
                     snapshot: e.snapshot.as_ref(),
                     status: e.status.label(),
                 }),
+                count_from,
                 &self.options,
             );
             if !decision.writes() {

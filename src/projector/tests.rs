@@ -219,3 +219,50 @@ async fn a_70000_character_case_id_is_malformed_not_retried_and_the_rest_applies
     let reason = report.records[0].outcome.reason().unwrap();
     assert!(!reason.contains("ccccc"), "the id is not echoed: {reason}");
 }
+
+#[tokio::test]
+async fn the_first_counted_event_sets_the_cutover_and_older_events_change_state_but_count_nothing()
+{
+    let p = projector();
+    run(&p, event("e5", 300, "CASE.CREATED", CASE, "t")).await;
+    let cutover = crate::store::DomainStore::cutover(p.store(), DOMAIN)
+        .await
+        .unwrap();
+    assert_eq!(cutover, Some("2026-11-20T10:05:00Z".parse().unwrap()));
+    // Older, delivered later: backfill's history counts it, not the live projector.
+    let other = "9c2e7f10-3b4a-4c5d-9e8f-1a2b3c4d5e6f";
+    let report = run(&p, event("e1", 60, "CASE.CREATED", other, "older")).await;
+    assert_eq!(report.counts().applied, 1, "its state is applied");
+    assert_eq!(counter(&p, "casesCreated"), 1);
+    assert!(
+        !p.store()
+            .items()
+            .contains_key(&crate::store::keys::event_key("e1")),
+        "no marker: it was not counted"
+    );
+}
+
+#[tokio::test]
+async fn a_cutover_set_by_a_backfill_first_is_the_one_in_force() {
+    let p = projector();
+    let backfill_started = "2026-11-20T10:02:00Z".parse().unwrap();
+    crate::store::DomainStore::set_cutover_once(p.store(), DOMAIN, backfill_started)
+        .await
+        .unwrap();
+    run(
+        &p,
+        sqs(&[
+            event("e1", 60, "CASE.CREATED", CASE, "t"),
+            event("e3", 180, "CASE.UPDATED", CASE, "t"),
+            event(
+                "e4",
+                240,
+                "CASE.CREATED",
+                "9c2e7f10-3b4a-4c5d-9e8f-1a2b3c4d5e6f",
+                "t",
+            ),
+        ]),
+    )
+    .await;
+    assert_eq!(counter(&p, "casesCreated"), 1, "only the one after 10:02");
+}

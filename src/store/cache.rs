@@ -9,7 +9,12 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
-use super::{CaseCommit, CaseStore, CommitOutcome, FieldMetadataStore, StoreError, StoredCase};
+use super::item::Item;
+use super::keys::Key;
+use super::writes::WritePlan;
+use super::{
+    CaseCommit, CaseStore, CommitOutcome, FieldMetadataStore, PlanExecutor, StoreError, StoredCase,
+};
 use crate::model::FieldInfo;
 use crate::projection::CaseView;
 
@@ -121,5 +126,16 @@ impl<S: FieldMetadataStore> FieldMetadataStore for CachedStore<S> {
         fields: &[FieldInfo],
     ) -> Result<(), StoreError> {
         self.inner.put_field_metadata(domain_id, fields).await
+    }
+}
+
+/// Domain bookkeeping passes through: it never touches case items.
+impl<S: PlanExecutor> PlanExecutor for CachedStore<S> {
+    async fn get_item(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.inner.get_item(key).await
+    }
+
+    async fn execute(&self, plan: &WritePlan) -> Result<CommitOutcome, StoreError> {
+        self.inner.execute(plan).await
     }
 }

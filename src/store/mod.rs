@@ -137,6 +137,6 @@ pub trait FieldMetadataStore: Send + Sync {
 }
 
 /// Everything the projector needs of the read model.
-pub trait ReadModelStore: CaseStore + FieldMetadataStore {}
+pub trait ReadModelStore: CaseStore + FieldMetadataStore + DomainStore {}
 
-impl<S: CaseStore + FieldMetadataStore> ReadModelStore for S {}
+impl<S: CaseStore + FieldMetadataStore + DomainStore> ReadModelStore for S {}

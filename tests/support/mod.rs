@@ -313,6 +313,20 @@ pub fn sample_fixture() -> cases_standin::Fixture {
     serde_json::from_value(read_json("events/fixtures/connect-cases.json")).unwrap()
 }
 
+/// Sets the domain's counting cut-over far back, as a backfill run long ago would have: every
+/// live event counts. For tests of live counting under any delivery order (without it, the
+/// first event counted sets the cut-over, and older events delivered later count only through
+/// a backfill).
+pub async fn preset_cutover(store: &impl cases_projector::store::DomainStore) {
+    store
+        .set_cutover_once(
+            "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d",
+            "2020-01-01T00:00:00Z".parse().unwrap(),
+        )
+        .await
+        .expect("preset the cut-over");
+}
+
 /// A `(pk, sk)` key (from `cases_projector::store::keys`) as a [`snapshot_table`] key.
 pub fn table_key((pk, sk): (String, String)) -> String {
     format!("{pk}|{sk}")

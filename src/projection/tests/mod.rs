@@ -279,6 +279,7 @@ fn snapshot_fills_fields_but_never_rolls_back_a_newer_event_value() {
             snapshot: Some(&snapshot),
             status: "fetched",
         }),
+        None,
         &ProjectionOptions::default(),
     );
     let view = d.view.unwrap();
