@@ -176,7 +176,7 @@ impl PlanExecutor for MemoryStore {
             })
             .map(|(i, _)| i)
             .collect();
-        if failed.contains(&0) {
+        if failed.contains(&0) && !plan.is_marker(0) {
             return Ok(CommitOutcome::RevisionConflict);
         }
         if !failed.is_empty() {

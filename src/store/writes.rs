@@ -67,6 +67,13 @@ pub struct WritePlan {
     pub markers: Vec<(usize, String)>,
 }
 
+impl WritePlan {
+    /// Whether the atomic write at `index` is a counted event's marker.
+    pub fn is_marker(&self, index: usize) -> bool {
+        self.markers.iter().any(|(i, _)| *i == index)
+    }
+}
+
 /// Plans `commit`. `expires_at` is the markers' TTL (epoch seconds).
 pub fn plan(commit: &CaseCommit<'_>, expires_at: u64) -> WritePlan {
     let view = commit.view;

@@ -6,9 +6,12 @@
 //! casesctl show                                       print the read model
 //! casesctl event-config show --domain-id D            print the domain's case event configuration
 //! casesctl event-config apply --domain-id D [--yes]   set the configuration the projector works best with
+//! casesctl backfill --domain-id D [--rate R] [--history-since DATE] [--resume | --restart] [--dry-run]
+//!                                                     fill the read model from the Cases API, history included
 //!
 //! Exit status: 0 on success, 1 when a command fails, 2 on a usage error.
 
+mod backfill;
 mod commands;
 mod local;
 
@@ -19,7 +22,7 @@ use clap::{Args, Parser, Subcommand};
 
 const ENVIRONMENT: &str = "\
 Environment:
-  TABLE_NAME                     the read-model table (table, replay, show)
+  TABLE_NAME                     the read-model table (table, replay, show, backfill)
   CASE_FIELDS                    comma-separated case field ids (replay; event-config apply adds them)
   AWS_ENDPOINT_URL_DYNAMODB      e.g. DynamoDB Local
   AWS_ENDPOINT_URL_CONNECTCASES  e.g. the Connect Cases stand-in
@@ -53,6 +56,45 @@ enum Command {
     /// Show or set the Connect Cases domain's case event configuration.
     #[command(subcommand)]
     EventConfig(EventConfigCommand),
+    /// Fill the read model from the Cases API: every case, its related items, and the daily
+    /// counters from its audit history before the counting cut-over.
+    ///
+    /// Safe while the projector is live: cases are applied as snapshots taken at the read, and
+    /// each history event counts once (a second run counts nothing). Deleted cases cannot be
+    /// backfilled: DeleteCase removes a case with its audit history.
+    Backfill(BackfillArgs),
+}
+
+#[derive(Debug, Args)]
+struct BackfillArgs {
+    #[command(flatten)]
+    domain: Domain,
+    /// Cases API requests per second, all operations together (the account's GetCase quota,
+    /// about 4/s, is shared with the live projector).
+    #[arg(long, value_name = "R", default_value_t = 2.0, value_parser = positive_rate)]
+    rate: f64,
+    /// Read audit history only for cases updated since this UTC day (default: 90 days ago).
+    #[arg(long, value_name = "DATE")]
+    history_since: Option<chrono::NaiveDate>,
+    /// SearchCases page size (the model allows 1–100; older documentation says at most 25).
+    #[arg(long, value_name = "N", default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=100))]
+    page_size: u32,
+    /// Continue an interrupted run from its checkpoint.
+    #[arg(long, conflicts_with = "restart")]
+    resume: bool,
+    /// Start over, discarding an unfinished run's checkpoint (nothing counts twice).
+    #[arg(long)]
+    restart: bool,
+    /// Print the plan (one SearchCases call) and stop.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+fn positive_rate(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(r) if r > 0.0 && r.is_finite() => Ok(r),
+        _ => Err("a positive number of requests per second".into()),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +138,21 @@ async fn main() -> ExitCode {
         }
         Command::EventConfig(EventConfigCommand::Apply { domain, yes }) => {
             commands::event_config_apply(&domain.domain_id, yes).await
+        }
+        Command::Backfill(a) => {
+            backfill::run(backfill::Args {
+                domain_id: a.domain.domain_id,
+                rate: a.rate,
+                page_size: a.page_size,
+                history_since: a.history_since,
+                mode: match (a.resume, a.restart) {
+                    (true, _) => cases_projector::backfill::Mode::Resume,
+                    (_, true) => cases_projector::backfill::Mode::Restart,
+                    _ => cases_projector::backfill::Mode::Fresh,
+                },
+                dry_run: a.dry_run,
+            })
+            .await
         }
     }
 }

@@ -108,7 +108,7 @@ impl PlanExecutor for DynamoStore {
                     .map(|r| r.code().unwrap_or("None"))
                     .collect();
                 let failed = |i: usize| codes.get(i) == Some(&"ConditionalCheckFailed");
-                if failed(0) {
+                if failed(0) && !plan.is_marker(0) {
                     return Ok(CommitOutcome::RevisionConflict);
                 }
                 let counted: Vec<String> = plan

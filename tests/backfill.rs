@@ -1,0 +1,385 @@
+//! `casesctl backfill` through the real binary, DynamoDB Local and the REST-JSON Cases stand-in
+//! (real SDK, real wire protocol), against generated domains whose truth is known.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use cases_projector::event::FieldValue;
+use cases_projector::store::dynamodb::DynamoStore;
+use cases_projector::store::keys;
+use cases_projector::store::{CaseStore, DomainStore};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Value, json};
+use support::cases_standin::CasesStandIn;
+use support::domain_gen::{DOMAIN_ID, GeneratedDomain, generate_at};
+use support::*;
+
+struct Setup {
+    dynamo: DynamoLocal,
+    standin: CasesStandIn,
+    store: DynamoStore,
+    domain: GeneratedDomain,
+}
+
+/// History until an hour ago: all of it before a backfill started now.
+async fn setup(seed: u64, cases: usize, fields: usize) -> Setup {
+    let dynamo = DynamoLocal::start();
+    let domain = generate_at(
+        seed,
+        cases,
+        fields,
+        Utc::now() - chrono::TimeDelta::hours(1),
+    );
+    let standin = CasesStandIn::start(domain.fixture()).await;
+    let store = new_store(&dynamo, "cases").await;
+    Setup {
+        dynamo,
+        standin,
+        store,
+        domain,
+    }
+}
+
+fn casesctl(s: &Setup, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_casesctl"));
+    cmd.arg("backfill")
+        .args(["--domain-id", DOMAIN_ID])
+        .args(args)
+        .env("TABLE_NAME", "cases")
+        .env("AWS_ENDPOINT_URL_DYNAMODB", s.dynamo.endpoint())
+        .env("AWS_ENDPOINT_URL_CONNECTCASES", s.standin.endpoint())
+        .env("AWS_REGION", "us-west-2")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("CASE_FIELDS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+fn run(s: &Setup, args: &[&str]) -> Output {
+    let out = casesctl(s, args).output().expect("run casesctl");
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+fn union(v: &Value) -> FieldValue {
+    let (kind, inner) = v.as_object().unwrap().iter().next().unwrap();
+    match kind.as_str() {
+        "stringValue" => FieldValue::String(inner.as_str().unwrap().into()),
+        "doubleValue" => FieldValue::Double(inner.as_f64().unwrap()),
+        "booleanValue" => FieldValue::Boolean(inner.as_bool().unwrap()),
+        "userArnValue" => FieldValue::UserArn(inner.as_str().unwrap().into()),
+        _ => FieldValue::Empty,
+    }
+}
+
+/// Every case holds the truth's fields and related items.
+async fn assert_cases_equal_the_truth(s: &Setup) {
+    for (case_id, truth) in &s.domain.cases {
+        let stored = s.store.load(case_id).await.unwrap().expect(case_id);
+        for (id, value) in &truth.fields {
+            let got = stored.view.fields.get(id).map(|f| &f.value);
+            assert_eq!(got, Some(&union(value)), "{case_id}.{id}");
+        }
+        let ids: Vec<&str> = truth
+            .related_items
+            .iter()
+            .map(|r| r["relatedItemId"].as_str().unwrap())
+            .collect();
+        for id in &ids {
+            assert!(
+                stored.view.related_items.contains_key(*id),
+                "{case_id}: {id}"
+            );
+        }
+        assert_eq!(stored.view.related_items.len(), ids.len(), "{case_id}");
+    }
+}
+
+/// Daily counters as stored: day → counter → value.
+async fn counters(store: &DynamoStore) -> BTreeMap<NaiveDate, BTreeMap<String, i64>> {
+    let table = snapshot_table(store).await;
+    let prefix = keys::stats_pk(DOMAIN_ID);
+    table
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(&format!("{prefix}|")))
+        .map(|(k, attrs)| {
+            let day = k.rsplit_once(keys::DAY_PREFIX).unwrap().1.parse().unwrap();
+            let values = attrs
+                .into_iter()
+                .filter_map(|(name, v)| Some((name, v.parse::<i64>().ok()?)))
+                .collect();
+            (day, values)
+        })
+        .collect()
+}
+
+/// The truth's counts in the read model's counter names.
+fn expected_counters(domain: &GeneratedDomain) -> BTreeMap<NaiveDate, BTreeMap<String, i64>> {
+    domain
+        .days
+        .iter()
+        .map(|(day, c)| {
+            let mut m = BTreeMap::new();
+            let mut put = |k: &str, v: usize| {
+                if v > 0 {
+                    m.insert(k.to_owned(), v as i64);
+                }
+            };
+            put("casesCreated", c.created);
+            put("caseResolutions", c.resolved);
+            put("caseReopenings", c.reopened);
+            put("relatedItemsCreated", c.related_items.values().sum());
+            for (kind, n) in &c.related_items {
+                put(&format!("relatedItemsCreated{kind}"), *n);
+            }
+            (*day, m)
+        })
+        .filter(|(_, m)| !m.is_empty())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_domain_backfills_to_the_truth_and_a_second_run_counts_nothing_more() {
+    let s = setup(11, 60, 30).await;
+    let out = run(&s, &["--rate", "500"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("backfill plan: 60 case(s)"), "{stderr}");
+    assert!(
+        stderr.contains("domain-wide"),
+        "the fewest requests: {stderr}"
+    );
+    assert!(
+        s.standin.calls("GetCase") > 0,
+        "fields beyond 25 come from GetCase"
+    );
+    assert_cases_equal_the_truth(&s).await;
+    let first = counters(&s.store).await;
+    assert_eq!(first, expected_counters(&s.domain));
+    let reopened: i64 = first.values().filter_map(|d| d.get("caseReopenings")).sum();
+    assert!(reopened > 0, "the history has reopenings");
+
+    let again = run(&s, &["--rate", "500"]);
+    assert!(again.status.success());
+    assert_eq!(
+        counters(&s.store).await,
+        first,
+        "a second run counts nothing twice"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_run_then_resumed_gives_the_same_result_counting_nothing_twice() {
+    let s = setup(12, 40, 10).await;
+    let mut child = casesctl(&s, &["--rate", "40", "--page-size", "5"])
+        .spawn()
+        .expect("spawn");
+    let started = Instant::now();
+    while s.standin.calls("SearchCases") < 4 {
+        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let checkpoint = s.store.checkpoint(DOMAIN_ID, "BACKFILL").await.unwrap();
+    assert!(checkpoint.is_some_and(|c| c.contains("\"finished\":false")));
+
+    let fresh = run(&s, &[]);
+    assert_eq!(
+        fresh.status.code(),
+        Some(2),
+        "an unfinished run is not silently restarted"
+    );
+    let searches_before = s.standin.calls("SearchCases");
+    let resumed = run(&s, &["--rate", "500", "--resume", "--page-size", "5"]);
+    assert!(resumed.status.success());
+    let pages = 40usize.div_ceil(5);
+    assert!(
+        s.standin.calls("SearchCases") - searches_before < pages,
+        "finished pages are not read again"
+    );
+    assert_cases_equal_the_truth(&s).await;
+    assert_eq!(counters(&s.store).await, expected_counters(&s.domain));
+
+    let restarted = run(&s, &["--rate", "500", "--restart"]);
+    assert!(restarted.status.success());
+    assert_eq!(counters(&s.store).await, expected_counters(&s.domain));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_a_shared_4_per_second_quota_a_2_per_second_run_completes_and_counts_throttles() {
+    let s = setup(13, 6, 5).await;
+    s.standin.set_quota(None, 4.0, 2.0);
+    // Agents' desktops use the same account quota meanwhile: about 3 GetCase/s.
+    let client = cases_client_with_attempts(&s.standin.endpoint(), 1);
+    let case_id = s.domain.cases.keys().next().unwrap().clone();
+    let load = tokio::spawn(async move {
+        for _ in 0..60 {
+            let _ = client
+                .get_case()
+                .domain_id(DOMAIN_ID)
+                .case_id(&case_id)
+                .fields(
+                    aws_sdk_connectcases::types::FieldIdentifier::builder()
+                        .id("title")
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await;
+            tokio::time::sleep(Duration::from_millis(330)).await;
+        }
+    });
+    let out = tokio::task::spawn_blocking({
+        let mut cmd = casesctl(&s, &["--rate", "2"]);
+        move || cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    load.abort();
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "throttling never aborts a run");
+    let throttled: usize = [
+        "SearchCases",
+        "GetCase",
+        "SearchAllRelatedItems",
+        "GetCaseAuditEvents",
+        "ListFields",
+    ]
+    .iter()
+    .map(|op| s.standin.throttled(op))
+    .sum();
+    assert!(throttled > 0, "the quota was hit");
+    assert_cases_equal_the_truth(&s).await;
+    assert_eq!(counters(&s.store).await, expected_counters(&s.domain));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_exit_2_with_the_missing_action_and_store_failures_keep_the_checkpoint() {
+    let s = setup(14, 3, 3).await;
+    let unknown = {
+        let mut cmd = casesctl(&s, &[]);
+        cmd.args(["--domain-id", "00000000-0000-4000-8000-000000000000"]);
+        cmd.output().unwrap()
+    };
+    assert_eq!(unknown.status.code(), Some(2));
+    s.standin.inject(support::cases_standin::FaultRule {
+        operation: Some("SearchCases"),
+        case_id: None,
+        fault: support::cases_standin::Fault::AccessDenied,
+        rate: 1.0,
+        times: None,
+    });
+    let denied = run(&s, &[]);
+    assert_eq!(denied.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&denied.stderr).contains("cases:SearchCases"));
+    s.standin.clear_faults();
+
+    let missing_table = {
+        let mut cmd = casesctl(&s, &[]);
+        cmd.env("TABLE_NAME", "no-such-table");
+        cmd.output().unwrap()
+    };
+    assert_eq!(missing_table.status.code(), Some(1));
+}
+
+/// What the live projector and a backfill see must add up to each event counted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_interleaved_with_live_events_counts_each_change_once_and_rolls_nothing_back() {
+    let s = setup(15, 20, 5).await;
+    let projector = projector(s.store.clone());
+    let case_id = s.domain.cases.keys().next().unwrap().clone();
+    // A live event from before the backfill (late, redelivered): the history counts it.
+    let old_time = s.domain.cases[&case_id].created;
+    let old_event = live_event(
+        "live-old",
+        old_time + chrono::TimeDelta::seconds(1),
+        &case_id,
+        "CASE.UPDATED",
+        "closed",
+    );
+    let cutover_guard = Utc::now() - chrono::TimeDelta::minutes(30);
+    // Live events after the cut-over: a new case created now and closed, delivered twice.
+    let new_case = "5e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b";
+    let backfill = tokio::task::spawn_blocking({
+        let mut cmd = casesctl(&s, &["--rate", "30"]);
+        move || cmd.output().unwrap()
+    });
+    // Let the backfill set the cut-over first.
+    let started = Instant::now();
+    while s.store.cutover(DOMAIN_ID).await.unwrap().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(30));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let cutover = s.store.cutover(DOMAIN_ID).await.unwrap().unwrap();
+    assert!(cutover > cutover_guard);
+    let now = Utc::now() + chrono::TimeDelta::seconds(1);
+    let created = live_event("live-1", now, new_case, "CASE.CREATED", "open");
+    let closed = live_event(
+        "live-2",
+        now + chrono::TimeDelta::seconds(1),
+        new_case,
+        "CASE.UPDATED",
+        "closed",
+    );
+    // The first case changes live, after the cut-over: its new title must survive the backfill.
+    let mut retitled = live_event(
+        "live-3",
+        now + chrono::TimeDelta::seconds(2),
+        &case_id,
+        "CASE.UPDATED",
+        "open",
+    );
+    retitled["detail"]["case"]["fields"]["title"] =
+        json!({"value": {"stringValue": "changed live"}});
+    retitled["detail"]["changedFieldIds"] = json!(["title", "status"]);
+    for e in [
+        old_event.clone(),
+        created.clone(),
+        closed.clone(),
+        retitled,
+        created,
+        closed,
+        old_event,
+    ] {
+        let report = handle(&projector, e).await;
+        assert_eq!(report.counts().failed, 0, "{report:?}");
+    }
+    let out = backfill.await.unwrap();
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success());
+
+    let mut expected = expected_counters(&s.domain);
+    let today = now.date_naive();
+    let day = expected.entry(today).or_default();
+    *day.entry("casesCreated".into()).or_default() += 1;
+    *day.entry("caseResolutions".into()).or_default() += 1;
+    assert_eq!(counters(&s.store).await, expected);
+    let stored = s.store.load(&case_id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.view.title(),
+        Some("changed live"),
+        "no field rolled back"
+    );
+}
+
+fn live_event(id: &str, at: DateTime<Utc>, case_id: &str, kind: &str, status: &str) -> Value {
+    let mut e = read_json("events/02-case-updated.json");
+    e["id"] = json!(id);
+    e["resources"] = json!([format!(
+        "arn:aws:cases:us-west-2:123456789012:domain/{DOMAIN_ID}"
+    )]);
+    e["detail"]["eventType"] = json!(kind);
+    e["detail"]["approximateChangeTime"] =
+        json!(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    e["detail"]["case"]["caseId"] = json!(case_id);
+    e["detail"]["changedFieldIds"] = json!(["status"]);
+    e["detail"]["case"]["fields"] = json!({"status": {"value": {"stringValue": status}}});
+    e
+}
