@@ -14,6 +14,7 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterce
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use cases_projector::backfill::{Backfill, Limiter, Mode, Options, Quiet};
 use cases_projector::connect_cases::CasesApi;
 use cases_projector::enrichment::{Enricher, EnricherSettings};
 use cases_projector::store::dynamodb::DynamoStore;
@@ -51,9 +52,12 @@ impl Intercept for Recorder {
 fn iam_actions(recorded: &str) -> Vec<String> {
     let (service, operation) = recorded.split_once(':').unwrap();
     match (service.to_ascii_lowercase().as_str(), operation) {
-        ("dynamodb", "TransactWriteItems") => {
-            vec!["dynamodb:PutItem".into(), "dynamodb:UpdateItem".into()]
-        }
+        // A commit's transaction puts items, adds to counters and deletes overflow items.
+        ("dynamodb", "TransactWriteItems") => vec![
+            "dynamodb:PutItem".into(),
+            "dynamodb:UpdateItem".into(),
+            "dynamodb:DeleteItem".into(),
+        ],
         ("dynamodb", op) => vec![format!("dynamodb:{op}")],
         ("connectcases", op) => vec![format!("cases:{op}")],
         other => panic!("unexpected service call {other:?}"),
@@ -227,4 +231,102 @@ async fn casesctl_event_config_shows_and_applies_after_confirmation() {
     )
     .await;
     assert!(shown.contains("priority"), "{shown}");
+}
+
+/// The policy the README gives an operator for `casesctl backfill` (the JSON block after the
+/// `backfill-policy` marker), as its actions.
+fn readme_backfill_actions() -> BTreeSet<String> {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let after = readme
+        .split("<!-- backfill-policy -->")
+        .nth(1)
+        .expect("marker in README");
+    let json = after
+        .split("```json")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let policy: serde_json::Value = serde_json::from_str(json).expect("the policy is JSON");
+    let mut actions = BTreeSet::new();
+    for statement in policy["Statement"].as_array().unwrap() {
+        for action in statement["Action"].as_array().unwrap() {
+            let action = action.as_str().unwrap();
+            assert!(!action.contains('*'), "no wildcard actions: {action}");
+            actions.insert(action.to_owned());
+        }
+    }
+    actions
+}
+
+#[tokio::test]
+async fn the_readme_backfill_policy_grants_exactly_the_calls_backfill_makes() {
+    let dynamo = DynamoLocal::start();
+    // More than 25 fields, so some come from GetCase.
+    let standin = CasesStandIn::start(support::domain_gen::generate(1, 5, 30).fixture()).await;
+    let table_client = dynamodb_client(&dynamo.endpoint(), Duration::from_secs(5));
+    DynamoStore::new(table_client.clone(), "cases", DEDUPE_TTL)
+        .create_table()
+        .await
+        .unwrap();
+    let recorder = Recorder::default();
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::from_conf(
+            table_client
+                .config()
+                .to_builder()
+                .interceptor(recorder.clone())
+                .build(),
+        ),
+        "cases",
+        DEDUPE_TTL,
+    );
+    let cases = CasesApi::new(aws_sdk_connectcases::Client::from_conf(
+        cases_client(&standin.endpoint())
+            .config()
+            .to_builder()
+            .interceptor(recorder.clone())
+            .build(),
+    ));
+    let options = |mode| Options {
+        domain_id: "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d".into(),
+        rate: 1000.0,
+        page_size: 25,
+        history_since: "2020-01-01T00:00:00Z".parse().unwrap(),
+        mode,
+        dry_run: false,
+        case_fields: None,
+        projection: Default::default(),
+    };
+    let limiter = Limiter::new(1000.0);
+    Backfill::new(&cases, &store, &limiter, options(Mode::Fresh))
+        .run(&Quiet)
+        .await
+        .unwrap();
+    // Where SearchAllRelatedItems is refused, related items are read per case.
+    standin.inject(support::cases_standin::FaultRule {
+        operation: Some("SearchAllRelatedItems"),
+        case_id: None,
+        fault: support::cases_standin::Fault::AccessDenied,
+        rate: 1.0,
+        times: None,
+    });
+    Backfill::new(&cases, &store, &limiter, options(Mode::Restart))
+        .run(&Quiet)
+        .await
+        .unwrap();
+
+    let used: BTreeSet<String> = recorder
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|op| iam_actions(op))
+        .collect();
+    let granted = readme_backfill_actions();
+    let missing: Vec<_> = used.difference(&granted).collect();
+    let extra: Vec<_> = granted.difference(&used).collect();
+    assert!(missing.is_empty(), "README's policy lacks {missing:?}");
+    assert!(extra.is_empty(), "README's policy grants unused {extra:?}");
 }
