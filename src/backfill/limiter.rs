@@ -18,8 +18,8 @@ pub struct Limiter {
     throttles: AtomicU64,
 }
 
-/// Throttled answers in a row before a call gives up (with backoff up to 30 s, ~10 minutes).
-const MAX_THROTTLED_IN_A_ROW: u32 = 25;
+/// The longest pause after a throttling answer.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 impl Limiter {
     /// `rate` requests per second (> 0).
@@ -56,8 +56,9 @@ impl Limiter {
         *next = (*next).max(Instant::now() + by);
     }
 
-    /// Calls `call` within the limit; a throttling answer backs off (exponentially, shared by all
-    /// callers) and tries again. Other errors are returned.
+    /// Calls `call` within the limit; a throttling answer backs off (exponentially up to 30 s,
+    /// shared by all callers) and tries again, however long the service keeps throttling: a
+    /// throttle never aborts a run. Other errors are returned.
     pub async fn call<T, F, Fut>(&self, mut call: F) -> Result<T, ReaderError>
     where
         F: FnMut() -> Fut,
@@ -67,11 +68,11 @@ impl Limiter {
         loop {
             self.acquire().await;
             match call().await {
-                Err(ReaderError::Throttled { .. }) if throttled < MAX_THROTTLED_IN_A_ROW => {
-                    throttled += 1;
+                Err(ReaderError::Throttled { .. }) => {
+                    throttled = throttled.saturating_add(1);
                     self.throttles.fetch_add(1, Ordering::Relaxed);
                     let backoff = Duration::from_millis(250 << throttled.min(7));
-                    self.back_off(backoff.min(Duration::from_secs(30)));
+                    self.back_off(backoff.min(MAX_BACKOFF));
                 }
                 other => return other,
             }
