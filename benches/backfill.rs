@@ -33,6 +33,7 @@ async fn backfill(cases: usize, rate: f64) -> Summary {
         dry_run: false,
         case_fields: None,
         projection: Default::default(),
+        dimensions: Vec::new(),
     };
     Backfill::new(&api, &store, &limiter, options)
         .run(&Quiet)

@@ -28,6 +28,18 @@ pub struct Config {
     /// `CASE_CACHE_BYTES` (default 8 MiB; 0 disables): memory for case states kept between
     /// invocations of a warm execution environment.
     pub case_cache_bytes: usize,
+    /// `REPORT_DIMENSIONS` (comma-separated field ids, default none): besides template and
+    /// status, the fields the case-metric aggregates are grouped by (the case's current value).
+    pub report_dimensions: Vec<String>,
+}
+
+/// A comma-separated list of ids, blanks dropped.
+fn id_list(raw: &str) -> Vec<String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -84,13 +96,7 @@ impl Config {
         {
             None | Some("") | Some("on") | Some("true") => Some(EnricherSettings {
                 case_fields: lookup("CASE_FIELDS")
-                    .map(|v| {
-                        v.split(',')
-                            .map(str::trim)
-                            .filter(|f| !f.is_empty())
-                            .map(str::to_owned)
-                            .collect::<Vec<_>>()
-                    })
+                    .map(|v| id_list(&v))
                     .filter(|f| !f.is_empty()),
                 cache_ttl: Duration::from_secs(number("FIELD_CACHE_TTL_SECONDS", 900)?),
                 max_snapshot_age: Duration::from_secs(number("SNAPSHOT_MAX_AGE_SECONDS", 21_600)?),
@@ -113,6 +119,9 @@ impl Config {
             })?,
         };
         Ok(Config {
+            report_dimensions: lookup("REPORT_DIMENSIONS")
+                .map(|v| id_list(&v))
+                .unwrap_or_default(),
             case_cache_bytes,
             enrichment,
             cases_timeout: Duration::from_millis(number("CASES_TIMEOUT_MS", 5000)?),

@@ -9,6 +9,7 @@
 //! - [`lambda`]: the Lambda adapter (deadline, logs, EMF, the answer Lambda expects);
 //! - [`config`]: settings read once from the environment.
 
+pub mod analytics;
 pub mod backfill;
 pub mod config;
 pub mod connect_cases;

@@ -35,4 +35,5 @@ pub fn projector(sdk: &aws_config::SdkConfig, config: &Config) -> LambdaProjecto
     });
     let store = CachedStore::new(store(sdk, config), config.case_cache_bytes);
     Projector::from_parts(store, enricher, config.projection, config.case_concurrency)
+        .with_dimensions(config.report_dimensions.clone())
 }

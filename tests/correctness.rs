@@ -431,10 +431,13 @@ async fn ahead_written_tombstones_never_replace_a_newer_record() {
         let decision = decide_case(
             Some(&stale.view),
             &[delete],
-            &HashSet::new(),
-            None,
-            None,
-            &OPTIONS,
+            &cases_projector::projection::DecideContext {
+                already_counted: &HashSet::new(),
+                enrichment: None,
+                count_from: None,
+                dimensions: &[],
+                options: &OPTIONS,
+            },
         );
         let view = decision.view.unwrap();
         assert!(decision.changed_related_items.len() > 100);
@@ -443,6 +446,7 @@ async fn ahead_written_tombstones_never_replace_a_newer_record() {
             view: &view,
             related_items: view.related_items.values().collect(),
             counted_events: decision.counted,
+            metric_deltas: &decision.metric_deltas,
         };
         let outcome = projector.store().commit(&commit).await.unwrap();
         assert_eq!(outcome, CommitOutcome::RevisionConflict);

@@ -298,6 +298,7 @@ async fn the_readme_backfill_policy_grants_exactly_the_calls_backfill_makes() {
         dry_run: false,
         case_fields: None,
         projection: Default::default(),
+        dimensions: Vec::new(),
     };
     let limiter = Limiter::new(1000.0);
     Backfill::new(&cases, &store, &limiter, options(Mode::Fresh))

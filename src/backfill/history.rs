@@ -1,8 +1,8 @@
-//! Counters from audit history, as the live projector keeps them, per UTC day of
-//! `performedTime`: cases created, resolutions (status changed to `closed`), reopenings (status
-//! changed from `closed` to another value: exact, since audit events carry the old value), and
-//! related items created per type. Only changes before the domain's cut-over count here; after
-//! it, live events count them. Pure.
+//! What audit history gives the read model. Counters, as the live projector keeps them, per UTC
+//! day of `performedTime`: cases created, resolutions (status changed to `closed`), and related
+//! items created per type; only changes before the domain's cut-over count here (after it, live
+//! events count them). And the case's status history, from which the metric aggregates derive
+//! resolutions and reopenings exactly. Pure.
 
 use std::collections::BTreeMap;
 
@@ -11,10 +11,9 @@ use chrono::{DateTime, Utc};
 use super::source::AuditEvent;
 use crate::event::FieldValue;
 use crate::projection::counters::{
-    CASE_REOPENINGS, CASE_RESOLUTIONS, CASES_CREATED, RELATED_ITEMS_CREATED,
-    related_items_created_of,
+    CASE_RESOLUTIONS, CASES_CREATED, RELATED_ITEMS_CREATED, related_items_created_of,
 };
-use crate::projection::{CountedEvent, CounterIncrements};
+use crate::projection::{CountedEvent, CounterIncrements, Version};
 use crate::store::keys::audit_marker_id;
 
 const CLOSED: &str = "closed";
@@ -30,13 +29,8 @@ fn counter_names(event: &AuditEvent) -> Vec<String> {
         "Case.Created" => names.push(CASES_CREATED.to_owned()),
         "Case.Updated" => {
             if let Some(status) = event.fields.iter().find(|f| f.id == "status") {
-                match (
-                    is_closed(status.old.as_ref()),
-                    is_closed(status.new.as_ref()),
-                ) {
-                    (false, true) => names.push(CASE_RESOLUTIONS.to_owned()),
-                    (true, false) if status.new.is_some() => names.push(CASE_REOPENINGS.to_owned()),
-                    _ => {}
+                if !is_closed(status.old.as_ref()) && is_closed(status.new.as_ref()) {
+                    names.push(CASE_RESOLUTIONS.to_owned());
                 }
             }
         }
@@ -49,6 +43,24 @@ fn counter_names(event: &AuditEvent) -> Vec<String> {
         _ => {}
     }
     names
+}
+
+/// The statuses one case had, with the audit event that set each.
+pub fn status_history(case_id: &str, events: &[AuditEvent]) -> Vec<(Version, String)> {
+    events
+        .iter()
+        .filter_map(|e| {
+            let status = e.fields.iter().find(|f| f.id == "status")?;
+            let Some(FieldValue::String(s)) = &status.new else {
+                return None;
+            };
+            let version = Version {
+                at: e.performed_at,
+                event_id: audit_marker_id(case_id, &e.id),
+            };
+            Some((version, s.clone()))
+        })
+        .collect()
 }
 
 /// The counted events of one case's history: those before `cutover`, each with a marker id of
@@ -101,7 +113,7 @@ mod tests {
     }
 
     #[test]
-    fn reopenings_are_exact_and_only_changes_before_the_cutover_count() {
+    fn only_changes_before_the_cutover_count_and_the_status_history_is_kept() {
         let created = AuditEvent {
             id: "a0".into(),
             kind: "Case.Created".into(),
@@ -134,8 +146,16 @@ mod tests {
                 .sum()
         };
         assert_eq!(total(CASES_CREATED), 1);
-        assert_eq!(total(CASE_RESOLUTIONS), 2);
-        assert_eq!(total(CASE_REOPENINGS), 1, "a6 is after the cut-over");
+        assert_eq!(
+            total(CASE_RESOLUTIONS),
+            2,
+            "a4 and a1; a6 is after the cut-over"
+        );
+        let statuses: Vec<String> = status_history("c", &events)
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect();
+        assert_eq!(statuses, ["closed", "open", "pending", "closed", "open"]);
         assert_eq!(total("relatedItemsCreatedContact"), 1);
         assert_eq!(counted[0].event_id, "audit/c/a0");
     }

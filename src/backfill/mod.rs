@@ -68,6 +68,8 @@ pub struct Options {
     /// Field ids to keep (`CASE_FIELDS`); `None`: every field of the domain.
     pub case_fields: Option<Vec<String>>,
     pub projection: ProjectionOptions,
+    /// `REPORT_DIMENSIONS`: what the metric aggregates are grouped by.
+    pub dimensions: Vec<String>,
 }
 
 /// What a run did so far; saved with the checkpoint.
@@ -301,6 +303,7 @@ where
                         taken_at: now_ms(),
                         fields: None,
                         related_items: items,
+                        status_history: Vec::new(),
                     })
                     .await?;
                 }
@@ -452,6 +455,7 @@ where
             _ => None,
         };
         let mut counted = 0;
+        let mut status_history = Vec::new();
         if updated_at.is_none_or(|t| t >= self.options.history_since) {
             let mut token: Option<String> = None;
             let mut audit = Vec::new();
@@ -468,6 +472,7 @@ where
                     break;
                 }
             }
+            status_history = history::status_history(&found.case_id, &audit);
             let events = history::history_counters(domain, &found.case_id, &audit, cutover);
             counted = self.store.count_once(&events).await? as u64;
         }
@@ -484,6 +489,7 @@ where
             taken_at,
             fields: Some(fields),
             related_items,
+            status_history,
         })
         .await?;
         Ok((items, counted))
@@ -496,6 +502,7 @@ where
             let decision = decide_snapshot(
                 stored.as_ref().map(|s| &s.view),
                 &snapshot,
+                &self.options.dimensions,
                 &self.options.projection,
             );
             let Some(view) = decision.view.as_ref().filter(|_| decision.writes()) else {
@@ -510,6 +517,7 @@ where
                     .filter_map(|id| view.related_items.get(id))
                     .collect(),
                 counted_events: Vec::new(),
+                metric_deltas: &decision.metric_deltas,
             };
             match self.store.commit(&commit).await? {
                 CommitOutcome::Committed { .. } => return Ok(()),

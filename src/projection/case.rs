@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashSet};
 use chrono::{DateTime, Utc};
 
 use super::{CaseView, CounterIncrements, Outcome, ProjectionOptions, Snapshot, decide};
+use crate::analytics::aggregate::{Contributions, delta};
 use crate::event::{CaseEvent, Change};
 
 /// An event whose counters are committed with the state, exactly once (a marker per event).
@@ -27,6 +28,19 @@ pub struct EnrichmentResult<'a> {
     pub status: &'a str,
 }
 
+/// What a case decision depends on besides the stored state and the events.
+#[derive(Debug, Clone, Copy)]
+pub struct DecideContext<'a> {
+    /// Events committed by an earlier delivery (their marker exists).
+    pub already_counted: &'a HashSet<String>,
+    pub enrichment: Option<EnrichmentResult<'a>>,
+    /// The domain's cut-over: older events move no counter.
+    pub count_from: Option<DateTime<Utc>>,
+    /// `REPORT_DIMENSIONS`: the field ids metric aggregates are grouped by.
+    pub dimensions: &'a [String],
+    pub options: &'a ProjectionOptions,
+}
+
 /// The decision for one case.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseDecision {
@@ -39,6 +53,8 @@ pub struct CaseDecision {
     /// Related items whose stored record changed.
     pub changed_related_items: BTreeSet<String>,
     pub counted: Vec<CountedEvent>,
+    /// What to add to the metric aggregates, written with the case item.
+    pub metric_deltas: Contributions,
 }
 
 impl CaseDecision {
@@ -59,11 +75,15 @@ impl CaseDecision {
 pub fn decide_case(
     stored: Option<&CaseView>,
     events: &[CaseEvent],
-    already_counted: &HashSet<String>,
-    enrichment: Option<EnrichmentResult<'_>>,
-    count_from: Option<DateTime<Utc>>,
-    options: &ProjectionOptions,
+    context: &DecideContext<'_>,
 ) -> CaseDecision {
+    let DecideContext {
+        already_counted,
+        enrichment,
+        count_from,
+        dimensions,
+        options,
+    } = *context;
     let mut state = stored.cloned();
     let mut decision = CaseDecision {
         outcomes: Vec::with_capacity(events.len()),
@@ -71,6 +91,7 @@ pub fn decide_case(
         case_changed: false,
         changed_related_items: BTreeSet::new(),
         counted: Vec::new(),
+        metric_deltas: Contributions::new(),
     };
     let mut seen: HashSet<&str> = HashSet::new();
     for event in events {
@@ -108,6 +129,7 @@ pub fn decide_case(
         view.enrichment = Some(enrichment.status.to_owned());
         decision.case_changed |= (&view.fields, &view.enrichment) != (&before.0, &before.1);
     }
+    decision.metric_deltas = delta(stored, state.as_ref(), dimensions);
     decision.view = state;
     decision
 }

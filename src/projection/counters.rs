@@ -20,7 +20,6 @@ pub struct CounterIncrements {
 pub const CASES_CREATED: &str = "casesCreated";
 pub const CASES_DELETED: &str = "casesDeleted";
 pub const CASE_RESOLUTIONS: &str = "caseResolutions";
-pub const CASE_REOPENINGS: &str = "caseReopenings";
 pub const RELATED_ITEMS_CREATED: &str = "relatedItemsCreated";
 
 /// `relatedItemsCreated<Type>`, e.g. `relatedItemsCreatedComment`.
@@ -35,9 +34,9 @@ const CLOSED: &str = "closed";
 /// - `casesCreated` / `casesDeleted`: `CASE.CREATED` / `CASE.DELETED`.
 /// - `caseResolutions`: a case event whose `changedFieldIds` include `status` and that carries
 ///   `status` = `closed`.
-/// - `caseReopenings`: `status` changed, carried status is not `closed`, and the event carries a
-///   non-empty `last_closed_datetime` (the case was closed before). Event-carried values only,
-///   so the count does not depend on arrival order.
+/// Reopenings are not counted here: whether a status change reopens a case depends on the status
+/// before it, which one event alone does not tell. The metric aggregates derive them exactly from
+/// each case's status history (`analytics::aggregate`).
 /// - `relatedItemsCreated` and `relatedItemsCreated<Type>`: `RELATED_ITEM.CREATED` of a known type.
 pub fn counters_for(event: &CaseEvent) -> Option<CounterIncrements> {
     let mut names: Vec<String> = Vec::new();
@@ -54,17 +53,11 @@ pub fn counters_for(event: &CaseEvent) -> Option<CounterIncrements> {
                 Some(FieldValue::String(s)) => Some(s.as_str()),
                 _ => None,
             });
-            let closed_before = fields
-                .and_then(|f| f.get("last_closed_datetime"))
-                .is_some_and(|v| !matches!(v, FieldValue::Empty));
-            if case.operation != Operation::Deleted && status_changed {
-                match carried_status {
-                    Some(s) if s.eq_ignore_ascii_case(CLOSED) => {
-                        names.push(CASE_RESOLUTIONS.into())
-                    }
-                    Some(_) if closed_before => names.push(CASE_REOPENINGS.into()),
-                    _ => {}
-                }
+            if case.operation != Operation::Deleted
+                && status_changed
+                && carried_status.is_some_and(|s| s.eq_ignore_ascii_case(CLOSED))
+            {
+                names.push(CASE_RESOLUTIONS.into());
             }
         }
         Change::RelatedItem(r) => {

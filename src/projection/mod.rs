@@ -18,7 +18,7 @@ use crate::event::{
     CaseChange, CaseEvent, Change, FieldValue, Operation, RelatedItemChange, RelatedItemType,
 };
 
-pub use case::{CaseDecision, CountedEvent, EnrichmentResult, decide_case};
+pub use case::{CaseDecision, CountedEvent, DecideContext, EnrichmentResult, decide_case};
 pub use counters::{CounterIncrements, counters_for};
 pub use snapshot::{CaseSnapshot, decide_snapshot};
 pub use trim::{estimated_field_bytes, trimmed_values};
@@ -156,6 +156,7 @@ fn same_case_item(a: &CaseView, b: &CaseView) -> bool {
         && a.version == b.version
         && a.deleted == b.deleted
         && a.fields == b.fields
+        && a.status_history == b.status_history
         && a.related_item_counts() == b.related_item_counts()
 }
 
@@ -171,6 +172,9 @@ fn apply_case(
     }
     if view.created_at.is_none() {
         view.created_at = change.created_at;
+    }
+    if let Some(FieldValue::String(status)) = change.fields.as_ref().and_then(|f| f.get("status")) {
+        record_status(view, version, status);
     }
 
     if change.operation == Operation::Deleted {
@@ -240,6 +244,14 @@ fn merge_field(view: &mut CaseView, id: &str, value: &FieldValue, version: &Vers
     }
 }
 
+/// Adds a status the case had at `version` to its history (not after its delete).
+pub fn record_status(view: &mut CaseView, version: &Version, status: &str) {
+    if view.deleted.as_ref().is_none_or(|d| version < d) {
+        view.status_history
+            .insert(version.clone(), status.to_owned());
+    }
+}
+
 /// Applies GetCase values taken at `snapshot.taken_at`: they replace fields set by older
 /// events and never roll back a value from a newer one. Nothing changes on a tombstone.
 pub fn apply_snapshot(view: &mut CaseView, snapshot: &Snapshot) {
@@ -247,6 +259,9 @@ pub fn apply_snapshot(view: &mut CaseView, snapshot: &Snapshot) {
         return;
     }
     let version = Version::snapshot(snapshot.taken_at);
+    if let Some(FieldValue::String(status)) = snapshot.fields.get("status") {
+        record_status(view, &version, status);
+    }
     for (id, value) in &snapshot.fields {
         merge_field(view, id, value, &version);
     }

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use super::case::CaseDecision;
 use super::related::apply_related;
 use super::{CaseView, ProjectionOptions, Snapshot, Version, apply_snapshot};
+use crate::analytics::aggregate::delta;
 use crate::event::{FieldValue, Operation, RelatedItem, RelatedItemChange};
 
 /// What one read of the Cases API says about a case.
@@ -24,12 +25,15 @@ pub struct CaseSnapshot {
     pub fields: Option<BTreeMap<String, FieldValue>>,
     /// Related items as read (content as the API returns it).
     pub related_items: Vec<RelatedItem>,
+    /// Statuses the case had, from its audit history (`performedTime`, audit event id).
+    pub status_history: Vec<(Version, String)>,
 }
 
 /// Applies `snapshot` to the stored state.
 pub fn decide_snapshot(
     stored: Option<&CaseView>,
     snapshot: &CaseSnapshot,
+    dimensions: &[String],
     options: &ProjectionOptions,
 ) -> CaseDecision {
     let mut view = stored.cloned().unwrap_or_else(|| CaseView {
@@ -60,6 +64,9 @@ pub fn decide_snapshot(
                 },
             );
         }
+        for (version, status) in &snapshot.status_history {
+            super::record_status(&mut view, version, status);
+        }
         for item in &snapshot.related_items {
             let change = RelatedItemChange {
                 operation: Operation::Updated,
@@ -71,12 +78,18 @@ pub fn decide_snapshot(
         }
     }
     let case_changed = view != before;
+    let metric_deltas = delta(
+        stored,
+        Some(&view).filter(|_| case_changed).or(stored),
+        dimensions,
+    );
     CaseDecision {
         outcomes: Vec::new(),
         view: (case_changed || stored.is_some()).then_some(view),
         case_changed,
         changed_related_items,
         counted: Vec::new(),
+        metric_deltas,
     }
 }
 
@@ -106,6 +119,7 @@ mod tests {
                 "title".to_owned(),
                 FieldValue::String(title.into()),
             )])),
+            status_history: Vec::new(),
             related_items: vec![RelatedItem {
                 id: "ri-1".into(),
                 item_type: RelatedItemType::Contact,
@@ -123,6 +137,7 @@ mod tests {
         let d = decide_snapshot(
             None,
             &snapshot("2026-11-20T00:00:00Z", "t"),
+            &[],
             &Default::default(),
         );
         let view = d.view.unwrap();
@@ -143,26 +158,29 @@ mod tests {
             &Default::default(),
         );
         let older = snapshot("2026-11-20T09:01:00Z", "old");
-        let d = decide_snapshot(state.as_ref(), &older, &Default::default());
+        let d = decide_snapshot(state.as_ref(), &older, &[], &Default::default());
         assert_eq!(
             d.view.unwrap().title(),
             Some("Card declined at checkout (2 attempts)")
         );
         let newer = snapshot("2026-11-20T09:10:00Z", "new");
-        let d = decide_snapshot(state.as_ref(), &newer, &Default::default());
+        let d = decide_snapshot(state.as_ref(), &newer, &[], &Default::default());
         assert_eq!(d.view.unwrap().title(), Some("new"));
 
         let deleted = decide_case(
             state.as_ref(),
             &[sample("19-case-deleted.json")],
-            &Default::default(),
-            None,
-            None,
-            &Default::default(),
+            &crate::projection::DecideContext {
+                already_counted: &Default::default(),
+                enrichment: None,
+                count_from: None,
+                dimensions: &[],
+                options: &Default::default(),
+            },
         );
         let mut tombstone = deleted.view.unwrap();
         tombstone.case_id = newer.case_id.clone();
-        let d = decide_snapshot(Some(&tombstone), &newer, &Default::default());
+        let d = decide_snapshot(Some(&tombstone), &newer, &[], &Default::default());
         assert!(!d.case_changed, "a tombstone stays as it is");
     }
 }

@@ -62,6 +62,10 @@ pub struct CaseView {
     /// Outcome of the last GetCase enrichment (`fetched`, `not-found`, `refused`); set by the
     /// handler, not by the projection.
     pub enrichment: Option<String>,
+    /// Every status the case is known to have had, by the version that carried it (events that
+    /// carry `status`, snapshots, audit history): resolutions and reopenings are its transitions,
+    /// whatever order the events arrived in. Kept on tombstones (system values, no customer data).
+    pub status_history: BTreeMap<Version, String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

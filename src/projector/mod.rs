@@ -16,7 +16,8 @@ use tokio::time::Instant;
 use crate::enrichment::{CaseReader, Enricher, NoCases};
 use crate::event::{CaseEvent, Change, Invocation, RelatedItemType};
 use crate::projection::{
-    CaseDecision, EnrichmentResult, Outcome, ProjectionOptions, counters_for, decide, decide_case,
+    CaseDecision, DecideContext, EnrichmentResult, Outcome, ProjectionOptions, counters_for,
+    decide, decide_case,
 };
 use crate::report::{
     InvocationKind, InvocationReport, RecordError, RecordOutcome, RecordReport, Work,
@@ -35,6 +36,8 @@ pub struct Projector<S, R = NoCases> {
     case_concurrency: usize,
     /// Each domain's counting cut-over, once known (it never changes once set).
     cutovers: std::sync::Mutex<HashMap<String, DateTime<Utc>>>,
+    /// `REPORT_DIMENSIONS`: what the metric aggregates are grouped by.
+    dimensions: Vec<String>,
 }
 
 impl<S: ReadModelStore> Projector<S, NoCases> {
@@ -68,7 +71,14 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
             options,
             case_concurrency: case_concurrency.max(1),
             cutovers: Default::default(),
+            dimensions: Vec::new(),
         }
+    }
+
+    /// Groups the metric aggregates by these field ids too (besides template and status).
+    pub fn with_dimensions(mut self, dimensions: Vec<String>) -> Self {
+        self.dimensions = dimensions;
+        self
     }
 
     pub fn store(&self) -> &S {
@@ -269,13 +279,16 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
             let decision = decide_case(
                 stored.as_ref().map(|s| &s.view),
                 &events,
-                &already_counted,
-                enrichment.as_ref().map(|e| EnrichmentResult {
-                    snapshot: e.snapshot.as_ref(),
-                    status: e.status.label(),
-                }),
-                count_from,
-                &self.options,
+                &DecideContext {
+                    already_counted: &already_counted,
+                    enrichment: enrichment.as_ref().map(|e| EnrichmentResult {
+                        snapshot: e.snapshot.as_ref(),
+                        status: e.status.label(),
+                    }),
+                    count_from,
+                    dimensions: &self.dimensions,
+                    options: &self.options,
+                },
             );
             if !decision.writes() {
                 return Ok((decision.outcomes, work));
@@ -285,6 +298,7 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
                 view: Some(view),
                 changed_related_items,
                 counted,
+                metric_deltas,
                 ..
             } = decision
             else {
@@ -298,6 +312,7 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
                     .filter_map(|id| view.related_items.get(id))
                     .collect(),
                 counted_events: counted,
+                metric_deltas: &metric_deltas,
             };
             match self.store.commit(&commit).await {
                 Ok(CommitOutcome::Committed {

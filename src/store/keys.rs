@@ -90,3 +90,20 @@ pub fn checkpoint_key(domain_id: &str, name: &str) -> Key {
 pub fn audit_marker_id(case_id: &str, audit_event_id: &str) -> String {
     format!("audit/{case_id}/{audit_event_id}")
 }
+
+pub const METRICS_PREFIX: &str = "METRICS#";
+pub const CURRENT_SK: &str = "CURRENT";
+
+pub fn metrics_pk(domain_id: &str) -> String {
+    format!("{METRICS_PREFIX}{domain_id}")
+}
+
+/// A domain's metric aggregates for one UTC day.
+pub fn metrics_day_key(domain_id: &str, day: NaiveDate) -> Key {
+    (metrics_pk(domain_id), format!("{DAY_PREFIX}{day}"))
+}
+
+/// A domain's current-cases aggregate.
+pub fn metrics_current_key(domain_id: &str) -> Key {
+    (metrics_pk(domain_id), CURRENT_SK.into())
+}

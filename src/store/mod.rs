@@ -13,6 +13,7 @@ use std::future::Future;
 
 use std::collections::HashSet;
 
+use crate::analytics::aggregate::Contributions;
 use crate::model::FieldInfo;
 use crate::projection::{CaseView, RelatedItemView};
 
@@ -40,6 +41,8 @@ pub struct CaseCommit<'a> {
     /// Related items whose record changed.
     pub related_items: Vec<&'a RelatedItemView>,
     pub counted_events: Vec<CountedEvent>,
+    /// Changes to the metric aggregates, written with the case item.
+    pub metric_deltas: &'a Contributions,
 }
 
 impl CaseCommit<'_> {

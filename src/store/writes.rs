@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use super::CaseCommit;
 use super::item::{Item, case_items, encode_version, overflow_item_count, related_item};
-use super::keys::{event_key, overflow_key, stats_key};
+use super::keys::{event_key, metrics_current_key, metrics_day_key, overflow_key, stats_key};
+use crate::analytics::aggregate::Bucket;
 use crate::projection::{CountedEvent, CounterIncrements, RelatedItemView};
 
 /// DynamoDB allows 100 actions per transaction.
@@ -139,6 +140,17 @@ pub fn plan(commit: &CaseCommit<'_>, expires_at: u64) -> WritePlan {
             pk,
             sk,
             increments: c.increments.clone(),
+        });
+    }
+    for (bucket, increments) in commit.metric_deltas {
+        let (pk, sk) = match bucket {
+            Bucket::Day(day) => metrics_day_key(&view.domain_id, *day),
+            Bucket::Current => metrics_current_key(&view.domain_id),
+        };
+        atomic.push(Write::Add {
+            pk,
+            sk,
+            increments: increments.clone(),
         });
     }
     WritePlan {

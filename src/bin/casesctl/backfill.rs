@@ -47,6 +47,7 @@ pub async fn run(args: Args) -> ExitCode {
             .as_ref()
             .and_then(|e| e.case_fields.clone()),
         projection: config.projection,
+        dimensions: config.report_dimensions.clone(),
     };
     let progress = Progress::new();
     let result = Backfill::new(&cases, &store, &limiter, options)

@@ -148,20 +148,32 @@ fn ties_on_change_time_break_on_event_id() {
 }
 
 #[test]
-fn closing_counts_a_resolution_and_reopening_counts_a_reopening() {
+fn closing_counts_a_resolution_and_reopening_is_a_transition_of_the_status_history() {
     let state = given(&["01-case-created.json"]);
     let closed = when(&state, "13-case-updated-closed.json");
     assert_eq!(
         closed.counters.unwrap().increments.get(CASE_RESOLUTIONS),
         Some(&1)
     );
-    let reopened = when(&Some(closed.view), "14-case-updated-reopened.json");
-    let inc = reopened.counters.unwrap();
-    assert_eq!(inc.increments.get(CASE_REOPENINGS), Some(&1));
+    let reopened = when(&Some(closed.view.clone()), "14-case-updated-reopened.json");
+    assert!(
+        reopened.counters.is_none(),
+        "one event cannot tell a reopening: the status history does"
+    );
+    let statuses: Vec<&str> = reopened
+        .view
+        .status_history
+        .values()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(statuses, ["open", "closed", "open"]);
+    use crate::analytics::aggregate::{Bucket, REOPENED, contributions};
+    let c = contributions(Some(&reopened.view), &[]);
+    let day = Bucket::Day("2026-11-21".parse().unwrap());
     assert_eq!(
-        inc.day.to_string(),
-        "2026-11-21",
-        "counted on the UTC day of the change"
+        c[&day].get(REOPENED),
+        Some(&1),
+        "on the UTC day of the change"
     );
 }
 
@@ -274,13 +286,16 @@ fn snapshot_fills_fields_but_never_rolls_back_a_newer_event_value() {
     let d = decide_case(
         state.as_ref(),
         &[metadata_only],
-        &Default::default(),
-        Some(EnrichmentResult {
-            snapshot: Some(&snapshot),
-            status: "fetched",
-        }),
-        None,
-        &ProjectionOptions::default(),
+        &DecideContext {
+            already_counted: &Default::default(),
+            enrichment: Some(EnrichmentResult {
+                snapshot: Some(&snapshot),
+                status: "fetched",
+            }),
+            count_from: None,
+            dimensions: &[],
+            options: &ProjectionOptions::default(),
+        },
     );
     let view = d.view.unwrap();
     assert_eq!(view.title(), Some("Card declined at checkout (2 attempts)"));

@@ -217,6 +217,17 @@ fn case_item_with(view: &CaseView, revision: u64, cut: &BTreeMap<String, String>
     if let Some(e) = &view.enrichment {
         item.insert("enrichment".into(), s(e));
     }
+    if !view.status_history.is_empty() {
+        item.insert(
+            "statusHistory".into(),
+            AttributeValue::M(
+                view.status_history
+                    .iter()
+                    .map(|(v, status)| (encode_version(v), s(status)))
+                    .collect(),
+            ),
+        );
+    }
     let counts = view.related_item_counts();
     item.insert(
         "relatedItems".into(),

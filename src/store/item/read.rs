@@ -135,6 +135,20 @@ pub fn view_from_items(case_id: &str, items: &[Item]) -> Result<Option<StoredCas
         version,
         fields,
         related_items: BTreeMap::new(),
+        status_history: match r.map("statusHistory")? {
+            None => BTreeMap::new(),
+            Some(m) => m
+                .iter()
+                .map(|(v, status)| {
+                    let version = decode_version(v)
+                        .ok_or_else(|| r.err("`statusHistory` has a malformed version"))?;
+                    let status = status
+                        .as_s()
+                        .map_err(|_| r.err("`statusHistory` holds a non-string"))?;
+                    Ok((version, status.clone()))
+                })
+                .collect::<Result<_, StoreError>>()?,
+        },
         enrichment: r.opt_s("enrichment")?.cloned(),
     };
     for item in items {

@@ -1,0 +1,5 @@
+//! Case metrics from the read model: the aggregates a commit maintains ([`aggregate`]) and the
+//! reports built from them ([`model`]).
+
+pub mod aggregate;
+pub mod model;
