@@ -314,3 +314,60 @@ async fn a_batch_of_100_records_for_one_case_applies_in_chunks_of_32_with_exact_
     let again = snapshot_table(projector.store()).await;
     assert_eq!(again[&stats_day()], table[&stats_day()]);
 }
+
+/// Hostile values that would make a key DynamoDB refuses (an index key over 2,048 bytes, a sort
+/// key over 1,024 bytes) must not turn into a case that fails forever: the record applies (the
+/// case is left out of the index) or is refused at parse time, unretried.
+#[tokio::test]
+async fn values_too_long_for_a_key_neither_fail_forever_nor_block_the_case() {
+    let server = DynamoLocal::start();
+    let projector = projector(new_store(&server, "cases").await);
+    let long_status = "s".repeat(2100);
+    let created = case_event(
+        "key-00001",
+        &at(0, 0),
+        "CREATED",
+        CASE,
+        json!({"status": text(&long_status), "title": text("long status")}),
+    );
+    // A related item id of 300 four-byte characters: within the 500 characters the Cases model
+    // allows, but 1,200 bytes, over the sort key's limit.
+    let long_item = related_event(
+        "key-00002",
+        &at(1, 0),
+        "CREATED",
+        CASE,
+        &"\u{1D11E}".repeat(300),
+        "File",
+        Some(content_of("File", "x")),
+    );
+    let next = case_event(
+        "key-00003",
+        &at(2, 0),
+        "UPDATED",
+        CASE,
+        json!({"title": text("still projected")}),
+    );
+    let report = handle(&projector, sqs_batch(&[created, long_item, next])).await;
+    let outcomes: Vec<&RecordOutcome> = report.records.iter().map(|r| &r.outcome).collect();
+    assert_eq!(
+        outcomes[0],
+        &RecordOutcome::Done(Outcome::Applied),
+        "{report:?}"
+    );
+    assert!(
+        matches!(
+            outcomes[1],
+            RecordOutcome::Failed {
+                retryable: false,
+                ..
+            }
+        ),
+        "{report:?}"
+    );
+    assert_eq!(outcomes[2], &RecordOutcome::Done(Outcome::Applied));
+    assert_eq!(report.retryable_failures().count(), 0);
+    let loaded = projector.store().load(CASE).await.unwrap().unwrap().view;
+    assert_eq!(loaded.status(), Some(long_status.as_str()));
+    assert_eq!(loaded.title(), Some("still projected"));
+}
