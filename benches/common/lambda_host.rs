@@ -1,6 +1,6 @@
 //! A local Lambda runtime API (enough for lambda_runtime: hands out queued events, collects the
 //! answers) and helpers to run the release binaries against it. Shared by the benches
-//! (`peer_comparison`, `soak`), which include it by path.
+//! and the soak (`benches/peer_comparison.rs`, `examples/soak.rs`), which include it by path.
 #![allow(dead_code)]
 
 use std::collections::{HashMap, VecDeque};
