@@ -1,7 +1,10 @@
 //! Soak: a long stream (50,000 events by default) with injected faults through the release
 //! Lambda binary on a local runtime API, DynamoDB Local and the Cases stand-in.
 //!
-//! Faults: GetCase answers 429 (10%) and 500 (5%) throughout; DynamoDB Local is frozen
+//! Events carry the configured fields and, for most, the others the read model wants; 5% of
+//! updates change a field only GetCase can provide (GetCase is the rate-limited dependency: a
+//! stream that needed it for every event would measure the SDK's adaptive backoff, not the
+//! projector). Faults: GetCase answers 429 (10%) and 500 (5%) throughout; DynamoDB Local is frozen
 //! (SIGSTOP) for a few seconds twice. Failed messages are redelivered the way SQS does (later,
 //! in new batches; to a DLQ after 5 receives). Malformed bodies (~0.5%) are mixed in.
 //!
@@ -145,7 +148,7 @@ fn generate(n: usize) -> Stream {
             } else if rng.chance(10) {
                 deleted[c] = true;
                 ("CASE.DELETED", vec![])
-            } else if rng.chance(300) {
+            } else if rng.chance(50) {
                 // Only GetCase can provide it.
                 ("CASE.UPDATED", vec![NOT_CONFIGURED[rng.below(2)]])
             } else {
@@ -167,6 +170,8 @@ fn generate(n: usize) -> Stream {
                 let status = if rng.chance(300) { "closed" } else { "open" };
                 let reason = ["billing", "technical"][rng.below(2)];
                 e["detail"]["case"]["fields"] = json!({
+                    "priority": {"value": {"doubleValue": (c % 5) as f64}},
+                    "summary": {"value": {"stringValue": format!("summary of {c}")}},
                     "status": {"value": {"stringValue": status}},
                     "title": {"value": {"stringValue": format!("case {c} title {}", rng.below(1000))}},
                     "case_reason": {"value": {"stringValue": reason}},
@@ -292,7 +297,11 @@ async fn main() {
         });
     }
     let api = RuntimeApi::start().await;
-    let mut cmd = tokio::process::Command::new(release("cases-projector"));
+    // `SOAK_BINARY` runs another build of the Lambda (e.g. a debug one, to try the driver).
+    let binary = std::env::var_os("SOAK_BINARY")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| release("cases-projector"));
+    let mut cmd = tokio::process::Command::new(binary);
     lambda_env(&mut cmd, &api);
     cmd.env("TABLE_NAME", "soak")
         .env("AWS_ENDPOINT_URL_DYNAMODB", dynamo.endpoint())
