@@ -5,11 +5,13 @@
 //! Run with `scripts/bench-peer` (builds the release binaries and the peer's venv first).
 //! Prints one markdown table; figures are recorded in `docs/benchmarks.md`.
 
+#[path = "common/lambda_host.rs"]
+mod lambda_host;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,12 +19,11 @@ use std::time::{Duration, Instant};
 use cases_projector::event::parse_event_value;
 use cases_projector::projection::counters_for;
 use cases_projector::store::keys;
+use lambda_host::{RuntimeApi, lambda_env, release};
 use serde_json::{Value, json};
-use support::cases_standin::read_request;
 use support::*;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
+use tokio::net::TcpStream;
 
 const DOMAIN: &str = "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d";
 const CASES: usize = 1_000;
@@ -243,145 +244,6 @@ fn batches(events: &[Value]) -> Vec<Value> {
             batch
         })
         .collect()
-}
-
-// ---------------------------------------------------------------------------------------------
-// A Lambda runtime API, enough for lambda_runtime: hands out queued events, collects answers.
-
-#[derive(Default)]
-struct Runtime {
-    queue: VecDeque<(String, Value)>,
-    responses: HashMap<String, Value>,
-    first_next: Option<Instant>,
-}
-
-#[derive(Clone)]
-struct RuntimeApi {
-    port: u16,
-    state: Arc<Mutex<Runtime>>,
-    changed: Arc<Notify>,
-}
-
-impl RuntimeApi {
-    async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let api = RuntimeApi {
-            port: listener.local_addr().unwrap().port(),
-            state: Default::default(),
-            changed: Default::default(),
-        };
-        let server = api.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let conn = server.clone();
-                tokio::spawn(async move { conn.serve(stream).await });
-            }
-        });
-        api
-    }
-
-    async fn serve(&self, mut stream: TcpStream) {
-        let _ = stream.set_nodelay(true);
-        let mut buf = Vec::new();
-        while let Some((method, path, body)) = read_request(&mut stream, &mut buf).await {
-            if std::env::var_os("BENCH_DEBUG").is_some() {
-                eprintln!("runtime api: {method} {path} ({} bytes)", body.len());
-            }
-            let (status, headers, body) = if path.ends_with("/invocation/next") {
-                self.state
-                    .lock()
-                    .unwrap()
-                    .first_next
-                    .get_or_insert_with(Instant::now);
-                self.changed.notify_waiters();
-                let (id, payload) = loop {
-                    let notified = self.changed.notified();
-                    if let Some(next) = self.state.lock().unwrap().queue.pop_front() {
-                        break next;
-                    }
-                    notified.await;
-                };
-                let deadline = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    + Duration::from_secs(60);
-                let headers = format!(
-                    "Lambda-Runtime-Aws-Request-Id: {id}\r\nLambda-Runtime-Deadline-Ms: {}\r\nLambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-west-2:123456789012:function:bench\r\nLambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000\r\n",
-                    deadline.as_millis()
-                );
-                (200, headers, payload.to_string())
-            } else if method == "POST" && (path.ends_with("/response") || path.ends_with("/error"))
-            {
-                let id = path.split('/').nth_back(1).unwrap_or_default().to_owned();
-                let answer = serde_json::from_slice(&body)
-                    .unwrap_or(json!({"error": String::from_utf8_lossy(&body)}));
-                self.state.lock().unwrap().responses.insert(id, answer);
-                self.changed.notify_waiters();
-                (202, String::new(), "{}".to_owned())
-            } else {
-                (404, String::new(), "{}".to_owned())
-            };
-            let response = format!(
-                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n{body}",
-                body.len()
-            );
-            if stream.write_all(response.as_bytes()).await.is_err() {
-                return;
-            }
-        }
-    }
-
-    fn push(&self, id: String, payload: Value) {
-        self.state.lock().unwrap().queue.push_back((id, payload));
-        self.changed.notify_waiters();
-    }
-
-    async fn wait_for(&self, ids: &[String]) -> Vec<Value> {
-        loop {
-            let notified = self.changed.notified();
-            {
-                let state = self.state.lock().unwrap();
-                if ids.iter().all(|id| state.responses.contains_key(id)) {
-                    return ids.iter().map(|id| state.responses[id].clone()).collect();
-                }
-            }
-            notified.await;
-        }
-    }
-
-    async fn wait_first_next(&self) -> Instant {
-        loop {
-            let notified = self.changed.notified();
-            if let Some(t) = self.state.lock().unwrap().first_next {
-                return t;
-            }
-            notified.await;
-        }
-    }
-}
-
-fn lambda_env(cmd: &mut tokio::process::Command, api: &RuntimeApi) {
-    cmd.env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{}", api.port))
-        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
-        .env("AWS_REGION", "us-west-2")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .kill_on_drop(true);
-}
-
-fn release(name: &str) -> PathBuf {
-    let path = root().join("target/release").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run scripts/bench-peer",
-        path.display()
-    );
-    path
 }
 
 /// Median time from spawn to the runtime's first `next` request.

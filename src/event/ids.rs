@@ -18,6 +18,16 @@ pub const RELATED_ITEM_ID: IdLimit = IdLimit {
     shape: "RelatedItemId",
     ..CASE_ID
 };
+/// A related item id also names its row: `RELATED#<id>` is a DynamoDB sort key (under 1,024
+/// bytes). 500 characters of up to 4 bytes each would not fit, and a write that can never succeed
+/// would be retried until the DLQ: refused at parse time instead, unretried.
+pub const RELATED_ITEM_KEY: IdLimit = IdLimit {
+    shape: "RelatedItemId",
+    min: 1,
+    max: 1000,
+    in_bytes: true,
+    source: "so that RELATED#<id> fits a DynamoDB sort key",
+};
 /// `DomainId`: length 1..=500, no pattern.
 pub const DOMAIN_ID: IdLimit = IdLimit {
     shape: "DomainId",

@@ -12,7 +12,9 @@ use serde_json::value::RawValue;
 use super::content::related_item_content;
 use super::error::{ParseError, describe, located, printable};
 use super::fields::{WireFields, convert_fields};
-use super::ids::{CASE_ID, DOMAIN_ID, EVENT_ID, RELATED_ITEM_ID, TEMPLATE_ID, check_id};
+use super::ids::{
+    CASE_ID, DOMAIN_ID, EVENT_ID, RELATED_ITEM_ID, RELATED_ITEM_KEY, TEMPLATE_ID, check_id,
+};
 use super::{
     CaseChange, CaseEvent, Change, Operation, PerformedBy, RelatedItem, RelatedItemChange,
     RelatedItemType,
@@ -206,6 +208,11 @@ fn into_case_event(id: String, domain_id: String, d: Detail) -> Result<CaseEvent
                 "detail.relatedItem.relatedItemId",
                 &item.related_item_id,
                 RELATED_ITEM_ID,
+            )?;
+            check_id(
+                "detail.relatedItem.relatedItemId",
+                &item.related_item_id,
+                RELATED_ITEM_KEY,
             )?;
             let item_type = RelatedItemType::parse(&item.related_item_type);
             let content = related_item_content(&item_type, item.rest)?;

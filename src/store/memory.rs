@@ -122,6 +122,15 @@ impl MemoryStore {
             {
                 return Err(StoreError::Rejected("item over 400 KB".into()));
             }
+            if let Write::Put { item, .. } = w
+                && item::INDEX_KEYS.iter().any(|k| {
+                    item.get(*k)
+                        .and_then(|v| v.as_s().ok())
+                        .is_some_and(|v| !item::index_key_fits(v))
+                })
+            {
+                return Err(StoreError::Rejected("index key too long".into()));
+            }
         }
         Ok(())
     }

@@ -170,19 +170,24 @@ fn case_item_with(view: &CaseView, revision: u64, cut: &BTreeMap<String, String>
     if let Some(title) = view.title() {
         item.insert("title".into(), s(title));
     }
-    // Index keys: only live cases appear in the dashboards' indexes.
+    // Index keys: only live cases appear in the dashboards' indexes, and only with a key DynamoDB
+    // accepts (a status value is free text: one too long for a key would fail every write of the
+    // case, forever).
     if !view.is_deleted() {
         if let (Some(status), Some(_)) = (view.status().filter(|s| !s.is_empty()), &view.version) {
-            item.insert(
-                "statusKey".into(),
-                s(format!("{}#{status}", view.domain_id)),
-            );
+            let key = format!("{}#{status}", view.domain_id);
+            if index_key_fits(&key) {
+                item.insert("statusKey".into(), s(key));
+            }
         }
         if let (Some(t), Some(_)) = (
             view.template_id.as_deref().filter(|t| !t.is_empty()),
             view.created_at,
         ) {
-            item.insert("templateKey".into(), s(format!("{}#{t}", view.domain_id)));
+            let key = format!("{}#{t}", view.domain_id);
+            if index_key_fits(&key) {
+                item.insert("templateKey".into(), s(key));
+            }
         }
     }
     let values: BTreeMap<String, FieldValue> = view
@@ -258,6 +263,14 @@ pub fn field_metadata_item(domain_id: &str, f: &FieldInfo) -> Item {
         );
     }
     item
+}
+
+/// The attributes that are partition keys of the table's indexes (`byStatus`, `byTemplate`).
+pub const INDEX_KEYS: [&str; 2] = ["statusKey", "templateKey"];
+
+/// Whether `key` can be an index partition key (DynamoDB: at most 2,048 bytes).
+pub fn index_key_fits(key: &str) -> bool {
+    key.len() < 2048
 }
 
 pub fn related_item(case_id: &str, r: &RelatedItemView) -> Item {
