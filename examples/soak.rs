@@ -215,13 +215,7 @@ fn generate(n: usize) -> Stream {
                 json!({"id": "priority", "value": {"doubleValue": (c % 5) as f64}}),
                 json!({"id": "summary", "value": {"stringValue": format!("summary of {c}")}}),
             ];
-            (
-                case_id(c),
-                CaseFixture {
-                    template_id: "tpl".into(),
-                    fields,
-                },
-            )
+            (case_id(c), CaseFixture::new("tpl", fields))
         })
         .collect();
     Stream { messages, fixture }

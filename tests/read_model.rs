@@ -468,6 +468,15 @@ impl PlanExecutor for FreezingStore {
     async fn execute(&self, plan: &WritePlan) -> Result<CommitOutcome, StoreError> {
         self.inner.execute(plan).await
     }
+
+    async fn query_range(
+        &self,
+        pk: &str,
+        from_sk: &str,
+        to_sk: &str,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.inner.query_range(pk, from_sk, to_sk).await
+    }
 }
 
 impl CaseStore for FreezingStore {

@@ -21,7 +21,7 @@ use cases_projector::event::{
     parse_invocation,
 };
 use cases_projector::projection::{
-    CaseDecision, CaseView, Outcome, ProjectionOptions, counters_for, decide_case,
+    CaseDecision, CaseView, DecideContext, Outcome, ProjectionOptions, counters_for, decide_case,
 };
 use cases_projector::projector::Projector;
 use cases_projector::report::RecordOutcome;
@@ -474,7 +474,7 @@ pub fn check_decide(spec: &Spec) {
         rotated.rotate_left(usize::from(spec.rotation) % n);
         let mut shuffled = events.clone();
         shuffle(&mut shuffled, spec.shuffle_seed);
-        let expected = decide_case(None, &events, &HashSet::new(), None, &options).view;
+        let expected = decide_case(None, &events, &context(&HashSet::new(), &options)).view;
         for (name, order) in [("rotated", rotated), ("shuffled", shuffled)] {
             assert_eq!(
                 fold_one_at_a_time(&order, &options).0,
@@ -488,7 +488,7 @@ pub fn check_decide(spec: &Spec) {
 /// The invariants of `decide_case` on one case's events (delivery order as given).
 pub fn check_events(events: &[CaseEvent], options: &ProjectionOptions) {
     let none = HashSet::new();
-    let first = decide_case(None, events, &none, None, options);
+    let first = decide_case(None, events, &context(&none, options));
     assert_eq!(first.outcomes.len(), events.len(), "one outcome per event");
     let mut seen = HashSet::new();
     for (event, outcome) in events.iter().zip(&first.outcomes) {
@@ -505,10 +505,10 @@ pub fn check_events(events: &[CaseEvent], options: &ProjectionOptions) {
     // (what the store holds) nothing is written at all; without them only the counted events
     // would be proposed again, and the store's marker condition refuses them.
     let counted: HashSet<String> = first.counted.iter().map(|c| c.event_id.clone()).collect();
-    let again = decide_case(first.view.as_ref(), events, &counted, None, options);
+    let again = decide_case(first.view.as_ref(), events, &context(&counted, options));
     assert!(!again.writes(), "redelivery writes: {again:?}");
     assert_eq!(again.view, first.view, "redelivery changes the state");
-    let unmarked = decide_case(first.view.as_ref(), events, &none, None, options);
+    let unmarked = decide_case(first.view.as_ref(), events, &context(&none, options));
     assert_eq!(unmarked.view, first.view, "redelivery changes the state");
     assert!(!unmarked.case_changed, "redelivery changes the case item");
     assert!(
@@ -620,9 +620,7 @@ fn fold_one_at_a_time(
         let d = decide_case(
             state.as_ref(),
             std::slice::from_ref(event),
-            &counted,
-            None,
-            options,
+            &context(&counted, options),
         );
         counted.extend(d.counted.into_iter().map(|c| c.event_id));
         state = d.view;
@@ -638,5 +636,16 @@ fn shuffle<T>(items: &mut [T], seed: u64) {
         state ^= state >> 7;
         state ^= state << 17;
         items.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+}
+
+/// The decision context of a live projector with no enrichment, no cut-over and no dimensions.
+fn context<'a>(counted: &'a HashSet<String>, options: &'a ProjectionOptions) -> DecideContext<'a> {
+    DecideContext {
+        already_counted: counted,
+        enrichment: None,
+        count_from: None,
+        dimensions: &[],
+        options,
     }
 }

@@ -133,10 +133,8 @@ pub fn contributions(view: Option<&CaseView>, dimensions: &[String]) -> Contribu
         }
         previous = Some(status);
     }
-    if !view.is_deleted() {
-        if let Some(status) = view.status() {
-            add(Bucket::Current, &format!("{STATUS_PREFIX}{status}"), 1);
-        }
+    if let (false, Some(status)) = (view.is_deleted(), view.status()) {
+        add(Bucket::Current, &format!("{STATUS_PREFIX}{status}"), 1);
     }
     out
 }

@@ -3,3 +3,5 @@
 
 pub mod aggregate;
 pub mod model;
+pub mod read;
+pub mod report;

@@ -28,10 +28,11 @@ fn counter_names(event: &AuditEvent) -> Vec<String> {
     match event.kind.as_str() {
         "Case.Created" => names.push(CASES_CREATED.to_owned()),
         "Case.Updated" => {
-            if let Some(status) = event.fields.iter().find(|f| f.id == "status") {
-                if !is_closed(status.old.as_ref()) && is_closed(status.new.as_ref()) {
-                    names.push(CASE_RESOLUTIONS.to_owned());
-                }
+            if let Some(status) = event.fields.iter().find(|f| f.id == "status")
+                && !is_closed(status.old.as_ref())
+                && is_closed(status.new.as_ref())
+            {
+                names.push(CASE_RESOLUTIONS.to_owned());
             }
         }
         "RelatedItem.Created" => {

@@ -34,10 +34,11 @@ const CLOSED: &str = "closed";
 /// - `casesCreated` / `casesDeleted`: `CASE.CREATED` / `CASE.DELETED`.
 /// - `caseResolutions`: a case event whose `changedFieldIds` include `status` and that carries
 ///   `status` = `closed`.
+/// - `relatedItemsCreated` and `relatedItemsCreated<Type>`: `RELATED_ITEM.CREATED` of a known type.
+///
 /// Reopenings are not counted here: whether a status change reopens a case depends on the status
 /// before it, which one event alone does not tell. The metric aggregates derive them exactly from
 /// each case's status history (`analytics::aggregate`).
-/// - `relatedItemsCreated` and `relatedItemsCreated<Type>`: `RELATED_ITEM.CREATED` of a known type.
 pub fn counters_for(event: &CaseEvent) -> Option<CounterIncrements> {
     let mut names: Vec<String> = Vec::new();
     match &event.change {

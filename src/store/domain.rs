@@ -22,6 +22,14 @@ pub trait PlanExecutor: Send + Sync {
         &self,
         plan: &WritePlan,
     ) -> impl Future<Output = Result<CommitOutcome, StoreError>> + Send;
+
+    /// The items of partition `pk` whose sort key is between `from_sk` and `to_sk` (inclusive).
+    fn query_range(
+        &self,
+        pk: &str,
+        from_sk: &str,
+        to_sk: &str,
+    ) -> impl Future<Output = Result<Vec<Item>, StoreError>> + Send;
 }
 
 /// Per-domain state of the read model.

@@ -153,6 +153,21 @@ impl PlanExecutor for MemoryStore {
         Ok(self.items.lock().unwrap().get(key).cloned())
     }
 
+    async fn query_range(
+        &self,
+        pk: &str,
+        from_sk: &str,
+        to_sk: &str,
+    ) -> Result<Vec<Item>, StoreError> {
+        Ok(self
+            .items
+            .lock()
+            .unwrap()
+            .range((pk.to_owned(), from_sk.to_owned())..=(pk.to_owned(), to_sk.to_owned()))
+            .map(|(_, i)| i.clone())
+            .collect())
+    }
+
     async fn execute(&self, plan: &WritePlan) -> Result<CommitOutcome, StoreError> {
         Self::validate(&plan.atomic)?;
         if plan.atomic.len() > MAX_TRANSACTION_ITEMS {

@@ -30,6 +30,27 @@ impl PlanExecutor for DynamoStore {
         Ok(out.item)
     }
 
+    async fn query_range(
+        &self,
+        pk: &str,
+        from_sk: &str,
+        to_sk: &str,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
+            .expression_attribute_values(":pk", av_s(pk))
+            .expression_attribute_values(":a", av_s(from_sk))
+            .expression_attribute_values(":b", av_s(to_sk))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(classify)
+    }
+
     /// Runs a plan: the writes ahead, then the atomic part as one conditional PutItem (when it
     /// is a single put: half a transaction's write units) or one transaction.
     async fn execute(&self, plan: &WritePlan) -> Result<CommitOutcome, StoreError> {
