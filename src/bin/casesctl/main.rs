@@ -8,12 +8,16 @@
 //! casesctl event-config apply --domain-id D [--yes]   set the configuration the projector works best with
 //! casesctl backfill --domain-id D [--rate R] [--history-since DATE] [--resume | --restart] [--dry-run]
 //!                                                     fill the read model from the Cases API, history included
+//! casesctl report --domain-id D --from DATE --to DATE [--interval day|week|total] [--by FIELD] [--format table|json|csv]
+//! casesctl dashboard --domain-id D [--from DATE --to DATE] --out FILE.html
 //!
 //! Exit status: 0 on success, 1 when a command fails, 2 on a usage error.
 
 mod backfill;
 mod commands;
+mod dashboard;
 mod local;
+mod report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,6 +67,64 @@ enum Command {
     /// each history event counts once (a second run counts nothing). Deleted cases cannot be
     /// backfilled: DeleteCase removes a case with its audit history.
     Backfill(BackfillArgs),
+    /// Connect's case metrics per interval (and group) from the read model's aggregates.
+    ///
+    /// --from is inclusive, --to exclusive, UTC days. Metric ids and definitions as in Amazon
+    /// Connect (docs/metrics.md); JSON rows carry them as keys.
+    Report(ReportArgs),
+    /// Write one self-contained HTML page of the case metrics (charts and their numbers).
+    Dashboard(DashboardArgs),
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum IntervalArg {
+    Day,
+    Week,
+    Total,
+}
+
+impl From<IntervalArg> for cases_projector::analytics::model::Interval {
+    fn from(i: IntervalArg) -> Self {
+        match i {
+            IntervalArg::Day => Self::Day,
+            IntervalArg::Week => Self::Week,
+            IntervalArg::Total => Self::Total,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct ReportArgs {
+    #[command(flatten)]
+    domain: Domain,
+    /// First UTC day (inclusive).
+    #[arg(long, value_name = "DATE")]
+    from: chrono::NaiveDate,
+    /// Last UTC day (exclusive).
+    #[arg(long, value_name = "DATE")]
+    to: chrono::NaiveDate,
+    #[arg(long, value_enum, default_value_t = IntervalArg::Day)]
+    interval: IntervalArg,
+    /// Group by `template`, `status` or a field id in REPORT_DIMENSIONS (the case's current value).
+    #[arg(long, value_name = "FIELD")]
+    by: Option<String>,
+    #[arg(long, value_enum, default_value_t = report::Format::Table)]
+    format: report::Format,
+}
+
+#[derive(Debug, Args)]
+struct DashboardArgs {
+    #[command(flatten)]
+    domain: Domain,
+    /// First UTC day (inclusive); default 30 days before --to.
+    #[arg(long, value_name = "DATE")]
+    from: Option<chrono::NaiveDate>,
+    /// Last UTC day (exclusive); default tomorrow.
+    #[arg(long, value_name = "DATE")]
+    to: Option<chrono::NaiveDate>,
+    /// Where to write the page.
+    #[arg(long, value_name = "FILE.html")]
+    out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -138,6 +200,30 @@ async fn main() -> ExitCode {
         }
         Command::EventConfig(EventConfigCommand::Apply { domain, yes }) => {
             commands::event_config_apply(&domain.domain_id, yes).await
+        }
+        Command::Report(a) => {
+            let query = report::Query {
+                domain_id: a.domain.domain_id,
+                from: a.from,
+                to: a.to,
+                interval: a.interval.into(),
+                by: a.by,
+            };
+            report::report(query, a.format).await
+        }
+        Command::Dashboard(a) => {
+            let to = a
+                .to
+                .unwrap_or_else(|| chrono::Utc::now().date_naive() + chrono::TimeDelta::days(1));
+            let from = a.from.unwrap_or(to - chrono::TimeDelta::days(30));
+            let query = report::Query {
+                domain_id: a.domain.domain_id,
+                from,
+                to,
+                interval: cases_projector::analytics::model::Interval::Day,
+                by: None,
+            };
+            report::dashboard(query, a.out).await
         }
         Command::Backfill(a) => {
             backfill::run(backfill::Args {
