@@ -38,16 +38,31 @@ fn story() -> impl Strategy<Value = Story> {
     (
         0usize..3,
         0i64..(3 * 1440),
-        prop::collection::vec((1i64..2000, prop::sample::select(vec!["open", "pending", "closed"])), 0..6),
+        prop::collection::vec(
+            (
+                1i64..2000,
+                prop::sample::select(vec!["open", "pending", "closed"]),
+            ),
+            0..6,
+        ),
         prop::collection::vec((1i64..2000, 0usize..4, prop::bool::weighted(0.2)), 0..3),
         prop::option::of(0usize..3),
         prop::bool::weighted(0.1),
     )
-        .prop_map(|(reason, created, mut statuses, contacts, new_reason, deleted)| {
-            statuses.sort();
-            statuses.dedup_by_key(|s| s.0);
-            Story { reason, created, statuses, contacts, new_reason, deleted }
-        })
+        .prop_map(
+            |(reason, created, mut statuses, contacts, new_reason, deleted)| {
+                statuses.sort();
+                statuses.dedup_by_key(|s| s.0);
+                Story {
+                    reason,
+                    created,
+                    statuses,
+                    contacts,
+                    new_reason,
+                    deleted,
+                }
+            },
+        )
 }
 
 fn at(minutes: i64) -> DateTime<Utc> {
@@ -148,7 +163,12 @@ struct Day {
 }
 
 /// Connect's definitions, computed directly from the stories.
-fn truth(stories: &[Story]) -> (BTreeMap<(NaiveDate, String), Day>, BTreeMap<(String, String), i64>) {
+fn truth(
+    stories: &[Story],
+) -> (
+    BTreeMap<(NaiveDate, String), Day>,
+    BTreeMap<(String, String), i64>,
+) {
     let mut days: BTreeMap<(NaiveDate, String), Day> = BTreeMap::new();
     let mut current: BTreeMap<(String, String), i64> = BTreeMap::new();
     for s in stories {
@@ -193,78 +213,131 @@ fn truth(stories: &[Story]) -> (BTreeMap<(NaiveDate, String), Day>, BTreeMap<(St
 
 #[test]
 fn every_metric_every_day_and_group_equals_the_truth_under_any_delivery() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let mut runner = TestRunner::new(Config::with_cases(256));
     runner
-        .run(&(prop::collection::vec(story(), 1..12), any::<u64>()), |(stories, seed)| {
-            rt.block_on(async {
-                let store = MemoryStore::new();
-                preset_cutover(&store).await;
-                let projector = Projector::new(store, Default::default(), 4)
-                    .with_dimensions(vec!["case_reason".into()]);
-                let mut all: Vec<Value> = stories
-                    .iter()
-                    .enumerate()
-                    .flat_map(|(n, s)| events(n, s))
-                    .flat_map(|e| [e.clone(), e])
-                    .collect();
-                shuffle(&mut all, seed);
-                for batch in all.chunks(7) {
-                    let r = support::handle(&projector, sqs_batch(batch)).await;
-                    prop_assert_eq!(r.counts().failed, 0);
-                }
-                let (from, to) = ("2026-10-30".parse().unwrap(), "2026-11-10".parse().unwrap());
-                let days = read::days(projector.store(), DOMAIN, from, to).await.unwrap();
-                let current = read::current(projector.store(), DOMAIN).await.unwrap();
-                let (expected_days, expected_current) = truth(&stories);
-                for by in [None, Some("case_reason")] {
-                    let request = report::ReportRequest {
-                        domain_id: DOMAIN.into(),
-                        from,
-                        to,
-                        interval: Interval::Day,
-                        by: by.map(|id| Grouping { id: id.into(), name: id.into() }),
-                        labels: BTreeMap::new(),
-                    };
-                    let r = report::build(&request, &days, &current, Utc::now());
-                    for row in &r.rows {
-                        let group = match by {
-                            None => "*".to_owned(),
-                            Some(_) => row.group.clone().unwrap_or_default(),
-                        };
-                        let want = expected_days.get(&(row.start, group.clone())).cloned().unwrap_or_default();
-                        let ctx = format!("{} {group}", row.start);
-                        prop_assert_eq!(row.cases_created, want.created, "created {}", ctx);
-                        prop_assert_eq!(row.resolved_case_actions, want.resolved, "resolved {}", ctx);
-                        prop_assert_eq!(row.reopened_case_actions, want.reopened, "reopened {}", ctx);
-                        let avg = (want.resolved > 0).then(|| want.resolution_seconds as f64 / want.resolved as f64);
-                        prop_assert_eq!(row.avg_case_resolution_time, avg, "resolution time {}", ctx);
-                        let contacts = (want.created > 0).then(|| want.contacts as f64 / want.created as f64);
-                        prop_assert_eq!(row.avg_case_related_contacts, contacts, "contacts {}", ctx);
-                        let fcr = (want.resolved > 0).then(|| want.first_contact as f64 * 100.0 / want.resolved as f64);
-                        prop_assert_eq!(row.percent_cases_first_contact_resolved, fcr, "FCR {}", ctx);
+        .run(
+            &(prop::collection::vec(story(), 1..12), any::<u64>()),
+            |(stories, seed)| {
+                rt.block_on(async {
+                    let store = MemoryStore::new();
+                    preset_cutover(&store).await;
+                    let projector = Projector::new(store, Default::default(), 4)
+                        .with_dimensions(vec!["case_reason".into()]);
+                    let mut all: Vec<Value> = stories
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(n, s)| events(n, s))
+                        .flat_map(|e| [e.clone(), e])
+                        .collect();
+                    shuffle(&mut all, seed);
+                    for batch in all.chunks(7) {
+                        let r = support::handle(&projector, sqs_batch(batch)).await;
+                        prop_assert_eq!(r.counts().failed, 0);
                     }
-                    let groups_seen: BTreeSet<String> = r.rows.iter().map(|r| r.group.clone().unwrap_or_default()).collect();
-                    if by.is_some() {
-                        for ((_, g), d) in &expected_days {
-                            if g != "*" && *d != Day::default() {
-                                prop_assert!(groups_seen.contains(g), "group {} is reported", g);
+                    let (from, to) = ("2026-10-30".parse().unwrap(), "2026-11-10".parse().unwrap());
+                    let days = read::days(projector.store(), DOMAIN, from, to)
+                        .await
+                        .unwrap();
+                    let current = read::current(projector.store(), DOMAIN).await.unwrap();
+                    let (expected_days, expected_current) = truth(&stories);
+                    for by in [None, Some("case_reason")] {
+                        let request = report::ReportRequest {
+                            domain_id: DOMAIN.into(),
+                            from,
+                            to,
+                            interval: Interval::Day,
+                            by: by.map(|id| Grouping {
+                                id: id.into(),
+                                name: id.into(),
+                            }),
+                            labels: BTreeMap::new(),
+                        };
+                        let r = report::build(&request, &days, &current, Utc::now());
+                        for row in &r.rows {
+                            let group = match by {
+                                None => "*".to_owned(),
+                                Some(_) => row.group.clone().unwrap_or_default(),
+                            };
+                            let want = expected_days
+                                .get(&(row.start, group.clone()))
+                                .cloned()
+                                .unwrap_or_default();
+                            let ctx = format!("{} {group}", row.start);
+                            prop_assert_eq!(row.cases_created, want.created, "created {}", ctx);
+                            prop_assert_eq!(
+                                row.resolved_case_actions,
+                                want.resolved,
+                                "resolved {}",
+                                ctx
+                            );
+                            prop_assert_eq!(
+                                row.reopened_case_actions,
+                                want.reopened,
+                                "reopened {}",
+                                ctx
+                            );
+                            let avg = (want.resolved > 0)
+                                .then(|| want.resolution_seconds as f64 / want.resolved as f64);
+                            prop_assert_eq!(
+                                row.avg_case_resolution_time,
+                                avg,
+                                "resolution time {}",
+                                ctx
+                            );
+                            let contacts = (want.created > 0)
+                                .then(|| want.contacts as f64 / want.created as f64);
+                            prop_assert_eq!(
+                                row.avg_case_related_contacts,
+                                contacts,
+                                "contacts {}",
+                                ctx
+                            );
+                            let fcr = (want.resolved > 0)
+                                .then(|| want.first_contact as f64 * 100.0 / want.resolved as f64);
+                            prop_assert_eq!(
+                                row.percent_cases_first_contact_resolved,
+                                fcr,
+                                "FCR {}",
+                                ctx
+                            );
+                        }
+                        let groups_seen: BTreeSet<String> = r
+                            .rows
+                            .iter()
+                            .map(|r| r.group.clone().unwrap_or_default())
+                            .collect();
+                        if by.is_some() {
+                            for ((_, g), d) in &expected_days {
+                                if g != "*" && *d != Day::default() {
+                                    prop_assert!(
+                                        groups_seen.contains(g),
+                                        "group {} is reported",
+                                        g
+                                    );
+                                }
+                            }
+                        }
+                        for c in &r.current_cases {
+                            let group = match by {
+                                None => "*".to_owned(),
+                                Some(_) => c.group.clone().unwrap_or_default(),
+                            };
+                            for (status, n) in &c.statuses {
+                                let want = expected_current
+                                    .get(&(group.clone(), status.clone()))
+                                    .copied()
+                                    .unwrap_or(0);
+                                prop_assert_eq!(*n, want, "current {} {}", group, status);
                             }
                         }
                     }
-                    for c in &r.current_cases {
-                        let group = match by {
-                            None => "*".to_owned(),
-                            Some(_) => c.group.clone().unwrap_or_default(),
-                        };
-                        for (status, n) in &c.statuses {
-                            let want = expected_current.get(&(group.clone(), status.clone())).copied().unwrap_or(0);
-                            prop_assert_eq!(*n, want, "current {} {}", group, status);
-                        }
-                    }
-                }
-                Ok(())
-            })
-        })
+                    Ok(())
+                })
+            },
+        )
         .unwrap();
 }

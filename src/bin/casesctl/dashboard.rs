@@ -124,8 +124,10 @@ fn num(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "–".into())
 }
 
-/// A table of rows; each cell names its metric, interval start and group.
-fn metric_table(rows: &[&Row], metrics: &[(&str, &str)], group_header: bool) -> String {
+/// A table of rows; each cell names its metric, interval start, grouping (`by`, empty for the
+/// daily tables) and group.
+fn metric_table(rows: &[&Row], metrics: &[(&str, &str)], by: Option<&str>) -> String {
+    let group_header = by.is_some();
     let mut t = String::from("<table><thead><tr><th>");
     t.push_str(if group_header { "group" } else { "day" });
     t.push_str("</th>");
@@ -155,7 +157,8 @@ fn metric_table(rows: &[&Row], metrics: &[(&str, &str)], group_header: bool) -> 
             };
             let _ = write!(
                 t,
-                "<td data-metric=\"{id}\" data-start=\"{}\" data-group=\"{}\">{value}</td>",
+                "<td data-metric=\"{id}\" data-by=\"{}\" data-start=\"{}\" data-group=\"{}\">{value}</td>",
+                escape(by.unwrap_or_default()),
                 r.start,
                 escape(&group)
             );
@@ -201,7 +204,7 @@ pub fn page(daily: &Report, breakdowns: &[Report]) -> String {
                 ("RESOLVED_CASE_ACTIONS", "resolved"),
                 ("REOPENED_CASE_ACTIONS", "reopened"),
             ],
-            false,
+            None,
         ),
     );
     let current: Vec<(String, f64)> = daily
@@ -237,7 +240,7 @@ pub fn page(daily: &Report, breakdowns: &[Report]) -> String {
         &mut body,
         "Average case resolution time (seconds in the table)",
         has(&|r| r.avg_case_resolution_time.is_some()).then_some(resolution),
-        metric_table(&rows, &[("AVG_CASE_RESOLUTION_TIME", "seconds")], false),
+        metric_table(&rows, &[("AVG_CASE_RESOLUTION_TIME", "seconds")], None),
     );
     let fcr = line_chart(
         "First-contact resolution (%) and contacts per case",
@@ -261,7 +264,7 @@ pub fn page(daily: &Report, breakdowns: &[Report]) -> String {
                 ("PERCENT_CASES_FIRST_CONTACT_RESOLVED", "FCR %"),
                 ("AVG_CASE_RELATED_CONTACTS", "contacts per case"),
             ],
-            false,
+            None,
         ),
     );
     for b in breakdowns {
@@ -292,7 +295,7 @@ pub fn page(daily: &Report, breakdowns: &[Report]) -> String {
                     ("AVG_CASE_RESOLUTION_TIME", "avg resolution (s)"),
                     ("PERCENT_CASES_FIRST_CONTACT_RESOLVED", "FCR %"),
                 ],
-                true,
+                Some(&by.id),
             ),
         );
     }

@@ -92,7 +92,11 @@ pub async fn make(config: &Config, store: &DynamoStore, q: &Query) -> Result<Rep
         .map_err(err)?;
     let current = read::current(store, &q.domain_id).await.map_err(err)?;
     if current.is_empty() && days.is_empty() {
-        let anything = read::days(store, &q.domain_id, NaiveDate::MIN, NaiveDate::MAX)
+        let (first, last) = (
+            NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default(),
+            NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default(),
+        );
+        let anything = read::days(store, &q.domain_id, first, last)
             .await
             .map_err(err)?;
         if anything.is_empty() {
