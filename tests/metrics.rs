@@ -162,13 +162,14 @@ struct Day {
     first_contact: i64,
 }
 
-/// Connect's definitions, computed directly from the stories.
-fn truth(
-    stories: &[Story],
-) -> (
+/// Per (day, group) the interval metrics' parts; per (group, status) the current cases.
+type Truth = (
     BTreeMap<(NaiveDate, String), Day>,
     BTreeMap<(String, String), i64>,
-) {
+);
+
+/// Connect's definitions, computed directly from the stories.
+fn truth(stories: &[Story]) -> Truth {
     let mut days: BTreeMap<(NaiveDate, String), Day> = BTreeMap::new();
     let mut current: BTreeMap<(String, String), i64> = BTreeMap::new();
     for s in stories {
