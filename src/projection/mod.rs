@@ -259,8 +259,12 @@ pub fn apply_snapshot(view: &mut CaseView, snapshot: &Snapshot) {
         return;
     }
     let version = Version::snapshot(snapshot.taken_at);
+    // A read that agrees with the status history adds nothing to it.
     if let Some(FieldValue::String(status)) = snapshot.fields.get("status") {
-        record_status(view, &version, status);
+        let known = view.status_history.range(..&version).next_back();
+        if known.is_none_or(|(_, s)| s != status) {
+            record_status(view, &version, status);
+        }
     }
     for (id, value) in &snapshot.fields {
         merge_field(view, id, value, &version);
