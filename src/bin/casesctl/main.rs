@@ -8,12 +8,15 @@
 //! casesctl event-config apply --domain-id D [--yes]   set the configuration the projector works best with
 //! casesctl backfill --domain-id D [--rate R] [--history-since DATE] [--resume | --restart] [--dry-run]
 //!                                                     fill the read model from the Cases API, history included
+//! casesctl reconcile --domain-id D [--since DURATION] [--rate R] [--deferred-only]
+//!                                                     fill deferred cases, heal lost updates and deletes
 //!
 //! Exit status: 0 on success, 1 when a command fails, 2 on a usage error.
 
 mod backfill;
 mod commands;
 mod local;
+mod reconcile;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,6 +66,34 @@ enum Command {
     /// each history event counts once (a second run counts nothing). Deleted cases cannot be
     /// backfilled: DeleteCase removes a case with its audit history.
     Backfill(BackfillArgs),
+    /// Heal the read model: fill every case whose GetCase enrichment was deferred, apply cases
+    /// updated since the last run's watermark as snapshots (a lost update heals), and tombstone
+    /// live cases GetCase no longer finds (a lost delete).
+    ///
+    /// One run at a time per domain (a lease that expires if a run dies); another run meanwhile
+    /// exits 0 doing nothing. Prints the summary on stderr and an EMF metrics line on stdout.
+    Reconcile(ReconcileArgs),
+}
+
+#[derive(Debug, Args)]
+struct ReconcileArgs {
+    #[command(flatten)]
+    domain: Domain,
+    /// Look back this far (e.g. 15m, 6h, 7d) instead of from the last run's watermark.
+    #[arg(long, value_name = "DURATION", value_parser = cases_projector::reconcile::parse_window)]
+    since: Option<chrono::TimeDelta>,
+    /// Cases API requests per second, all operations together (shared with the projector).
+    #[arg(long, value_name = "R", default_value_t = 2.0, value_parser = positive_rate)]
+    rate: f64,
+    /// SearchCases page size.
+    #[arg(long, value_name = "N", default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=100))]
+    page_size: u32,
+    /// Seconds a run's lease lasts without renewal (renewed after every page).
+    #[arg(long, value_name = "S", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+    lease_seconds: u64,
+    /// Only fill deferred cases: no search, no lost-delete check.
+    #[arg(long)]
+    deferred_only: bool,
 }
 
 #[derive(Debug, Args)]
@@ -151,6 +182,17 @@ async fn main() -> ExitCode {
                     _ => cases_projector::backfill::Mode::Fresh,
                 },
                 dry_run: a.dry_run,
+            })
+            .await
+        }
+        Command::Reconcile(a) => {
+            reconcile::run(reconcile::Args {
+                domain_id: a.domain.domain_id,
+                rate: a.rate,
+                since: a.since,
+                page_size: a.page_size,
+                lease: std::time::Duration::from_secs(a.lease_seconds),
+                deferred_only: a.deferred_only,
             })
             .await
         }

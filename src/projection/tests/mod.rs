@@ -278,6 +278,7 @@ fn snapshot_fills_fields_but_never_rolls_back_a_newer_event_value() {
         Some(EnrichmentResult {
             snapshot: Some(&snapshot),
             status: "fetched",
+            deferred: None,
         }),
         None,
         &ProjectionOptions::default(),
