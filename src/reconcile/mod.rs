@@ -66,7 +66,7 @@ pub struct Counts {
     pub deferred_filled: u64,
     /// Cases the search found that the read model did not hold.
     pub cases_created: u64,
-    /// Field values changed by a snapshot (lost updates healed).
+    /// Field values a snapshot changed outside a deferred fill (lost updates healed).
     pub fields_corrected: u64,
     /// Live cases GetCase answered 404 for: tombstoned.
     pub tombstones: u64,
@@ -281,7 +281,6 @@ where
             let applied = r?;
             pending.counts.deferred_filled += u64::from(applied.deferred_cleared);
             pending.counts.tombstones += u64::from(applied.tombstoned);
-            pending.counts.fields_corrected += applied.fields_changed;
         }
         self.lease().await?;
         if self.options.deferred_only {
@@ -591,9 +590,11 @@ where
                         .fields
                         .iter()
                         .filter(|(id, f)| {
-                            before
-                                .and_then(|b| b.fields.get(*id))
-                                .is_none_or(|old| old.value != f.value)
+                            match before.and_then(|b| b.fields.get(*id)) {
+                                Some(old) => old.value != f.value,
+                                // Learning that a field is empty corrects nothing.
+                                None => f.value != FieldValue::Empty,
+                            }
                         })
                         .count() as u64;
                     return Ok(Applied {
