@@ -38,6 +38,8 @@ pub const FIRST_RUN_WINDOW: TimeDelta = TimeDelta::days(1);
 /// SearchCases returns at most this many field values per case.
 const SEARCH_MAX_FIELDS: usize = 25;
 const CASES_AT_ONCE: usize = 4;
+/// Deferred cases filled between two lease renewals.
+const DEFERRED_PAGE: usize = 25;
 const MAX_ATTEMPTS: u32 = 8;
 
 #[derive(Debug, Clone)]
@@ -265,24 +267,27 @@ where
         // 1. Deferred cases.
         let wanted = self.wanted_fields().await?;
         let deferred = self.store.deferred_cases(domain).await?;
-        let results: Vec<Result<Applied, ReconcileError>> = futures::stream::iter(&deferred)
-            .map(|d| {
-                let fields: Vec<String> = if d.fields.is_empty() {
-                    wanted.clone()
-                } else {
-                    d.fields.clone()
-                };
-                async move { self.refresh(&d.case_id, &fields).await }
-            })
-            .buffer_unordered(CASES_AT_ONCE)
-            .collect()
-            .await;
-        for r in results {
-            let applied = r?;
-            pending.counts.deferred_filled += u64::from(applied.deferred_cleared);
-            pending.counts.tombstones += u64::from(applied.tombstoned);
+        // In pages, renewing the lease after each: a long fill never outlives its lease.
+        for page in deferred.chunks(DEFERRED_PAGE) {
+            let results: Vec<Result<Applied, ReconcileError>> = futures::stream::iter(page)
+                .map(|d| {
+                    let fields: Vec<String> = if d.fields.is_empty() {
+                        wanted.clone()
+                    } else {
+                        d.fields.clone()
+                    };
+                    async move { self.refresh(&d.case_id, &fields).await }
+                })
+                .buffer_unordered(CASES_AT_ONCE)
+                .collect()
+                .await;
+            for r in results {
+                let applied = r?;
+                pending.counts.deferred_filled += u64::from(applied.deferred_cleared);
+                pending.counts.tombstones += u64::from(applied.tombstoned);
+            }
+            self.lease().await?;
         }
-        self.lease().await?;
         if self.options.deferred_only {
             checkpoint.pending = None;
             return self
