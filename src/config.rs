@@ -28,6 +28,11 @@ pub struct Config {
     /// `CASE_CACHE_BYTES` (default 8 MiB; 0 disables): memory for case states kept between
     /// invocations of a warm execution environment.
     pub case_cache_bytes: usize,
+    /// This instance's GetCase calls per second at most (beyond it, enrichment is deferred to
+    /// reconcile). `GET_CASE_RATE` if set; else `GETCASE_QUOTA_PER_SECOND` (default 4) ×
+    /// `GETCASE_QUOTA_SHARE` (default 0.5) ÷ `MAX_CONCURRENCY` (default 2, the template's
+    /// `MaximumConcurrency`).
+    pub get_case_rate: f64,
     /// `REPORT_DIMENSIONS` (comma-separated field ids, default none): besides template and
     /// status, the fields the case-metric aggregates are grouped by (the case's current value).
     pub report_dimensions: Vec<String>,
@@ -118,10 +123,41 @@ impl Config {
                 expected: "a whole number of bytes (0 disables the cache)",
             })?,
         };
+        let positive = |name: &'static str, default: f64| -> Result<f64, ConfigError> {
+            match lookup(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|n| n.is_finite() && *n > 0.0)
+                    .ok_or(ConfigError::Invalid {
+                        name,
+                        value: v,
+                        expected: "a positive number",
+                    }),
+            }
+        };
+        let get_case_rate = match lookup("GET_CASE_RATE") {
+            Some(_) => positive("GET_CASE_RATE", 1.0)?,
+            None => crate::enrichment::Budget::per_instance_rate(
+                positive(
+                    "GETCASE_QUOTA_PER_SECOND",
+                    crate::enrichment::budget::DEFAULT_GET_CASE_QUOTA,
+                )?,
+                positive(
+                    "GETCASE_QUOTA_SHARE",
+                    crate::enrichment::budget::DEFAULT_PROJECTOR_SHARE,
+                )?
+                .min(1.0),
+                number("MAX_CONCURRENCY", 2)?.min(u64::from(u32::MAX)) as u32,
+            ),
+        };
         Ok(Config {
             report_dimensions: lookup("REPORT_DIMENSIONS")
                 .map(|v| id_list(&v))
                 .unwrap_or_default(),
+            get_case_rate,
             case_cache_bytes,
             enrichment,
             cases_timeout: Duration::from_millis(number("CASES_TIMEOUT_MS", 5000)?),
@@ -166,6 +202,21 @@ mod tests {
         let e = c.enrichment.unwrap();
         assert_eq!(e.case_fields, None, "every field of the domain");
         assert_eq!(e.cache_ttl, Duration::from_secs(900));
+        assert_eq!(c.get_case_rate, 1.0, "4/s × 0.5 ÷ 2 instances");
+    }
+
+    #[test]
+    fn the_get_case_budget_follows_the_quota_and_the_concurrency() {
+        let c = config(&[
+            ("TABLE_NAME", "t"),
+            ("GETCASE_QUOTA_PER_SECOND", "10"),
+            ("MAX_CONCURRENCY", "5"),
+        ])
+        .unwrap();
+        assert_eq!(c.get_case_rate, 1.0);
+        let c = config(&[("TABLE_NAME", "t"), ("GET_CASE_RATE", "0.25")]).unwrap();
+        assert_eq!(c.get_case_rate, 0.25);
+        assert!(config(&[("TABLE_NAME", "t"), ("GET_CASE_RATE", "-1")]).is_err());
     }
 
     #[test]

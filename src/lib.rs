@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod model;
 pub mod projection;
 pub mod projector;
+pub mod reconcile;
 pub mod report;
 pub mod store;
 pub mod table;

@@ -24,7 +24,7 @@ pub fn emf(report: &InvocationReport, function_name: &str, now: DateTime<Utc>) -
         ),
     };
     let counts = report.counts();
-    let metrics: [(&str, &str, f64); 12] = [
+    let metrics: [(&str, &str, f64); 13] = [
         ("EventsReceived", "Count", report.records.len() as f64),
         ("EventsApplied", "Count", counts.applied as f64),
         ("EventsStale", "Count", counts.stale as f64),
@@ -35,6 +35,11 @@ pub fn emf(report: &InvocationReport, function_name: &str, now: DateTime<Utc>) -
             "GetCaseCalls",
             "Count",
             f64::from(report.work.get_case_calls),
+        ),
+        (
+            "EnrichmentDeferred",
+            "Count",
+            f64::from(report.work.enrichment_deferred),
         ),
         ("WriteUnits", "Count", report.work.write_units),
         (
@@ -112,6 +117,7 @@ mod tests {
                 write_units: 6.0,
                 write_requests: 2,
                 get_case_calls: 1,
+                enrichment_deferred: 0,
             },
         };
         let doc = emf(

@@ -156,6 +156,8 @@ pub struct Work {
     /// DynamoDB write requests (a transaction counts one).
     pub write_requests: u32,
     pub get_case_calls: u32,
+    /// Cases whose GetCase enrichment was deferred (throttled, or the budget spent).
+    pub enrichment_deferred: u32,
 }
 
 impl Work {
@@ -163,6 +165,7 @@ impl Work {
         self.write_units += other.write_units;
         self.write_requests += other.write_requests;
         self.get_case_calls += other.get_case_calls;
+        self.enrichment_deferred += other.enrichment_deferred;
     }
 }
 

@@ -133,5 +133,8 @@ mod tests {
         let by_template = def.index("byTemplate").unwrap();
         assert_eq!(by_template.key_schema[0].attribute_name, "templateKey");
         assert_eq!(by_template.key_schema[1].attribute_name, "createdAt");
+        let by_deferred = def.index("byDeferred").unwrap();
+        assert_eq!(by_deferred.key_schema[0].attribute_name, "deferredKey");
+        assert_eq!(by_deferred.key_schema[1].attribute_name, "deferredSince");
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::connect_cases::{self, CasesApi};
-use crate::enrichment::Enricher;
+use crate::enrichment::{Budget, Enricher};
 use crate::projector::Projector;
 use crate::store::cache::CachedStore;
 use crate::store::dynamodb::{self, DynamoStore};
@@ -32,6 +32,10 @@ pub fn projector(sdk: &aws_config::SdkConfig, config: &Config) -> LambdaProjecto
             CasesApi::new(connect_cases::client(sdk, config.cases_timeout)),
             settings.clone(),
         )
+        .with_budget(Budget::new(
+            config.get_case_rate,
+            config.get_case_rate.max(1.0),
+        ))
     });
     let store = CachedStore::new(store(sdk, config), config.case_cache_bytes);
     Projector::from_parts(store, enricher, config.projection, config.case_concurrency)

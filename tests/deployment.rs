@@ -65,9 +65,12 @@ fn iam_actions(recorded: &str) -> Vec<String> {
 }
 
 fn template_actions() -> BTreeSet<String> {
+    function_actions("ProjectorFunction")
+}
+
+fn function_actions(function: &str) -> BTreeSet<String> {
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(TEMPLATE).unwrap();
-    let statements =
-        &doc["Resources"]["ProjectorFunction"]["Properties"]["Policies"][0]["Statement"];
+    let statements = &doc["Resources"][function]["Properties"]["Policies"][0]["Statement"];
     let mut actions = BTreeSet::new();
     for statement in statements.as_sequence().unwrap() {
         for action in statement["Action"].as_sequence().into_iter().flatten() {
@@ -330,4 +333,113 @@ async fn the_readme_backfill_policy_grants_exactly_the_calls_backfill_makes() {
     let extra: Vec<_> = granted.difference(&used).collect();
     assert!(missing.is_empty(), "README's policy lacks {missing:?}");
     assert!(extra.is_empty(), "README's policy grants unused {extra:?}");
+}
+
+/// The reconciler's actions: like [`iam_actions`], but its transactions only put and delete
+/// (reconcile counts nothing, so it never adds to a counter).
+fn reconciler_iam_actions(recorded: &str) -> Vec<String> {
+    match recorded.split_once(':').unwrap() {
+        (service, "TransactWriteItems") if service.eq_ignore_ascii_case("dynamodb") => {
+            vec!["dynamodb:PutItem".into(), "dynamodb:DeleteItem".into()]
+        }
+        _ => iam_actions(recorded),
+    }
+}
+
+#[tokio::test]
+async fn template_grants_the_reconciler_exactly_the_calls_reconcile_makes() {
+    use cases_projector::enrichment::Budget;
+    use cases_projector::reconcile::{Options as ReconcileOptions, Reconcile};
+    use cases_projector::store::DomainStore;
+    use support::cases_standin::{Fault, FaultRule};
+
+    let dynamo = DynamoLocal::start();
+    let standin = CasesStandIn::start(sample_fixture()).await;
+    let table_client = dynamodb_client(&dynamo.endpoint(), Duration::from_secs(5));
+    let store = DynamoStore::new(table_client.clone(), "cases", DEDUPE_TTL);
+    store.create_table().await.unwrap();
+    // The projector leaves cases deferred (GetCase throttled past the SDK's retries).
+    standin.inject(FaultRule {
+        operation: Some("GetCase"),
+        case_id: None,
+        fault: Fault::Throttle,
+        rate: 1.0,
+        times: None,
+    });
+    let settings = EnricherSettings {
+        case_fields: None,
+        cache_ttl: Duration::from_secs(900),
+        max_snapshot_age: Duration::from_secs(3600),
+    };
+    let projector = projector(store.clone()).with_enricher(
+        Enricher::new(CasesApi::new(cases_client(&standin.endpoint())), settings)
+            .with_budget(Budget::new(100.0, 100.0)),
+    );
+    for event in sample_stream() {
+        assert_eq!(handle(&projector, event).await.counts().failed, 0);
+    }
+    let domain = "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d";
+    assert!(!store.deferred_cases(domain).await.unwrap().is_empty());
+    standin.clear_faults();
+    // And one live case is gone from the domain: its delete was lost.
+    let live = "4f1d2c3b-5a6e-4b5c-8d9e-0f1a2b3c4d5e";
+    assert!(standin.remove_case(domain, live).is_some());
+
+    let recorder = Recorder::default();
+    let dynamo_client = aws_sdk_dynamodb::Client::from_conf(
+        table_client
+            .config()
+            .to_builder()
+            .interceptor(recorder.clone())
+            .build(),
+    );
+    let cases = cases_client(&standin.endpoint());
+    let cases = aws_sdk_connectcases::Client::from_conf(
+        cases
+            .config()
+            .to_builder()
+            .interceptor(recorder.clone())
+            .build(),
+    );
+    let recorded_store = DynamoStore::new(dynamo_client, "cases", DEDUPE_TTL);
+    let limiter = Limiter::new(1000.0);
+    let api = CasesApi::new(cases);
+    let summary = Reconcile::new(
+        &api,
+        &recorded_store,
+        &limiter,
+        ReconcileOptions {
+            domain_id: domain.into(),
+            rate: 1000.0,
+            since: Some(chrono::TimeDelta::days(3650)),
+            page_size: 25,
+            case_fields: None,
+            projection: Default::default(),
+            lease: Duration::from_secs(60),
+            owner: "test".into(),
+            deferred_only: false,
+            dimensions: Vec::new(),
+        },
+    )
+    .run()
+    .await
+    .unwrap();
+    assert!(summary.counts.deferred_filled > 0);
+    assert!(summary.counts.tombstones > 0, "{summary:?}");
+
+    let used: BTreeSet<String> = recorder
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|op| reconciler_iam_actions(op))
+        .collect();
+    let granted = function_actions("ReconcilerFunction");
+    let missing: Vec<_> = used.difference(&granted).collect();
+    let extra: Vec<_> = granted.difference(&used).collect();
+    assert!(missing.is_empty(), "template.yaml lacks {missing:?}");
+    assert!(extra.is_empty(), "template.yaml grants unused {extra:?}");
+    // Index queries are authorised on the index ARNs.
+    assert!(TEMPLATE.contains("${ReadModelTable.Arn}/index/byDeferred"));
+    assert!(TEMPLATE.contains("${ReadModelTable.Arn}/index/byStatus"));
 }

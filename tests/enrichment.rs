@@ -6,12 +6,15 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use cases_projector::backfill::Limiter;
 use cases_projector::connect_cases::CasesApi;
 use cases_projector::enrichment::{Enricher, EnricherSettings};
 use cases_projector::lambda::lambda_response;
 use cases_projector::projection::Outcome;
 use cases_projector::projector::Projector;
+use cases_projector::reconcile::{Options as ReconcileOptions, Reconcile};
 use cases_projector::report::RecordOutcome;
+use cases_projector::store::DomainStore;
 use cases_projector::store::dynamodb::DynamoStore;
 use cases_projector::store::keys;
 use serde_json::{Value, json};
@@ -490,8 +493,38 @@ async fn throttling_and_errors_on_30_percent_of_calls_lose_nothing_and_count_exa
         rounds > 1,
         "some records failed after the SDK's retries and were redriven"
     );
+    // GetCase throttled past the SDK's retries defers enrichment instead of failing the record:
+    // reconcile fills those cases.
+    let deferred = projector.store().deferred_cases(DOMAIN).await.unwrap();
+    faulty.clear_faults();
+    let limiter = Limiter::new(1000.0);
+    let cases = CasesApi::new(cases_client(&faulty.endpoint()));
+    let summary = Reconcile::new(
+        &cases,
+        projector.store(),
+        &limiter,
+        ReconcileOptions {
+            domain_id: DOMAIN.into(),
+            rate: 1000.0,
+            since: None,
+            page_size: 25,
+            case_fields: None,
+            projection: Default::default(),
+            lease: Duration::from_secs(60),
+            owner: "test".into(),
+            deferred_only: true,
+            dimensions: Vec::new(),
+        },
+    )
+    .run()
+    .await
+    .unwrap();
+    assert_eq!(summary.counts.deferred_filled, deferred.len() as u64);
+    assert_eq!(summary.deferred_left, 0);
     let expected = comparable(reference.store()).await;
-    let actual = comparable(projector.store()).await;
+    let mut actual = comparable(projector.store()).await;
+    // Reconcile's own bookkeeping.
+    actual.retain(|k, _| !k.contains("|LEASE#") && !k.contains("|CHECKPOINT#"));
     assert_eq!(actual, expected, "after {rounds} redrive round(s)");
     let stats = &actual[&table_key(keys::stats_key(DOMAIN, "2026-11-21".parse().unwrap()))];
     assert_eq!(stats["casesCreated"], "20");
@@ -506,4 +539,88 @@ async fn throttling_and_errors_on_30_percent_of_calls_lose_nothing_and_count_exa
     )
     .unwrap();
     assert!(fields.contains(r#""title": "case 7""#), "{fields}");
+}
+
+#[tokio::test]
+async fn throttled_get_case_defers_enrichment_and_a_later_call_fills_it() {
+    let dynamo = DynamoLocal::start();
+    let standin = CasesStandIn::start(sample_fixture()).await;
+    standin.inject(FaultRule {
+        operation: Some("GetCase"),
+        case_id: None,
+        fault: Fault::Throttle,
+        rate: 1.0,
+        times: None,
+    });
+    let projector = enriched(new_store(&dynamo, "cases").await, &standin, None);
+    let event = read_json("events/16-case-updated-metadata-only.json");
+    let report = handle(&projector, event.clone()).await;
+    assert_eq!(
+        report.records[0].outcome,
+        RecordOutcome::Done(Outcome::Applied),
+        "throttled past the SDK's retries: the record still succeeds"
+    );
+    assert_eq!(report.work.enrichment_deferred, 1);
+    let table = snapshot_table(projector.store()).await;
+    let key = case_key(CASE_C);
+    assert_eq!(attr(&table, &key, "enrichment"), Some("deferred"));
+    assert_eq!(attr(&table, &key, "deferredKey"), Some(DOMAIN));
+    assert!(
+        attr(&table, &key, "deferredFields")
+            .unwrap()
+            .contains("summary")
+    );
+    let waiting = projector.store().deferred_cases(DOMAIN).await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].case_id, CASE_C);
+
+    // The throttling ends: the next event of the case fetches the deferred fields too.
+    standin.clear_faults();
+    let mut next = event;
+    next["id"] = json!("later-event");
+    next["detail"]["approximateChangeTime"] = json!("2026-11-21T10:00:00.000Z");
+    let report = handle(&projector, next).await;
+    assert_eq!(report.work.get_case_calls, 1);
+    let table = snapshot_table(projector.store()).await;
+    assert_eq!(attr(&table, &key, "enrichment"), Some("fetched"));
+    assert_eq!(attr(&table, &key, "deferredKey"), None);
+    assert_eq!(attr(&table, &key, "deferredFields"), None);
+    assert!(
+        projector
+            .store()
+            .deferred_cases(DOMAIN)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_spent_get_case_budget_defers_without_calling() {
+    let dynamo = DynamoLocal::start();
+    let standin = CasesStandIn::start(sample_fixture()).await;
+    let enricher = Enricher::new(
+        CasesApi::new(cases_client(&standin.endpoint())),
+        settings(None),
+    )
+    .with_budget(cases_projector::enrichment::Budget::new(0.001, 1.0));
+    let projector = projector(new_store(&dynamo, "cases").await).with_enricher(enricher);
+    let report = handle(
+        &projector,
+        read_json("events/16-case-updated-metadata-only.json"),
+    )
+    .await;
+    assert_eq!(report.work.get_case_calls, 1, "the budget's one token");
+    let mut other = read_json("events/16-case-updated-metadata-only.json");
+    other["id"] = json!("other-case-event");
+    other["detail"]["case"]["caseId"] = json!(CASE_A);
+    let report = handle(&projector, other).await;
+    assert_eq!(report.counts().failed, 0);
+    assert_eq!(report.work.enrichment_deferred, 1);
+    assert_eq!(standin.calls("GetCase"), 1, "no call over the budget");
+    let table = snapshot_table(projector.store()).await;
+    assert_eq!(
+        attr(&table, &case_key(CASE_A), "enrichment"),
+        Some("deferred")
+    );
 }

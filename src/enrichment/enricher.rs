@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::{CaseReader, FieldInfo, ReaderError};
+use super::{Budget, CaseReader, FieldInfo, ReaderError};
 use crate::event::FieldValue;
-use crate::projection::Snapshot;
+use crate::projection::{Deferred, Snapshot};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnricherSettings {
@@ -36,6 +36,9 @@ pub enum EnrichmentStatus {
     NotFound,
     /// A permission or request problem an operator must fix; the event's own data is projected.
     Refused(String),
+    /// GetCase throttled past the SDK's retries, or this instance's GetCase budget spent: the
+    /// event's own data is projected and the fields still wanted are left for reconcile.
+    Deferred(Deferred),
 }
 
 impl EnrichmentStatus {
@@ -45,6 +48,7 @@ impl EnrichmentStatus {
             EnrichmentStatus::Fetched => "fetched",
             EnrichmentStatus::NotFound => "not-found",
             EnrichmentStatus::Refused(_) => "refused",
+            EnrichmentStatus::Deferred(_) => "deferred",
         }
     }
 }
@@ -71,6 +75,8 @@ pub struct Enricher<R> {
     reader: R,
     settings: EnricherSettings,
     domains: Mutex<HashMap<String, DomainCache>>,
+    /// This instance's GetCase budget; `None`: unlimited.
+    budget: Option<Budget>,
 }
 
 impl<R: CaseReader> Enricher<R> {
@@ -79,7 +85,14 @@ impl<R: CaseReader> Enricher<R> {
             reader,
             settings,
             domains: Mutex::new(HashMap::new()),
+            budget: None,
         }
+    }
+
+    /// Limits this instance's GetCase calls; over the budget, enrichment is deferred.
+    pub fn with_budget(mut self, budget: Budget) -> Self {
+        self.budget = Some(budget);
+        self
     }
 
     pub fn settings(&self) -> &EnricherSettings {
@@ -156,6 +169,18 @@ impl<R: CaseReader> Enricher<R> {
         fields: &BTreeSet<String>,
         now: DateTime<Utc>,
     ) -> Result<Enrichment, ReaderError> {
+        let deferred = || {
+            Ok(Enrichment {
+                snapshot: None,
+                status: EnrichmentStatus::Deferred(Deferred {
+                    since: now,
+                    fields: fields.clone(),
+                }),
+            })
+        };
+        if self.budget.as_ref().is_some_and(|b| !b.try_take()) {
+            return deferred();
+        }
         let ids: Vec<String> = fields.iter().cloned().collect();
         match self.reader.get_case(domain_id, case_id, &ids).await {
             Ok(Some(mut values)) => {
@@ -175,6 +200,10 @@ impl<R: CaseReader> Enricher<R> {
                 snapshot: None,
                 status: EnrichmentStatus::NotFound,
             }),
+            Err(ReaderError::Throttled { .. }) => {
+                tracing::info!(domain_id, case_id, "GetCase throttled: enrichment deferred");
+                deferred()
+            }
             Err(e) if e.is_retryable() => Err(e),
             Err(e) => {
                 tracing::error!(domain_id, case_id, error = %e, "GetCase refused: projecting the event's own data");

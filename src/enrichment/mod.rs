@@ -5,6 +5,7 @@
 //! the decision of what to fetch is the pure [`plan`], and [`Enricher`] caches what it learns
 //! about each domain (its fields, its event configuration) for a bounded time.
 
+pub mod budget;
 mod enricher;
 pub mod plan;
 
@@ -14,6 +15,7 @@ use std::future::Future;
 use crate::event::FieldValue;
 
 pub use crate::model::FieldInfo;
+pub use budget::Budget;
 pub use enricher::{Enricher, EnricherSettings, Enrichment, EnrichmentStatus};
 
 /// What the domain's event configuration makes events carry.

@@ -57,6 +57,8 @@ pub struct FetchContext<'a> {
 /// - A case the read model does not hold yet, holds without any snapshot, or holds with a
 ///   snapshot older than `max_snapshot_age`: every wanted field the events do not carry.
 /// - Otherwise only wanted fields an event lists in `changedFieldIds` and does not carry.
+/// - And, while the case's enrichment is deferred, the fields still wanted: a later event that
+///   gets its GetCase call fills them too.
 pub fn fields_to_fetch(ctx: &FetchContext<'_>, events: &[&CaseEvent]) -> BTreeSet<String> {
     let case_events: Vec<_> = events
         .iter()
@@ -95,6 +97,9 @@ pub fn fields_to_fetch(ctx: &FetchContext<'_>, events: &[&CaseEvent]) -> BTreeSe
                 .filter(|id| !carried(id) && !ctx.configured.contains(*id))
                 .cloned(),
         );
+    }
+    if let Some(deferred) = ctx.stored.and_then(|v| v.deferred.as_ref()) {
+        needed.extend(deferred.fields.iter().cloned());
     }
     needed
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use super::{CaseView, CounterIncrements, Outcome, ProjectionOptions, Snapshot, decide};
+use super::{CaseView, CounterIncrements, Deferred, Outcome, ProjectionOptions, Snapshot, decide};
 use crate::analytics::aggregate::{Contributions, delta};
 use crate::event::{CaseEvent, Change};
 
@@ -24,8 +24,10 @@ pub struct CountedEvent {
 #[derive(Debug, Clone, Copy)]
 pub struct EnrichmentResult<'a> {
     pub snapshot: Option<&'a Snapshot>,
-    /// `fetched`, `not-found`, `refused`, ...: recorded on the case item.
+    /// `fetched`, `not-found`, `refused`, `deferred`, ...: recorded on the case item.
     pub status: &'a str,
+    /// GetCase was put off (throttled, or the budget spent): these fields are still wanted.
+    pub deferred: Option<&'a Deferred>,
 }
 
 /// What a case decision depends on besides the stored state and the events.
@@ -122,12 +124,23 @@ pub fn decide_case(
         state = Some(d.view);
     }
     if let (Some(view), Some(enrichment)) = (state.as_mut(), enrichment) {
-        let before = (view.fields.clone(), view.enrichment.clone());
+        let before = (
+            view.fields.clone(),
+            view.enrichment.clone(),
+            view.deferred.clone(),
+        );
         if let Some(snapshot) = enrichment.snapshot {
             super::apply_snapshot(view, snapshot);
         }
+        if let Some(wanted) = enrichment.deferred.filter(|_| !view.is_deleted()) {
+            view.deferred = Some(match &view.deferred {
+                Some(held) => held.merged(wanted),
+                None => wanted.clone(),
+            });
+        }
         view.enrichment = Some(enrichment.status.to_owned());
-        decision.case_changed |= (&view.fields, &view.enrichment) != (&before.0, &before.1);
+        decision.case_changed |=
+            (&view.fields, &view.enrichment, &view.deferred) != (&before.0, &before.1, &before.2);
     }
     decision.metric_deltas = delta(stored, state.as_ref(), dimensions);
     decision.view = state;

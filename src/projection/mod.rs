@@ -20,9 +20,9 @@ use crate::event::{
 
 pub use case::{CaseDecision, CountedEvent, DecideContext, EnrichmentResult, decide_case};
 pub use counters::{CounterIncrements, counters_for};
-pub use snapshot::{CaseSnapshot, decide_snapshot};
+pub use snapshot::{CaseSnapshot, decide_gone, decide_snapshot};
 pub use trim::{estimated_field_bytes, trimmed_values};
-pub use view::{CaseView, RelatedItemView, Snapshot, Version, Versioned};
+pub use view::{CaseView, Deferred, RelatedItemView, Snapshot, Version, Versioned};
 
 use related::{apply_related, tombstone_related};
 
@@ -155,6 +155,7 @@ fn same_case_item(a: &CaseView, b: &CaseView) -> bool {
         && a.created_at == b.created_at
         && a.version == b.version
         && a.deleted == b.deleted
+        && a.deferred == b.deferred
         && a.fields == b.fields
         && a.status_history == b.status_history
         && a.related_item_counts() == b.related_item_counts()
@@ -192,15 +193,7 @@ fn apply_case(
                 Outcome::Applied
             }
         };
-        // A tombstone keeps no customer data, and its related items are tombstones too: written
-        // with it, so the table never holds live rows under a deleted case.
-        view.fields.clear();
-        let changed = view
-            .related_items
-            .values_mut()
-            .filter_map(|item| tombstone_related(item).then(|| item.id.clone()))
-            .collect();
-        return (outcome, changed);
+        return (outcome, clear_tombstone(view));
     }
 
     if let Some(deleted) = &view.deleted {
@@ -223,6 +216,18 @@ fn apply_case(
         merge_field(view, id, value, version);
     }
     (outcome, Vec::new())
+}
+
+/// A tombstone keeps no customer data and wants nothing from GetCase, and its related items are
+/// tombstones too: written with it, so the table never holds live rows under a deleted case.
+/// Returns the related items whose record changed.
+pub(super) fn clear_tombstone(view: &mut CaseView) -> Vec<String> {
+    view.fields.clear();
+    view.deferred = None;
+    view.related_items
+        .values_mut()
+        .filter_map(|item| tombstone_related(item).then(|| item.id.clone()))
+        .collect()
 }
 
 fn merge_field(view: &mut CaseView, id: &str, value: &FieldValue, version: &Version) {
@@ -268,6 +273,15 @@ pub fn apply_snapshot(view: &mut CaseView, snapshot: &Snapshot) {
     }
     for (id, value) in &snapshot.fields {
         merge_field(view, id, value, &version);
+    }
+    // What the read asked for is filled: no longer wanted.
+    if let Some(deferred) = &mut view.deferred {
+        deferred
+            .fields
+            .retain(|id| !snapshot.fields.contains_key(id));
+        if deferred.fields.is_empty() {
+            view.deferred = None;
+        }
     }
 }
 

@@ -77,6 +77,10 @@ pub fn decide_snapshot(
             changed_related_items.extend(changed);
         }
     }
+    // Every deferred field filled by this read: enrichment is complete again.
+    if before.deferred.is_some() && view.deferred.is_none() && !view.is_deleted() {
+        view.enrichment = Some("fetched".to_owned());
+    }
     let case_changed = view != before;
     let metric_deltas = delta(
         stored,
@@ -91,6 +95,44 @@ pub fn decide_snapshot(
         counted: Vec::new(),
         metric_deltas,
     }
+}
+
+/// The Cases API says the case does not exist (GetCase 404) while the read model holds it live:
+/// its `CASE.DELETED` was lost. The case becomes a tombstone at `(taken_at, "")`, which the item
+/// records as `deletedBy = reconcile`. Counts nothing: a delete event delivered later still
+/// counts (it finds the tombstone and is `stale`), and no counter is invented without one.
+/// Nothing changes for a case already deleted or not held.
+pub fn decide_gone(
+    stored: Option<&CaseView>,
+    taken_at: DateTime<Utc>,
+    dimensions: &[String],
+) -> CaseDecision {
+    let mut decision = CaseDecision {
+        outcomes: Vec::new(),
+        view: None,
+        case_changed: false,
+        changed_related_items: Default::default(),
+        counted: Vec::new(),
+        metric_deltas: Default::default(),
+    };
+    let Some(stored) = stored.filter(|v| !v.is_deleted()) else {
+        decision.view = stored.cloned();
+        return decision;
+    };
+    let mut view = stored.clone();
+    let version = Version::snapshot(taken_at);
+    // Never older than what the read model holds: the case was gone when read.
+    let version = match &view.version {
+        Some(v) if *v > version => v.clone(),
+        _ => version,
+    };
+    view.deleted = Some(version.clone());
+    view.version = Some(version);
+    decision.changed_related_items = super::clear_tombstone(&mut view).into_iter().collect();
+    decision.case_changed = true;
+    decision.metric_deltas = delta(Some(stored), Some(&view), dimensions);
+    decision.view = Some(view);
+    decision
 }
 
 #[cfg(test)]
@@ -182,5 +224,71 @@ mod tests {
         tombstone.case_id = newer.case_id.clone();
         let d = decide_snapshot(Some(&tombstone), &newer, &[], &Default::default());
         assert!(!d.case_changed, "a tombstone stays as it is");
+    }
+
+    #[test]
+    fn a_read_filling_the_deferred_fields_clears_the_marker_and_a_partial_one_keeps_the_rest() {
+        let mut state = fold(&[sample("01-case-created.json")], &Default::default()).unwrap();
+        state.case_id = snapshot("2026-11-20T09:10:00Z", "t").case_id;
+        state.enrichment = Some("deferred".into());
+        state.deferred = Some(crate::projection::Deferred {
+            since: ts("2026-11-20T09:00:00Z"),
+            fields: ["title".to_owned(), "summary".to_owned()].into(),
+        });
+        let partial = decide_snapshot(
+            Some(&state),
+            &snapshot("2026-11-20T09:10:00Z", "t"),
+            &[],
+            &Default::default(),
+        )
+        .view
+        .unwrap();
+        let left = partial.deferred.as_ref().unwrap();
+        assert_eq!(left.fields, ["summary".to_owned()].into());
+        assert_eq!(partial.enrichment.as_deref(), Some("deferred"));
+        let mut full = snapshot("2026-11-20T09:10:00Z", "t");
+        full.fields
+            .as_mut()
+            .unwrap()
+            .insert("summary".into(), FieldValue::Empty);
+        let filled = decide_snapshot(Some(&state), &full, &[], &Default::default())
+            .view
+            .unwrap();
+        assert_eq!(filled.deferred, None);
+        assert_eq!(filled.enrichment.as_deref(), Some("fetched"));
+    }
+
+    #[test]
+    fn a_case_gone_from_the_api_becomes_a_reconcile_tombstone_counting_nothing() {
+        let state = fold(
+            &[
+                sample("01-case-created.json"),
+                sample("05-related-item-comment-created.json"),
+            ],
+            &Default::default(),
+        );
+        let d = decide_gone(state.as_ref(), ts("2026-11-21T00:00:00Z"), &[]);
+        let view = d.view.clone().unwrap();
+        assert!(view.is_deleted() && view.deleted_by_reconcile());
+        assert!(view.fields.is_empty());
+        assert!(d.counted.is_empty(), "no counter invented");
+        assert!(d.writes());
+        assert!(view.related_items.values().all(|r| r.deleted));
+        // The lost delete, delivered after all: stale, and it still counts once.
+        let late = decide_case(
+            Some(&view),
+            &[sample("19-case-deleted.json")],
+            &crate::projection::DecideContext {
+                already_counted: &Default::default(),
+                enrichment: None,
+                count_from: None,
+                dimensions: &[],
+                options: &Default::default(),
+            },
+        );
+        assert_eq!(late.counted.len(), 1);
+        // Nothing to do for a tombstone or an unknown case.
+        assert!(!decide_gone(Some(&view), ts("2026-11-22T00:00:00Z"), &[]).writes());
+        assert!(!decide_gone(None, ts("2026-11-22T00:00:00Z"), &[]).writes());
     }
 }

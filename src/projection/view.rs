@@ -1,7 +1,7 @@
 //! The state the projection folds into: a case, its related items, and the version of
 //! everything in it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
@@ -66,6 +66,26 @@ pub struct CaseView {
     /// carry `status`, snapshots, audit history): resolutions and reopenings are its transitions,
     /// whatever order the events arrived in. Kept on tombstones (system values, no customer data).
     pub status_history: BTreeMap<Version, String>,
+    /// Fields GetCase could not fill yet (throttled, or the instance's GetCase budget spent):
+    /// the case is in the `byDeferred` index until a snapshot fills them or the case is deleted.
+    pub deferred: Option<Deferred>,
+}
+
+/// Enrichment put off: since when, and which fields are still wanted from GetCase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deferred {
+    pub since: DateTime<Utc>,
+    pub fields: BTreeSet<String>,
+}
+
+impl Deferred {
+    /// `self` and `other` together: the earliest `since`, every wanted field.
+    pub fn merged(&self, other: &Deferred) -> Deferred {
+        Deferred {
+            since: self.since.min(other.since),
+            fields: self.fields.union(&other.fields).cloned().collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -106,6 +126,12 @@ impl CaseView {
 
     pub fn is_deleted(&self) -> bool {
         self.deleted.is_some()
+    }
+
+    /// A tombstone set by reconcile (GetCase answered 404 for a case held live: its delete event
+    /// was lost), not by a `CASE.DELETED` event.
+    pub fn deleted_by_reconcile(&self) -> bool {
+        self.deleted.as_ref().is_some_and(Version::is_snapshot)
     }
 
     /// The `status` system field, when known and a string.

@@ -6,7 +6,7 @@ use chrono::{TimeDelta, Utc};
 
 use super::Projector;
 use crate::enrichment::plan::{FetchContext, fields_to_fetch, fill_configured_nulls};
-use crate::enrichment::{CaseReader, Enrichment};
+use crate::enrichment::{CaseReader, Enrichment, EnrichmentStatus};
 use crate::event::{CaseEvent, Change};
 use crate::report::{RecordError, Work};
 use crate::store::{ReadModelStore, StoredCase};
@@ -63,10 +63,13 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
         if needed.is_empty() {
             return Ok(None);
         }
-        work.get_case_calls += 1;
         let enrichment = enricher
             .fetch(&domain_id, &case_id, &needed, context.now)
             .await?;
+        match enrichment.status {
+            EnrichmentStatus::Deferred(_) => work.enrichment_deferred += 1,
+            _ => work.get_case_calls += 1,
+        }
         Ok(Some(enrichment))
     }
 

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use tokio::time::Instant;
 
-use crate::enrichment::{CaseReader, Enricher, NoCases};
+use crate::enrichment::{CaseReader, Enricher, EnrichmentStatus, NoCases};
 use crate::event::{CaseEvent, Change, Invocation, RelatedItemType};
 use crate::projection::{
     CaseDecision, DecideContext, EnrichmentResult, Outcome, ProjectionOptions, counters_for,
@@ -284,6 +284,10 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
                     enrichment: enrichment.as_ref().map(|e| EnrichmentResult {
                         snapshot: e.snapshot.as_ref(),
                         status: e.status.label(),
+                        deferred: match &e.status {
+                            EnrichmentStatus::Deferred(d) => Some(d),
+                            _ => None,
+                        },
                     }),
                     count_from,
                     dimensions: &self.dimensions,

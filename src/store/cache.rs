@@ -135,6 +135,13 @@ impl<S: PlanExecutor> PlanExecutor for CachedStore<S> {
         self.inner.get_item(key).await
     }
 
+    async fn query_index(
+        &self,
+        query: &crate::store::IndexQuery<'_>,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.inner.query_index(query).await
+    }
+
     async fn execute(&self, plan: &WritePlan) -> Result<CommitOutcome, StoreError> {
         self.inner.execute(plan).await
     }

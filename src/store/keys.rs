@@ -86,6 +86,26 @@ pub fn checkpoint_key(domain_id: &str, name: &str) -> Key {
     )
 }
 
+/// A lease of a long-running command (`RECONCILE`): one run at a time per domain.
+pub const LEASE_PREFIX: &str = "LEASE#";
+
+pub fn lease_key(domain_id: &str, name: &str) -> Key {
+    (
+        format!("{DOMAIN_PREFIX}{domain_id}"),
+        format!("{LEASE_PREFIX}{name}"),
+    )
+}
+
+/// The case id of a case item's partition key.
+pub fn case_id_of(pk: &str) -> Option<&str> {
+    pk.strip_prefix(CASE_PREFIX)
+}
+
+/// The sparse index of cases whose enrichment is deferred (`deferredKey`, `deferredSince`).
+pub const BY_DEFERRED: &str = "byDeferred";
+/// Live cases of a domain in a status by `updatedAt` (`statusKey`, `updatedAt`).
+pub const BY_STATUS: &str = "byStatus";
+
 /// The marker id of an audit event counted by backfill (audit event ids are per case).
 pub fn audit_marker_id(case_id: &str, audit_event_id: &str) -> String {
     format!("audit/{case_id}/{audit_event_id}")

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use super::domain::IndexQuery;
 use super::item::{self, Item, view_from_items};
 use super::keys::Key;
 use super::keys::{case_pk, field_id_of, fields_pk};
@@ -69,6 +70,14 @@ impl MemoryStore {
             Condition::Revision(r) => {
                 item.and_then(|i| i.get("rev")).and_then(|v| v.as_n().ok()) == Some(&r.to_string())
             }
+            Condition::LeaseFree { owner, now } => item.is_none_or(|i| {
+                let until = i
+                    .get("leaseUntil")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .unwrap_or(0);
+                until < *now || i.get("owner").and_then(|v| v.as_s().ok()) == Some(owner)
+            }),
             Condition::VersionAtMost(v) => item.is_none_or(|i| {
                 i.get("version")
                     .and_then(|x| x.as_s().ok())
@@ -166,6 +175,25 @@ impl PlanExecutor for MemoryStore {
             .range((pk.to_owned(), from_sk.to_owned())..=(pk.to_owned(), to_sk.to_owned()))
             .map(|(_, i)| i.clone())
             .collect())
+    }
+
+    async fn query_index(&self, query: &IndexQuery<'_>) -> Result<Vec<Item>, StoreError> {
+        let text = |i: &Item, name: &str| i.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let mut found: Vec<Item> = self
+            .items
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|i| text(i, query.partition.0).as_deref() == Some(query.partition.1))
+            .filter(|i| match (text(i, query.sort.0), query.sort.1) {
+                (Some(sort), Some(from)) => sort.as_str() >= from,
+                (Some(_), None) => true,
+                (None, _) => false,
+            })
+            .cloned()
+            .collect();
+        found.sort_by_key(|i| text(i, query.sort.0));
+        Ok(found)
     }
 
     async fn execute(&self, plan: &WritePlan) -> Result<CommitOutcome, StoreError> {

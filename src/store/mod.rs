@@ -18,7 +18,7 @@ use crate::model::FieldInfo;
 use crate::projection::{CaseView, RelatedItemView};
 
 pub use crate::projection::CountedEvent;
-pub use domain::{DomainStore, PlanExecutor};
+pub use domain::{DeferredCase, DomainStore, IndexQuery, PlanExecutor};
 pub use item::RELATED_META;
 
 /// A case's state as stored, with the revision a commit must name to replace it.

@@ -21,6 +21,9 @@ pub enum Condition {
     /// No item exists, or its `version` is not newer than this encoded version: a tombstone
     /// written ahead never replaces a newer record.
     VersionAtMost(String),
+    /// A lease item: none exists, it expired (`leaseUntil` before `now`, epoch seconds), or
+    /// `owner` holds it.
+    LeaseFree { owner: String, now: u64 },
 }
 
 #[derive(Debug, Clone, PartialEq)]

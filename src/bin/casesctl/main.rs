@@ -10,6 +10,8 @@
 //!                                                     fill the read model from the Cases API, history included
 //! casesctl report --domain-id D --from DATE --to DATE [--interval day|week|total] [--by FIELD] [--format table|json|csv]
 //! casesctl dashboard --domain-id D [--from DATE --to DATE] --out FILE.html
+//! casesctl reconcile --domain-id D [--since DURATION] [--rate R] [--deferred-only]
+//!                                                     fill deferred cases, heal lost updates and deletes
 //!
 //! Exit status: 0 on success, 1 when a command fails, 2 on a usage error.
 
@@ -17,6 +19,7 @@ mod backfill;
 mod commands;
 mod dashboard;
 mod local;
+mod reconcile;
 mod report;
 
 use std::path::PathBuf;
@@ -74,6 +77,13 @@ enum Command {
     Report(ReportArgs),
     /// Write one self-contained HTML page of the case metrics (charts and their numbers).
     Dashboard(DashboardArgs),
+    /// Heal the read model: fill every case whose GetCase enrichment was deferred, apply cases
+    /// updated since the last run's watermark as snapshots (a lost update heals), and tombstone
+    /// live cases GetCase no longer finds (a lost delete).
+    ///
+    /// One run at a time per domain (a lease that expires if a run dies); another run meanwhile
+    /// exits 0 doing nothing. Prints the summary on stderr and an EMF metrics line on stdout.
+    Reconcile(ReconcileArgs),
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -125,6 +135,27 @@ struct DashboardArgs {
     /// Where to write the page.
     #[arg(long, value_name = "FILE.html")]
     out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct ReconcileArgs {
+    #[command(flatten)]
+    domain: Domain,
+    /// Look back this far (e.g. 15m, 6h, 7d) instead of from the last run's watermark.
+    #[arg(long, value_name = "DURATION", value_parser = cases_projector::reconcile::parse_window)]
+    since: Option<chrono::TimeDelta>,
+    /// Cases API requests per second, all operations together (shared with the projector).
+    #[arg(long, value_name = "R", default_value_t = 2.0, value_parser = positive_rate)]
+    rate: f64,
+    /// SearchCases page size.
+    #[arg(long, value_name = "N", default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=100))]
+    page_size: u32,
+    /// Seconds a run's lease lasts without renewal (renewed after every page).
+    #[arg(long, value_name = "S", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+    lease_seconds: u64,
+    /// Only fill deferred cases: no search, no lost-delete check.
+    #[arg(long)]
+    deferred_only: bool,
 }
 
 #[derive(Debug, Args)]
@@ -237,6 +268,17 @@ async fn main() -> ExitCode {
                     _ => cases_projector::backfill::Mode::Fresh,
                 },
                 dry_run: a.dry_run,
+            })
+            .await
+        }
+        Command::Reconcile(a) => {
+            reconcile::run(reconcile::Args {
+                domain_id: a.domain.domain_id,
+                rate: a.rate,
+                since: a.since,
+                page_size: a.page_size,
+                lease: std::time::Duration::from_secs(a.lease_seconds),
+                deferred_only: a.deferred_only,
             })
             .await
         }

@@ -291,6 +291,7 @@ fn snapshot_fills_fields_but_never_rolls_back_a_newer_event_value() {
             enrichment: Some(EnrichmentResult {
                 snapshot: Some(&snapshot),
                 status: "fetched",
+                deferred: None,
             }),
             count_from: None,
             dimensions: &[],

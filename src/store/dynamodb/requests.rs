@@ -10,6 +10,7 @@ use super::{DynamoStore, av_s, classify};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 
+use crate::store::domain::IndexQuery;
 use crate::store::item::Item;
 use crate::store::keys::Key;
 use crate::store::writes::{Condition, Write, WritePlan};
@@ -47,6 +48,30 @@ impl PlanExecutor for DynamoStore {
             .items()
             .send()
             .try_collect()
+            .await
+            .map_err(classify)
+    }
+
+    async fn query_index(&self, query: &IndexQuery<'_>) -> Result<Vec<Item>, StoreError> {
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(query.index)
+            .expression_attribute_names("#p", query.partition.0)
+            .expression_attribute_values(":p", av_s(query.partition.1));
+        request = match query.sort.1 {
+            Some(from) => request
+                .key_condition_expression("#p = :p AND #s >= :s")
+                .expression_attribute_names("#s", query.sort.0)
+                .expression_attribute_values(":s", av_s(from)),
+            None => request.key_condition_expression("#p = :p"),
+        };
+        request
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
             .await
             .map_err(classify)
     }
@@ -274,6 +299,14 @@ pub(super) fn condition_parts(
                 ":expected".into(),
                 AttributeValue::N(r.to_string()),
             )])),
+        ),
+        Some(Condition::LeaseFree { owner, now }) => (
+            Some("attribute_not_exists(pk) OR leaseUntil < :now OR #owner = :owner".into()),
+            Some(HashMap::from([("#owner".into(), "owner".into())])),
+            Some(HashMap::from([
+                (":now".into(), AttributeValue::N(now.to_string())),
+                (":owner".into(), av_s(owner)),
+            ])),
         ),
         Some(Condition::VersionAtMost(v)) => (
             Some("attribute_not_exists(pk) OR #version <= :version".into()),

@@ -233,6 +233,25 @@ fn case_item_with(view: &CaseView, revision: u64, cut: &BTreeMap<String, String>
             ),
         );
     }
+    if view.is_deleted() {
+        let by = if view.deleted_by_reconcile() {
+            "reconcile"
+        } else {
+            "event"
+        };
+        item.insert("deletedBy".into(), s(by));
+    }
+    // The sparse `byDeferred` index: only live cases still waiting for GetCase.
+    if let Some(d) = view.deferred.as_ref().filter(|_| !view.is_deleted()) {
+        item.insert("deferredKey".into(), s(&view.domain_id));
+        item.insert("deferredSince".into(), s(iso(d.since)));
+        if !d.fields.is_empty() {
+            item.insert(
+                "deferredFields".into(),
+                AttributeValue::Ss(d.fields.iter().cloned().collect()),
+            );
+        }
+    }
     let counts = view.related_item_counts();
     item.insert(
         "relatedItems".into(),

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Item, RELATED_META, attr_to_field, decode_version};
 use crate::event::{FieldValue, RelatedItemType};
-use crate::projection::{CaseView, RelatedItemView, Version, Versioned};
+use crate::projection::{CaseView, Deferred, RelatedItemView, Version, Versioned};
 use crate::store::keys::{CASE_SK, OVERFLOW_PREFIX, related_item_id_of};
 use crate::store::{StoreError, StoredCase};
 
@@ -150,6 +150,13 @@ pub fn view_from_items(case_id: &str, items: &[Item]) -> Result<Option<StoredCas
                 .collect::<Result<_, StoreError>>()?,
         },
         enrichment: r.opt_s("enrichment")?.cloned(),
+        deferred: r.opt_time("deferredSince")?.map(|since| Deferred {
+            since,
+            fields: match case.get("deferredFields") {
+                Some(AttributeValue::Ss(ids)) => ids.iter().cloned().collect(),
+                _ => Default::default(),
+            },
+        }),
     };
     for item in items {
         let r = Reader::new(item);
