@@ -112,7 +112,10 @@ pub fn contributions(view: Option<&CaseView>, dimensions: &[String]) -> Contribu
         add(day, CONTACTS, live_contacts.len() as i64);
     }
     let mut previous: Option<&str> = None;
-    for (version, status) in &view.status_history {
+    // Nothing happens to a case after its delete.
+    let before_delete =
+        |v: &&crate::projection::Version| view.deleted.as_ref().is_none_or(|d| *v < d);
+    for (version, status) in view.status_history.iter().filter(|(v, _)| before_delete(v)) {
         let day = Bucket::Day(version.at.date_naive());
         match previous {
             Some(p) if !is_closed(p) && is_closed(status) => {

@@ -18,11 +18,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use serde::{Deserialize, Serialize};
 
 use crate::enrichment::{CaseReader, ReaderError};
 use crate::event::{FieldValue, RelatedItem};
-use crate::projection::{CaseSnapshot, ProjectionOptions, decide_snapshot};
+use crate::projection::{CaseSnapshot, decide_snapshot};
 use crate::store::{CaseCommit, CommitOutcome, DomainStore, ReadModelStore, StoreError};
 pub use limiter::Limiter;
 pub use plan::{Plan, RelatedStrategy};
@@ -46,117 +45,10 @@ const SYSTEM_FIELDS: [&str; 5] = [
     "last_closed_datetime",
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Refuses to start while an unfinished run's checkpoint exists.
-    Fresh,
-    Resume,
-    Restart,
-}
+mod types;
 
-#[derive(Debug, Clone)]
-pub struct Options {
-    pub domain_id: String,
-    /// Cases API requests per second, all operations together.
-    pub rate: f64,
-    /// SearchCases `maxResults` (1–100; the default 25 is what every documented version takes).
-    pub page_size: u32,
-    /// Cases not updated since then get no audit calls.
-    pub history_since: DateTime<Utc>,
-    pub mode: Mode,
-    pub dry_run: bool,
-    /// Field ids to keep (`CASE_FIELDS`); `None`: every field of the domain.
-    pub case_fields: Option<Vec<String>>,
-    pub projection: ProjectionOptions,
-    /// `REPORT_DIMENSIONS`: what the metric aggregates are grouped by.
-    pub dimensions: Vec<String>,
-}
-
-/// What a run did so far; saved with the checkpoint.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Counts {
-    pub cases: u64,
-    pub related_items: u64,
-    /// Audit events counted into daily counters (each once, ever).
-    pub history_counted: u64,
-    pub pages: u64,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-struct Checkpoint {
-    started_at: Option<DateTime<Utc>>,
-    cases_token: Option<String>,
-    cases_done: bool,
-    related_token: Option<String>,
-    related_done: bool,
-    strategy: Option<RelatedStrategy>,
-    total: Option<u64>,
-    counts: Counts,
-    finished: bool,
-}
-
-/// The end of a run.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Summary {
-    pub plan: Plan,
-    pub counts: Counts,
-    pub calls: BTreeMap<&'static str, u64>,
-    pub throttles: u64,
-    pub elapsed: Duration,
-    pub cutover: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum BackfillError {
-    /// Access denied or unknown domain: an operator must act; exit 2.
-    #[error("{0}")]
-    Refused(ReaderError),
-    #[error("Cases API: {0}")]
-    Cases(ReaderError),
-    #[error("read model: {0}")]
-    Store(#[from] StoreError),
-    #[error(
-        "an unfinished backfill of this domain has a checkpoint: run with --resume to continue it or --restart to start over"
-    )]
-    Unfinished,
-    #[error("the checkpoint is unreadable: {0}")]
-    Checkpoint(String),
-}
-
-impl From<ReaderError> for BackfillError {
-    fn from(e: ReaderError) -> Self {
-        match e {
-            ReaderError::AccessDenied { .. } | ReaderError::NotFound { .. } => {
-                BackfillError::Refused(e)
-            }
-            other => BackfillError::Cases(other),
-        }
-    }
-}
-
-impl BackfillError {
-    /// Exit code for `casesctl`: 2 when an operator must fix access or the domain id.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            BackfillError::Refused(_) | BackfillError::Unfinished => 2,
-            _ => 1,
-        }
-    }
-}
-
-/// Progress as it happens, for a bar or log lines.
-pub trait Progress: Send + Sync {
-    fn planned(&self, plan: &Plan);
-    fn advanced(&self, counts: &Counts, calls: u64, throttles: u64);
-}
-
-/// No progress output.
-pub struct Quiet;
-
-impl Progress for Quiet {
-    fn planned(&self, _: &Plan) {}
-    fn advanced(&self, _: &Counts, _: u64, _: u64) {}
-}
+use types::Checkpoint;
+pub use types::*;
 
 pub struct Backfill<'a, C, S> {
     cases: &'a C,

@@ -249,27 +249,23 @@ fn merge_field(view: &mut CaseView, id: &str, value: &FieldValue, version: &Vers
     }
 }
 
-/// Adds a status the case had at `version` to its history (not after its delete).
+/// Adds a status the case had at `version` to its history. Always: the history is the union of
+/// what every event and read said, so it cannot depend on the order they came in (entries after
+/// a delete are kept but count for nothing, see `analytics::aggregate`).
 pub fn record_status(view: &mut CaseView, version: &Version, status: &str) {
-    if view.deleted.as_ref().is_none_or(|d| version < d) {
-        view.status_history
-            .insert(version.clone(), status.to_owned());
-    }
+    view.status_history
+        .insert(version.clone(), status.to_owned());
 }
 
 /// Applies GetCase values taken at `snapshot.taken_at`: they replace fields set by older
 /// events and never roll back a value from a newer one. Nothing changes on a tombstone.
 pub fn apply_snapshot(view: &mut CaseView, snapshot: &Snapshot) {
+    let version = Version::snapshot(snapshot.taken_at);
+    if let Some(FieldValue::String(status)) = snapshot.fields.get("status") {
+        record_status(view, &version, status);
+    }
     if view.deleted.is_some() {
         return;
-    }
-    let version = Version::snapshot(snapshot.taken_at);
-    // A read that agrees with the status history adds nothing to it.
-    if let Some(FieldValue::String(status)) = snapshot.fields.get("status") {
-        let known = view.status_history.range(..&version).next_back();
-        if known.is_none_or(|(_, s)| s != status) {
-            record_status(view, &version, status);
-        }
     }
     for (id, value) in &snapshot.fields {
         merge_field(view, id, value, &version);

@@ -50,6 +50,9 @@ pub fn decide_snapshot(
         view.created_at = snapshot.created_at;
     }
     let mut changed_related_items = std::collections::BTreeSet::new();
+    for (version, status) in &snapshot.status_history {
+        super::record_status(&mut view, version, status);
+    }
     if !view.is_deleted() {
         if let Some(fields) = &snapshot.fields {
             // A case no event has touched yet is "as of the read".
@@ -63,9 +66,6 @@ pub fn decide_snapshot(
                     fields: fields.clone(),
                 },
             );
-        }
-        for (version, status) in &snapshot.status_history {
-            super::record_status(&mut view, version, status);
         }
         for item in &snapshot.related_items {
             let change = RelatedItemChange {

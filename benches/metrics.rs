@@ -1,0 +1,181 @@
+//! Case-metric costs: DynamoDB write units per event on a realistic stream (DynamoDB Local's
+//! consumed capacity), without and with four report dimensions; and a 30-day report's read
+//! cost and time for 10,000 and 100,000 cases (aggregates built in memory through the projector,
+//! copied into DynamoDB Local, report read from there).
+//!
+//! `cargo bench --bench metrics`.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::time::Instant;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use cases_projector::analytics::model::Interval;
+use cases_projector::analytics::{read, report};
+use cases_projector::projector::Projector;
+use cases_projector::store::keys::METRICS_PREFIX;
+use cases_projector::store::memory::MemoryStore;
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::{Value, json};
+use support::streams::{DOMAIN, case_event, related_event, text};
+use support::{DynamoLocal, new_store, preset_cutover, sqs_batch};
+
+const DIMENSIONS: [&str; 4] = ["case_reason", "assigned_queue", "assigned_user", "priority"];
+
+fn at(minutes: i64) -> String {
+    let t: DateTime<Utc> =
+        "2026-11-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap() + TimeDelta::minutes(minutes);
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A realistic case: created, two field updates, a comment, a contact, closed; every fourth
+/// reopened and closed again. About 7.5 events.
+fn case_events(n: usize) -> Vec<Value> {
+    let id = format!("c0000000-0000-4000-8000-{n:012}");
+    let start = (n as i64 * 37) % (29 * 1440);
+    let fields = |status: &str| {
+        json!({
+            "status": text(status),
+            "case_reason": text(["billing", "technical", "delivery", "other"][n % 4]),
+            "assigned_queue": text(&format!("queue-{}", n % 6)),
+            "assigned_user": text(&format!("arn:aws:connect:::agent/{}", n % 40)),
+            "priority": {"value": {"doubleValue": (n % 3) as f64}},
+        })
+    };
+    let mut out = Vec::new();
+    let mut push = |kind: &str, m: i64, f: Value, k: usize| {
+        let mut e = case_event(&format!("{n}-{k}"), &at(start + m), kind, &id, f);
+        e["detail"]["case"]["createdDateTime"] = json!(at(start));
+        out.push(e);
+    };
+    push("CREATED", 0, fields("open"), 0);
+    push(
+        "UPDATED",
+        10,
+        json!({"title": text(&format!("case {n}"))}),
+        1,
+    );
+    push("UPDATED", 20, json!({"summary": text("details")}), 2);
+    push("UPDATED", 200, fields("closed"), 3);
+    if n.is_multiple_of(4) {
+        push("UPDATED", 300, fields("open"), 4);
+        push("UPDATED", 400, fields("closed"), 5);
+    }
+    out.push(related_event(
+        &format!("{n}-c"),
+        &at(start + 5),
+        "CREATED",
+        &id,
+        &format!("{n}-comment"),
+        "Comment",
+        Some(json!({"comment": {"body": "b", "contentType": "Text/Plain"}})),
+    ));
+    out.push(related_event(
+        &format!("{n}-k"),
+        &at(start + 1),
+        "CREATED",
+        &id,
+        &format!("{n}-contact"),
+        "Contact",
+        Some(json!({"contact": {"contactArn": format!("arn:c/{n}"), "channel": "VOICE"}})),
+    ));
+    out
+}
+
+async fn write_units(dynamo: &DynamoLocal, dims: &[&str], cases: usize) -> (f64, usize) {
+    let store = new_store(dynamo, &format!("wcu-{}", dims.len())).await;
+    preset_cutover(&store).await;
+    let projector = Projector::new(store, Default::default(), 8)
+        .with_dimensions(dims.iter().map(|d| d.to_string()).collect());
+    let events: Vec<Value> = (0..cases).flat_map(case_events).collect();
+    let mut units = 0.0;
+    for batch in events.chunks(10) {
+        let r = support::handle(&projector, sqs_batch(batch)).await;
+        assert_eq!(r.counts().failed, 0);
+        units += r.work.write_units;
+    }
+    (units, events.len())
+}
+
+async fn report_cost(dynamo: &DynamoLocal, cases: usize) -> (usize, usize, f64, u128) {
+    let memory = MemoryStore::new();
+    preset_cutover(&memory).await;
+    let projector = Projector::new(memory, Default::default(), 8)
+        .with_dimensions(DIMENSIONS.iter().map(|d| d.to_string()).collect());
+    let events: Vec<Value> = (0..cases).flat_map(case_events).collect();
+    for batch in events.chunks(100) {
+        support::handle(&projector, sqs_batch(batch)).await;
+    }
+    let store = new_store(dynamo, &format!("report-{cases}")).await;
+    let aggregates: Vec<_> = projector
+        .store()
+        .items()
+        .into_iter()
+        .filter(|((pk, _), _)| pk.starts_with(METRICS_PREFIX))
+        .map(|(_, item)| item)
+        .collect();
+    let mut bytes = 0usize;
+    for item in &aggregates {
+        bytes += item
+            .iter()
+            .map(|(k, v)| {
+                k.len()
+                    + match v {
+                        AttributeValue::S(s) | AttributeValue::N(s) => s.len(),
+                        _ => 1,
+                    }
+            })
+            .sum::<usize>();
+        store
+            .client()
+            .put_item()
+            .table_name("report-".to_owned() + &cases.to_string())
+            .set_item(Some(item.clone()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let (from, to) = ("2026-11-01".parse().unwrap(), "2026-12-01".parse().unwrap());
+    let started = Instant::now();
+    let days = read::days(&store, DOMAIN, from, to).await.unwrap();
+    let current = read::current(&store, DOMAIN).await.unwrap();
+    let request = report::ReportRequest {
+        domain_id: DOMAIN.into(),
+        from,
+        to,
+        interval: Interval::Day,
+        by: None,
+        labels: Default::default(),
+    };
+    let r = report::build(&request, &days, &current, Utc::now());
+    let elapsed = started.elapsed().as_micros();
+    assert_eq!(
+        r.rows.iter().map(|r| r.cases_created).sum::<i64>() as usize,
+        cases
+    );
+    // A Query is billed per 4 KB read (strongly consistent: 1 unit; eventually: half).
+    let read_units = (bytes as f64 / 4096.0).ceil();
+    (aggregates.len(), bytes, read_units, elapsed)
+}
+
+#[tokio::main]
+async fn main() {
+    let dynamo = DynamoLocal::start();
+    println!("| measure | value |\n|---|---|");
+    for dims in [&DIMENSIONS[..0], &DIMENSIONS[..]] {
+        let (units, events) = write_units(&dynamo, dims, 400).await;
+        println!(
+            "| write units per event, {} report dimension(s), 400 cases / {events} events | {:.2} |",
+            dims.len(),
+            units / events as f64
+        );
+    }
+    for cases in [10_000, 100_000] {
+        let (items, bytes, rcu, micros) = report_cost(&dynamo, cases).await;
+        println!(
+            "| 30-day report, {cases} cases, 4 dimensions: aggregate items read / bytes / read units (4 KB) / time | {items} / {bytes} / {rcu} / {:.1} ms |",
+            micros as f64 / 1000.0
+        );
+    }
+}

@@ -1,0 +1,139 @@
+//! What a reconcile run is given, saves and reports.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::enrichment::ReaderError;
+use crate::projection::ProjectionOptions;
+use crate::store::StoreError;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub domain_id: String,
+    /// Cases API requests per second, all operations together.
+    pub rate: f64,
+    /// Look back this far instead of from the watermark.
+    pub since: Option<TimeDelta>,
+    pub page_size: u32,
+    /// `CASE_FIELDS`; `None`: every field of the domain.
+    pub case_fields: Option<Vec<String>>,
+    pub projection: ProjectionOptions,
+    /// How long a lease holds without renewal (renewed after every page).
+    pub lease: Duration,
+    /// Who runs (written on the lease).
+    pub owner: String,
+    /// Only fill deferred cases (step 1): no search, no lost-delete check, watermark untouched.
+    pub deferred_only: bool,
+    /// `REPORT_DIMENSIONS`: what the metric aggregates are grouped by.
+    pub dimensions: Vec<String>,
+}
+
+/// What a run found and fixed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Deferred cases filled (their wanted fields fetched).
+    pub deferred_filled: u64,
+    /// Cases the search found that the read model did not hold.
+    pub cases_created: u64,
+    /// Field values a snapshot changed outside a deferred fill (lost updates healed).
+    pub fields_corrected: u64,
+    /// Live cases GetCase answered 404 for: tombstoned.
+    pub tombstones: u64,
+    /// Cases SearchCases returned since the watermark.
+    pub cases_searched: u64,
+    /// Of those, cases the read model held whose fields a snapshot changed.
+    pub cases_corrected: u64,
+    pub pages: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(super) struct Checkpoint {
+    /// Newest `last_updated_datetime` a finished run saw.
+    pub(super) watermark: Option<DateTime<Utc>>,
+    /// An unfinished run.
+    pub(super) pending: Option<Pending>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(super) struct Pending {
+    pub(super) since: DateTime<Utc>,
+    pub(super) newest: Option<DateTime<Utc>>,
+    pub(super) token: Option<String>,
+    /// Case ids the search returned (not checked for a lost delete again).
+    pub(super) seen: BTreeSet<String>,
+    pub(super) counts: Counts,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub counts: Counts,
+    /// Deferred cases still waiting after the run, and the age of the oldest.
+    pub deferred_left: u64,
+    pub oldest_deferred_age: Option<Duration>,
+    pub since: DateTime<Utc>,
+    pub watermark: Option<DateTime<Utc>>,
+    pub calls: BTreeMap<&'static str, u64>,
+    pub throttles: u64,
+    pub elapsed: Duration,
+}
+
+impl Summary {
+    /// Cases API calls per case changed (created, corrected, tombstoned or filled).
+    pub fn calls_per_changed_case(&self) -> Option<f64> {
+        let changed = self.counts.deferred_filled
+            + self.counts.cases_created
+            + self.counts.tombstones
+            + self.counts.cases_corrected;
+        let calls: u64 = self.calls.values().sum();
+        (changed > 0).then(|| calls as f64 / changed as f64)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// Another run holds the domain's lease: not a failure, nothing was done.
+    #[error("another reconcile of this domain is running (its lease ends at {until})")]
+    Busy { until: DateTime<Utc> },
+    #[error("{0}")]
+    Refused(ReaderError),
+    #[error("Cases API: {0}")]
+    Cases(ReaderError),
+    #[error("read model: {0}")]
+    Store(#[from] StoreError),
+    #[error("the checkpoint is unreadable: {0}")]
+    Checkpoint(String),
+}
+
+impl From<ReaderError> for ReconcileError {
+    fn from(e: ReaderError) -> Self {
+        match e {
+            ReaderError::AccessDenied { .. } | ReaderError::NotFound { .. } => {
+                ReconcileError::Refused(e)
+            }
+            other => ReconcileError::Cases(other),
+        }
+    }
+}
+
+impl ReconcileError {
+    /// Exit code for `casesctl`: 0 when another run is busy, 2 when an operator must act.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ReconcileError::Busy { .. } => 0,
+            ReconcileError::Refused(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// What applying one snapshot changed.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Applied {
+    pub(super) created: bool,
+    pub(super) fields_changed: u64,
+    pub(super) tombstoned: bool,
+    pub(super) deferred_cleared: bool,
+}
