@@ -6,8 +6,6 @@
 
 mod support;
 
-use aws_sdk_dynamodb::types::AttributeValue;
-
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -15,39 +13,18 @@ use cases_projector::projection::ProjectionOptions;
 use cases_projector::projector::Projector;
 use cases_projector::report::RecordOutcome;
 use cases_projector::store::ReadModelStore;
-use cases_projector::store::item::Item;
 use cases_projector::store::keys::RELATED_PREFIX;
 use cases_projector::store::memory::MemoryStore;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use support::streams::{Generated, stream};
-use support::{DynamoLocal, new_store, render, shuffle, sqs_batch};
+use support::{DynamoLocal, comparable, new_store, shuffle, sqs_batch};
 
 type Table = BTreeMap<String, BTreeMap<String, String>>;
 
 const OPTIONS: ProjectionOptions = ProjectionOptions {
     store_customer_content: true,
 };
-
-/// Items keyed `pk|sk`, without what legitimately differs between equivalent histories: the
-/// optimistic-lock revision and marker expiry times.
-fn comparable(items: impl IntoIterator<Item = Item>) -> Table {
-    items
-        .into_iter()
-        .map(|item| {
-            let key = format!("{}|{}", render(&item["pk"]), render(&item["sk"]));
-            let is_aggregate = key.starts_with(cases_projector::store::keys::METRICS_PREFIX);
-            let attrs = item
-                .iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "rev" | "expiresAt"))
-                // An aggregate that went back to 0 reads like one never written.
-                .filter(|(_, v)| !(is_aggregate && matches!(v, AttributeValue::N(n) if n == "0")))
-                .map(|(k, v)| (k.clone(), render(v)))
-                .collect();
-            (key, attrs)
-        })
-        .collect()
-}
 
 /// A delivery: every event once or twice, shuffled, cut into SQS batches of 1–9 records.
 fn delivery(events: &[Generated], seed: u64) -> Vec<serde_json::Value> {

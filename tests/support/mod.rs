@@ -229,10 +229,12 @@ pub async fn handle<
     projector.handle(parse_invocation(payload), None).await
 }
 
-/// Every item of the table, keyed by `pk|sk`, minus what legitimately differs between two
-/// equivalent histories: the optimistic-lock revision and marker expiry times.
-pub async fn snapshot_table(store: &DynamoStore) -> BTreeMap<String, BTreeMap<String, String>> {
-    let items = store.scan_all().await.unwrap();
+/// Items keyed by `pk|sk`, minus what legitimately differs between two equivalent histories:
+/// the optimistic-lock revision, marker expiry times, and aggregates back at 0 (they read like
+/// ones never written).
+pub fn comparable(
+    items: impl IntoIterator<Item = cases_projector::store::item::Item>,
+) -> BTreeMap<String, BTreeMap<String, String>> {
     items
         .into_iter()
         .map(|item| {
@@ -241,13 +243,17 @@ pub async fn snapshot_table(store: &DynamoStore) -> BTreeMap<String, BTreeMap<St
             let attrs = item
                 .iter()
                 .filter(|(k, _)| !matches!(k.as_str(), "rev" | "expiresAt"))
-                // An aggregate that went back to 0 reads like one never written.
                 .filter(|(_, v)| !(is_aggregate && matches!(v, AttributeValue::N(n) if n == "0")))
                 .map(|(k, v)| (k.clone(), render(v)))
                 .collect();
             (key, attrs)
         })
         .collect()
+}
+
+/// Every item of the table, as [`comparable`].
+pub async fn snapshot_table(store: &DynamoStore) -> BTreeMap<String, BTreeMap<String, String>> {
+    comparable(store.scan_all().await.unwrap())
 }
 
 pub fn render(v: &AttributeValue) -> String {
