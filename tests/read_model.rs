@@ -122,10 +122,14 @@ async fn in_order_stream_builds_the_documented_read_model() {
         attr(&table, &stats("2026-11-20"), "relatedItemsCreated"),
         Some("6")
     );
+    // Reopenings come from the status history (exact whatever the order), in the metrics.
+    let metrics = table_key(keys::metrics_day_key(DOMAIN, "2026-11-21".parse().unwrap()));
     assert_eq!(
-        attr(&table, &stats("2026-11-21"), "caseReopenings"),
-        Some("1")
+        attr(&table, &metrics, "reopened"),
+        Some("2"),
+        "4f1d… and 9c2e…"
     );
+    assert_eq!(attr(&table, &stats("2026-11-21"), "caseReopenings"), None);
     assert_eq!(
         attr(&table, &stats("2026-11-21"), "caseResolutions"),
         Some("1")
