@@ -231,22 +231,22 @@ pub async fn handle<
 
 /// Items keyed by `pk|sk`, minus what legitimately differs between two equivalent histories:
 /// the optimistic-lock revision, marker expiry times, and aggregates back at 0 (they read like
-/// ones never written).
+/// ones never written, and an aggregate item holding only zeros like no item).
 pub fn comparable(
     items: impl IntoIterator<Item = cases_projector::store::item::Item>,
 ) -> BTreeMap<String, BTreeMap<String, String>> {
     items
         .into_iter()
-        .map(|item| {
+        .filter_map(|item| {
             let key = format!("{}|{}", render(&item["pk"]), render(&item["sk"]));
             let is_aggregate = key.starts_with(cases_projector::store::keys::METRICS_PREFIX);
-            let attrs = item
+            let attrs: BTreeMap<String, String> = item
                 .iter()
                 .filter(|(k, _)| !matches!(k.as_str(), "rev" | "expiresAt"))
                 .filter(|(_, v)| !(is_aggregate && matches!(v, AttributeValue::N(n) if n == "0")))
                 .map(|(k, v)| (k.clone(), render(v)))
                 .collect();
-            (key, attrs)
+            (!is_aggregate || attrs.len() > 2).then_some((key, attrs))
         })
         .collect()
 }
