@@ -358,6 +358,32 @@ where
             Some(FieldValue::String(t)) => t.parse::<DateTime<Utc>>().ok(),
             _ => None,
         };
+        // Its related items too: a lost related-item event heals like a lost update.
+        let mut related_items = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .call("SearchRelatedItems", || {
+                    self.cases.search_related_items(
+                        &self.options.domain_id,
+                        &found.case_id,
+                        token.as_deref(),
+                    )
+                })
+                .await;
+            let page = match page {
+                Ok(page) => page,
+                Err(ReaderError::NotFound { .. }) => {
+                    return self.gone(&found.case_id, taken_at).await;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            related_items.extend(page.items.into_iter().map(|(_, item)| item));
+            token = page.next_token;
+            if token.is_none() {
+                break;
+            }
+        }
         self.apply(CaseSnapshot {
             case_id: found.case_id.clone(),
             domain_id: self.options.domain_id.clone(),
@@ -365,7 +391,7 @@ where
             created_at,
             taken_at,
             fields: Some(fields),
-            related_items: Vec::new(),
+            related_items,
             status_history: Vec::new(),
         })
         .await
