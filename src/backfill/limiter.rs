@@ -2,6 +2,7 @@
 //! bucket at `rate` requests per second (burst 1, so calls are spread evenly), and a retry loop
 //! for throttling answers that backs off and never gives up on a throttle alone.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +17,8 @@ pub struct Limiter {
     next_slot: Mutex<Instant>,
     calls: AtomicU64,
     throttles: AtomicU64,
+    /// Calls per operation (one per `call`, however many attempts it took).
+    operations: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 /// The longest pause after a throttling answer.
@@ -34,6 +37,7 @@ impl Limiter {
             next_slot: Mutex::new(Instant::now()),
             calls: AtomicU64::new(0),
             throttles: AtomicU64::new(0),
+            operations: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -56,14 +60,24 @@ impl Limiter {
         *next = (*next).max(Instant::now() + by);
     }
 
-    /// Calls `call` within the limit; a throttling answer backs off (exponentially up to 30 s,
-    /// shared by all callers) and tries again, however long the service keeps throttling: a
-    /// throttle never aborts a run. Other errors are returned.
-    pub async fn call<T, F, Fut>(&self, mut call: F) -> Result<T, ReaderError>
+    /// Calls `call` (the Cases API's `operation`) within the limit; a throttling answer backs off
+    /// (exponentially up to 30 s, shared by all callers) and tries again, however long the
+    /// service keeps throttling: a throttle never aborts a run. Other errors are returned.
+    pub async fn call<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        mut call: F,
+    ) -> Result<T, ReaderError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ReaderError>>,
     {
+        *self
+            .operations
+            .lock()
+            .unwrap()
+            .entry(operation)
+            .or_default() += 1;
         let mut throttled = 0u32;
         loop {
             self.acquire().await;
@@ -82,6 +96,11 @@ impl Limiter {
     /// Requests made so far (each attempt counts).
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Calls so far per operation.
+    pub fn calls_by_operation(&self) -> BTreeMap<&'static str, u64> {
+        self.operations.lock().unwrap().clone()
     }
 
     /// Throttling answers so far.
@@ -119,9 +138,14 @@ mod tests {
             }),
         ];
         let got = limiter
-            .call(|| std::future::ready(answers.pop().unwrap()))
+            .call("SearchCases", || std::future::ready(answers.pop().unwrap()))
             .await;
         assert_eq!(got, Ok(7));
         assert_eq!(limiter.throttles(), 2);
+        assert_eq!(
+            limiter.calls_by_operation()["SearchCases"],
+            1,
+            "one call, three attempts"
+        );
     }
 }

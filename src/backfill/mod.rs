@@ -14,7 +14,6 @@ pub mod plan;
 pub mod source;
 
 use std::collections::{BTreeMap, HashSet};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -22,7 +21,7 @@ use futures::StreamExt;
 use crate::enrichment::{CaseReader, ReaderError};
 use crate::event::{FieldValue, RelatedItem};
 use crate::projection::{CaseSnapshot, decide_snapshot};
-use crate::store::{CaseCommit, CommitOutcome, DomainStore, ReadModelStore, StoreError};
+use crate::store::{DomainStore, ReadModelStore, commit_decision};
 pub use limiter::Limiter;
 pub use plan::{Plan, RelatedStrategy};
 use source::{CaseDirectory, CaseSearch, FoundCase};
@@ -33,8 +32,6 @@ pub const SEARCH_MAX_FIELDS: usize = 25;
 const CHECKPOINT: &str = "BACKFILL";
 /// Cases of one page processed at once (the limiter still spaces their calls).
 const CASES_AT_ONCE: usize = 4;
-/// Commit rounds per case before giving up (a live projector keeps winning the race).
-const MAX_ATTEMPTS: u32 = 8;
 
 /// Fields a backfill always reads: the case's times and status, for history and indexes.
 const SYSTEM_FIELDS: [&str; 5] = [
@@ -55,7 +52,6 @@ pub struct Backfill<'a, C, S> {
     store: &'a S,
     limiter: &'a Limiter,
     options: Options,
-    calls: std::sync::Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl<'a, C, S> Backfill<'a, C, S>
@@ -69,18 +65,7 @@ where
             store,
             limiter,
             options,
-            calls: Default::default(),
         }
-    }
-
-    /// One Cases call, within the limit, counted per operation.
-    async fn call<T, F, Fut>(&self, operation: &'static str, call: F) -> Result<T, ReaderError>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, ReaderError>>,
-    {
-        *self.calls.lock().unwrap().entry(operation).or_default() += 1;
-        self.limiter.call(call).await
     }
 
     pub async fn run(&self, progress: &dyn Progress) -> Result<Summary, BackfillError> {
@@ -176,6 +161,7 @@ where
             loop {
                 let token = checkpoint.related_token.clone();
                 let items = self
+                    .limiter
                     .call("SearchAllRelatedItems", || {
                         self.cases
                             .search_all_related_items(domain, token.as_deref())
@@ -228,7 +214,7 @@ where
         Summary {
             plan,
             counts,
-            calls: self.calls.lock().unwrap().clone(),
+            calls: self.limiter.calls_by_operation(),
             throttles: self.limiter.throttles(),
             elapsed: started.elapsed(),
             cutover,
@@ -250,6 +236,7 @@ where
         let listed: Vec<String> = match &self.options.case_fields {
             Some(ids) => ids.clone(),
             None => self
+                .limiter
                 .call("ListFields", || self.cases.list_fields(domain))
                 .await?
                 .into_iter()
@@ -278,6 +265,7 @@ where
             newest_first: false,
         };
         Ok(self
+            .limiter
             .call("SearchCases", || self.cases.search_cases(&search))
             .await?)
     }
@@ -286,6 +274,7 @@ where
     /// way, and per case at least one call each): use them unless the service refuses.
     async fn choose_strategy(&self) -> Result<RelatedStrategy, BackfillError> {
         let probe = self
+            .limiter
             .call("SearchAllRelatedItems", || {
                 self.cases
                     .search_all_related_items(&self.options.domain_id, None)
@@ -314,6 +303,7 @@ where
         let mut fields = found.fields.clone();
         for chunk in fetched.chunks(crate::connect_cases::GET_CASE_MAX_FIELDS) {
             let got = self
+                .limiter
                 .call("GetCase", || {
                     self.cases.get_case(domain, &found.case_id, chunk)
                 })
@@ -330,6 +320,7 @@ where
             let mut token: Option<String> = None;
             loop {
                 let page = self
+                    .limiter
                     .call("SearchRelatedItems", || {
                         self.cases
                             .search_related_items(domain, &found.case_id, token.as_deref())
@@ -353,6 +344,7 @@ where
             let mut audit = Vec::new();
             loop {
                 let page = self
+                    .limiter
                     .call("GetCaseAuditEvents", || {
                         self.cases
                             .audit_events(domain, &found.case_id, token.as_deref())
@@ -387,36 +379,18 @@ where
         Ok((items, counted))
     }
 
-    /// Load → decide (as a snapshot) → commit, again on a lost race.
+    /// Applies a read as a snapshot.
     async fn apply(&self, snapshot: CaseSnapshot) -> Result<(), BackfillError> {
-        for attempt in 1..=MAX_ATTEMPTS {
-            let stored = self.store.load(&snapshot.case_id).await?;
-            let decision = decide_snapshot(
-                stored.as_ref().map(|s| &s.view),
+        commit_decision(self.store, &snapshot.case_id, |stored| {
+            decide_snapshot(
+                stored,
                 &snapshot,
                 &self.options.dimensions,
                 &self.options.projection,
-            );
-            let Some(view) = decision.view.as_ref().filter(|_| decision.writes()) else {
-                return Ok(());
-            };
-            let commit = CaseCommit {
-                previous: stored.as_ref(),
-                view,
-                related_items: decision
-                    .changed_related_items
-                    .iter()
-                    .filter_map(|id| view.related_items.get(id))
-                    .collect(),
-                counted_events: Vec::new(),
-                metric_deltas: &decision.metric_deltas,
-            };
-            match self.store.commit(&commit).await? {
-                CommitOutcome::Committed { .. } => return Ok(()),
-                _ => tokio::time::sleep(Duration::from_millis(10 << attempt.min(6))).await,
-            }
-        }
-        Err(StoreError::Contention(format!("case {} kept changing", snapshot.case_id)).into())
+            )
+        })
+        .await?;
+        Ok(())
     }
 }
 

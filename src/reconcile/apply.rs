@@ -1,18 +1,17 @@
 //! Applying what the Cases API says to one case: a snapshot, or a tombstone on 404.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use super::output::now_ms;
 use super::types::Applied;
-use super::{MAX_ATTEMPTS, Reconcile, ReconcileError};
+use super::{Reconcile, ReconcileError};
 use crate::backfill::source::CaseDirectory;
 use crate::enrichment::{CaseReader, ReaderError};
 use crate::event::FieldValue;
 use crate::projection::{CaseSnapshot, decide_gone, decide_snapshot};
-use crate::store::{CaseCommit, CommitOutcome, DomainStore, ReadModelStore, StoreError};
+use crate::store::{DomainStore, ReadModelStore, commit_decision};
 
 impl<C, S> Reconcile<'_, C, S>
 where
@@ -58,6 +57,7 @@ where
         let mut values = BTreeMap::new();
         for chunk in fields.chunks(crate::connect_cases::GET_CASE_MAX_FIELDS) {
             match self
+                .limiter
                 .call("GetCase", || self.cases.get_case(domain, case_id, chunk))
                 .await
             {
@@ -74,91 +74,51 @@ where
         case_id: &str,
         taken_at: DateTime<Utc>,
     ) -> Result<Applied, ReconcileError> {
-        for attempt in 1..=MAX_ATTEMPTS {
-            let stored = self.store.load(case_id).await?;
-            let decision = decide_gone(
-                stored.as_ref().map(|s| &s.view),
-                taken_at,
-                &self.options.dimensions,
-            );
-            let Some(view) = decision.view.as_ref().filter(|_| decision.writes()) else {
-                return Ok(Applied::default());
-            };
-            let commit = CaseCommit {
-                previous: stored.as_ref(),
-                view,
-                related_items: decision
-                    .changed_related_items
-                    .iter()
-                    .filter_map(|id| view.related_items.get(id))
-                    .collect(),
-                counted_events: Vec::new(),
-                metric_deltas: &decision.metric_deltas,
-            };
-            match self.store.commit(&commit).await? {
-                CommitOutcome::Committed { .. } => {
-                    tracing::info!(case_id, "live case not found by GetCase: tombstoned");
-                    return Ok(Applied {
-                        tombstoned: true,
-                        deferred_cleared: stored.is_some_and(|s| s.view.deferred.is_some()),
-                        ..Applied::default()
-                    });
-                }
-                _ => tokio::time::sleep(Duration::from_millis(10 << attempt.min(6))).await,
-            }
-        }
-        Err(StoreError::Contention(format!("case {case_id} kept changing")).into())
+        let committed = commit_decision(self.store, case_id, |stored| {
+            decide_gone(stored, taken_at, &self.options.dimensions)
+        })
+        .await?;
+        let Some((stored, _)) = committed else {
+            return Ok(Applied::default());
+        };
+        tracing::info!(case_id, "live case not found by GetCase: tombstoned");
+        Ok(Applied {
+            tombstoned: true,
+            deferred_cleared: stored.is_some_and(|s| s.view.deferred.is_some()),
+            ..Applied::default()
+        })
     }
 
-    /// Load → decide (as a snapshot) → commit, again on a lost race.
+    /// Applies a read as a snapshot, and says what it changed.
     pub(super) async fn apply(&self, snapshot: CaseSnapshot) -> Result<Applied, ReconcileError> {
-        for attempt in 1..=MAX_ATTEMPTS {
-            let stored = self.store.load(&snapshot.case_id).await?;
-            let before = stored.as_ref().map(|s| &s.view);
-            let decision = decide_snapshot(
-                before,
+        let committed = commit_decision(self.store, &snapshot.case_id, |stored| {
+            decide_snapshot(
+                stored,
                 &snapshot,
                 &self.options.dimensions,
                 &self.options.projection,
-            );
-            let Some(view) = decision.view.as_ref().filter(|_| decision.writes()) else {
-                return Ok(Applied::default());
-            };
-            let commit = CaseCommit {
-                previous: stored.as_ref(),
-                view,
-                related_items: decision
-                    .changed_related_items
-                    .iter()
-                    .filter_map(|id| view.related_items.get(id))
-                    .collect(),
-                counted_events: Vec::new(),
-                metric_deltas: &decision.metric_deltas,
-            };
-            match self.store.commit(&commit).await? {
-                CommitOutcome::Committed { .. } => {
-                    let fields_changed = view
-                        .fields
-                        .iter()
-                        .filter(|(id, f)| {
-                            match before.and_then(|b| b.fields.get(*id)) {
-                                Some(old) => old.value != f.value,
-                                // Learning that a field is empty corrects nothing.
-                                None => f.value != FieldValue::Empty,
-                            }
-                        })
-                        .count() as u64;
-                    return Ok(Applied {
-                        created: before.is_none(),
-                        fields_changed: if before.is_none() { 0 } else { fields_changed },
-                        tombstoned: false,
-                        deferred_cleared: before.is_some_and(|b| b.deferred.is_some())
-                            && view.deferred.is_none(),
-                    });
-                }
-                _ => tokio::time::sleep(Duration::from_millis(10 << attempt.min(6))).await,
-            }
-        }
-        Err(StoreError::Contention(format!("case {} kept changing", snapshot.case_id)).into())
+            )
+        })
+        .await?;
+        let Some((stored, view)) = committed else {
+            return Ok(Applied::default());
+        };
+        let before = stored.as_ref().map(|s| &s.view);
+        let fields_changed = view
+            .fields
+            .iter()
+            .filter(|(id, f)| match before.and_then(|b| b.fields.get(*id)) {
+                Some(old) => old.value != f.value,
+                // Learning that a field is empty corrects nothing.
+                None => f.value != FieldValue::Empty,
+            })
+            .count() as u64;
+        Ok(Applied {
+            created: before.is_none(),
+            fields_changed: if before.is_none() { 0 } else { fields_changed },
+            tombstoned: false,
+            deferred_cleared: before.is_some_and(|b| b.deferred.is_some())
+                && view.deferred.is_none(),
+        })
     }
 }

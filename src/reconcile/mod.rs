@@ -15,7 +15,7 @@
 //! ([`decide_snapshot`], [`decide_gone`]): never a rollback of a newer event, never a
 //! resurrection.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::StreamExt;
@@ -38,7 +38,6 @@ const SEARCH_MAX_FIELDS: usize = 25;
 const CASES_AT_ONCE: usize = 4;
 /// Deferred cases filled between two lease renewals.
 const DEFERRED_PAGE: usize = 25;
-const MAX_ATTEMPTS: u32 = 8;
 
 mod apply;
 mod output;
@@ -54,7 +53,6 @@ pub struct Reconcile<'a, C, S> {
     store: &'a S,
     limiter: &'a Limiter,
     options: Options,
-    calls: std::sync::Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl<'a, C, S> Reconcile<'a, C, S>
@@ -68,17 +66,7 @@ where
             store,
             limiter,
             options,
-            calls: Default::default(),
         }
-    }
-
-    async fn call<T, F, Fut>(&self, operation: &'static str, call: F) -> Result<T, ReaderError>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, ReaderError>>,
-    {
-        *self.calls.lock().unwrap().entry(operation).or_default() += 1;
-        self.limiter.call(call).await
     }
 
     fn lease_until(&self) -> u64 {
@@ -195,6 +183,7 @@ where
                 newest_first: true,
             };
             let page = self
+                .limiter
                 .call("SearchCases", || self.cases.search_cases(&search))
                 .await?;
             let mut reached_watermark = false;
@@ -292,7 +281,7 @@ where
             oldest_deferred_age: oldest.map(|t| (Utc::now() - t).to_std().unwrap_or_default()),
             since,
             watermark,
-            calls: self.calls.lock().unwrap().clone(),
+            calls: self.limiter.calls_by_operation(),
             throttles: self.limiter.throttles(),
             elapsed: started.elapsed(),
         })
@@ -313,6 +302,7 @@ where
         Ok(match &self.options.case_fields {
             Some(ids) => ids.clone(),
             None => self
+                .limiter
                 .call("ListFields", || self.cases.list_fields(domain))
                 .await?
                 .into_iter()
@@ -326,6 +316,7 @@ where
         let domain = self.options.domain_id.as_str();
         let ids = vec!["status".to_owned()];
         let infos = self
+            .limiter
             .call("BatchGetField", || self.cases.describe_fields(domain, &ids))
             .await?;
         Ok(infos
@@ -363,6 +354,7 @@ where
         let mut token: Option<String> = None;
         loop {
             let page = self
+                .limiter
                 .call("SearchRelatedItems", || {
                     self.cases.search_related_items(
                         &self.options.domain_id,

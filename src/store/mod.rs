@@ -2,6 +2,7 @@
 //! conditionally on that revision. One adapter: [`dynamodb`].
 
 pub mod cache;
+mod commit;
 pub mod domain;
 pub mod dynamodb;
 pub mod item;
@@ -18,6 +19,7 @@ use crate::model::FieldInfo;
 use crate::projection::{CaseView, RelatedItemView};
 
 pub use crate::projection::CountedEvent;
+pub use commit::commit_decision;
 pub use domain::{DeferredCase, DomainStore, IndexQuery, PlanExecutor};
 pub use item::RELATED_META;
 
