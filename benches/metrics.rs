@@ -138,8 +138,9 @@ async fn report_cost(dynamo: &DynamoLocal, cases: usize) -> (usize, usize, f64, 
     }
     let (from, to) = ("2026-11-01".parse().unwrap(), "2026-12-01".parse().unwrap());
     let started = Instant::now();
-    let days = read::days(&store, DOMAIN, from, to).await.unwrap();
-    let current = read::current(&store, DOMAIN).await.unwrap();
+    let codes = read::codes(&store, DOMAIN).await.unwrap();
+    let days = read::days(&store, DOMAIN, &codes, from, to).await.unwrap();
+    let current = read::current(&store, DOMAIN, &codes).await.unwrap();
     let request = report::ReportRequest {
         domain_id: DOMAIN.into(),
         from,

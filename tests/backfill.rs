@@ -121,9 +121,12 @@ async fn counters(store: &DynamoStore) -> BTreeMap<NaiveDate, BTreeMap<String, i
 
 /// The metric aggregates per day (ungrouped): created, resolved, reopened.
 async fn metric_days(store: &DynamoStore) -> BTreeMap<NaiveDate, (i64, i64, i64)> {
-    let days = cases_projector::analytics::read::days(
+    use cases_projector::analytics::read;
+    let codes = read::codes(store, DOMAIN_ID).await.unwrap();
+    let days = read::days(
         store,
         DOMAIN_ID,
+        &codes,
         "2020-01-01".parse().unwrap(),
         "2030-01-01".parse().unwrap(),
     )

@@ -453,3 +453,37 @@ async fn ahead_written_tombstones_never_replace_a_newer_record() {
     let server = DynamoLocal::start();
     check(new_store(&server, "table").await).await;
 }
+
+/// Two group texts sharing an aggregate code (60 bits) must not be counted as one: the commit
+/// fails (retryably, so the record waits in its queue) and writes nothing.
+#[tokio::test]
+async fn an_aggregate_code_taken_by_another_text_fails_the_commit_and_writes_nothing() {
+    use cases_projector::analytics::codes::code;
+    use cases_projector::store::PlanExecutor;
+    use cases_projector::store::writes::{Write, WritePlan};
+
+    async fn check<S: Inspect + PlanExecutor>(store: S) {
+        let (pk, sk) = keys::metrics_code_key(support::streams::DOMAIN, &code("status=open"));
+        let squatter = Write::Put {
+            item: [("pk", pk), ("sk", sk), ("text", "status=another".into())]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), aws_sdk_dynamodb::types::AttributeValue::S(v)))
+                .collect(),
+            condition: None,
+        };
+        let plan = WritePlan {
+            atomic: vec![squatter],
+            ..WritePlan::default()
+        };
+        store.execute(&plan).await.unwrap();
+        let projector = Projector::new(store, OPTIONS, 4);
+        let report = handle(&projector, created()).await;
+        assert_eq!(report.counts().failed, 1, "{report:?}");
+        assert_eq!(report.counts().retryable_failures, 1, "{report:?}");
+        let table = projector.store().table().await;
+        assert!(!table.contains_key(&case_key()), "no case item written");
+    }
+    check(MemoryStore::new()).await;
+    let server = DynamoLocal::start();
+    check(new_store(&server, "table").await).await;
+}

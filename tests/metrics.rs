@@ -240,10 +240,13 @@ fn every_metric_every_day_and_group_equals_the_truth_under_any_delivery() {
                         prop_assert_eq!(r.counts().failed, 0);
                     }
                     let (from, to) = ("2026-10-30".parse().unwrap(), "2026-11-10".parse().unwrap());
-                    let days = read::days(projector.store(), DOMAIN, from, to)
+                    let codes = read::codes(projector.store(), DOMAIN).await.unwrap();
+                    let days = read::days(projector.store(), DOMAIN, &codes, from, to)
                         .await
                         .unwrap();
-                    let current = read::current(projector.store(), DOMAIN).await.unwrap();
+                    let current = read::current(projector.store(), DOMAIN, &codes)
+                        .await
+                        .unwrap();
                     let (expected_days, expected_current) = truth(&stories);
                     for by in [None, Some("case_reason")] {
                         let request = report::ReportRequest {

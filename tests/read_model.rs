@@ -122,10 +122,12 @@ async fn in_order_stream_builds_the_documented_read_model() {
         attr(&table, &stats("2026-11-20"), "relatedItemsCreated"),
         Some("6")
     );
-    // Reopenings come from the status history (exact whatever the order), in the metrics.
+    // Reopenings come from the status history (exact whatever the order), in the metrics
+    // (under their stored, compact name).
     let metrics = table_key(keys::metrics_day_key(DOMAIN, "2026-11-21".parse().unwrap()));
+    let reopened = cases_projector::analytics::codes::compact("reopened").0;
     assert_eq!(
-        attr(&table, &metrics, "reopened"),
+        attr(&table, &metrics, &reopened),
         Some("2"),
         "4f1d… and 9c2e…"
     );

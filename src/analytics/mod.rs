@@ -2,6 +2,7 @@
 //! reports built from them ([`model`]).
 
 pub mod aggregate;
+pub mod codes;
 pub mod model;
 pub mod read;
 pub mod report;

@@ -1,26 +1,50 @@
 //! Reads what a report needs from the read model: the day aggregates of a range, the
-//! current-cases aggregate, and the grouping field's name and option labels.
+//! current-cases aggregate (both with their attribute names spelled out, through the domain's
+//! codes), and the grouping field's name and option labels.
 
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, TimeDelta};
 
+use super::codes::{Codes, expand};
 use super::report::Aggregate;
 use crate::store::item::Item;
-use crate::store::keys::{CURRENT_SK, DAY_PREFIX, FIELD_PREFIX, fields_pk, metrics_pk};
+use crate::store::keys::{
+    CODE_PREFIX, CURRENT_SK, DAY_PREFIX, FIELD_PREFIX, fields_pk, metrics_pk,
+};
 use crate::store::{PlanExecutor, StoreError};
 
-fn numbers(item: &Item) -> Aggregate {
+/// The counters of an aggregate item, by spelled-out name. A name whose code is unknown (its
+/// `CODE#` item is written before the counter, so only a foreign attribute) is left out.
+fn numbers(item: &Item, codes: &Codes) -> Aggregate {
     item.iter()
-        .filter(|(k, _)| k.as_str() != "pk" && k.as_str() != "sk")
-        .filter_map(|(k, v)| Some((k.clone(), v.as_n().ok()?.parse().ok()?)))
+        .filter_map(|(k, v)| Some((expand(k, codes)?, v.as_n().ok()?.parse().ok()?)))
         .collect()
+}
+
+/// The texts of a domain's aggregate codes.
+pub async fn codes(store: &impl PlanExecutor, domain_id: &str) -> Result<Codes, StoreError> {
+    let items = store
+        .query_range(
+            &metrics_pk(domain_id),
+            CODE_PREFIX,
+            &format!("{CODE_PREFIX}\u{10FFFF}"),
+        )
+        .await?;
+    Ok(items
+        .iter()
+        .filter_map(|i| {
+            let code = i.get("sk")?.as_s().ok()?.strip_prefix(CODE_PREFIX)?;
+            Some((code.to_owned(), i.get("text")?.as_s().ok()?.clone()))
+        })
+        .collect())
 }
 
 /// Day aggregates of `[from, to)`.
 pub async fn days(
     store: &impl PlanExecutor,
     domain_id: &str,
+    codes: &Codes,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<BTreeMap<NaiveDate, Aggregate>, StoreError> {
@@ -37,17 +61,21 @@ pub async fn days(
         .filter_map(|i| {
             let sk = i.get("sk")?.as_s().ok()?;
             let day = sk.strip_prefix(DAY_PREFIX)?.parse().ok()?;
-            Some((day, numbers(i)))
+            Some((day, numbers(i, codes)))
         })
         .collect())
 }
 
 /// Current cases by status (and group).
-pub async fn current(store: &impl PlanExecutor, domain_id: &str) -> Result<Aggregate, StoreError> {
+pub async fn current(
+    store: &impl PlanExecutor,
+    domain_id: &str,
+    codes: &Codes,
+) -> Result<Aggregate, StoreError> {
     let items = store
         .query_range(&metrics_pk(domain_id), CURRENT_SK, CURRENT_SK)
         .await?;
-    Ok(items.first().map(numbers).unwrap_or_default())
+    Ok(items.first().map(|i| numbers(i, codes)).unwrap_or_default())
 }
 
 /// A field's name and its SingleSelect option labels (value → label), when described.

@@ -159,9 +159,8 @@ fn keyed((pk, sk): Key) -> Item {
 
 fn single(write: Write) -> WritePlan {
     WritePlan {
-        ahead: Vec::new(),
         atomic: vec![write],
-        markers: Vec::new(),
+        ..WritePlan::default()
     }
 }
 

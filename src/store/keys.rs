@@ -113,6 +113,7 @@ pub fn audit_marker_id(case_id: &str, audit_event_id: &str) -> String {
 
 pub const METRICS_PREFIX: &str = "METRICS#";
 pub const CURRENT_SK: &str = "CURRENT";
+pub const CODE_PREFIX: &str = "CODE#";
 
 pub fn metrics_pk(domain_id: &str) -> String {
     format!("{METRICS_PREFIX}{domain_id}")
@@ -126,4 +127,9 @@ pub fn metrics_day_key(domain_id: &str, day: NaiveDate) -> Key {
 /// A domain's current-cases aggregate.
 pub fn metrics_current_key(domain_id: &str) -> Key {
     (metrics_pk(domain_id), CURRENT_SK.into())
+}
+
+/// The text an aggregate attribute-name code stands for (`analytics::codes`).
+pub fn metrics_code_key(domain_id: &str, code: &str) -> Key {
+    (metrics_pk(domain_id), format!("{CODE_PREFIX}{code}"))
 }

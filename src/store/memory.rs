@@ -15,7 +15,9 @@ use super::domain::IndexQuery;
 use super::item::{self, Item, view_from_items};
 use super::keys::Key;
 use super::keys::{case_pk, field_id_of, fields_pk};
-use super::writes::{Condition, MAX_TRANSACTION_ITEMS, Write, WritePlan, key_fits, plan};
+use super::writes::{
+    Condition, MAX_TRANSACTION_ITEMS, Write, WritePlan, code_collision, key_fits, plan,
+};
 use super::{
     CaseCommit, CaseStore, CommitOutcome, FieldMetadataStore, PlanExecutor, StoreError, StoredCase,
 };
@@ -83,6 +85,9 @@ impl MemoryStore {
                     .and_then(|x| x.as_s().ok())
                     .is_none_or(|stored| stored.as_str() <= v.as_str())
             }),
+            Condition::TextIs(t) => {
+                item.is_none_or(|i| i.get("text").and_then(|x| x.as_s().ok()) == Some(t))
+            }
         }
     }
 
@@ -205,6 +210,16 @@ impl PlanExecutor for MemoryStore {
         for w in std::mem::take(&mut *self.interference.lock().unwrap()) {
             Self::apply(&mut items, &w);
         }
+        for w in &plan.codes {
+            if let Write::Put {
+                condition: Some(c), ..
+            } = w
+                && !Self::holds(&items, &w.key(), c)
+            {
+                return Err(code_collision(&w.key().1));
+            }
+            Self::apply(&mut items, w);
+        }
         for w in &plan.ahead {
             let holds = match w {
                 Write::Put {
@@ -243,14 +258,14 @@ impl PlanExecutor for MemoryStore {
         for w in &plan.atomic {
             Self::apply(&mut items, w);
         }
-        let writes = (plan.ahead.len() + plan.atomic.len()) as f64;
+        let writes = (plan.codes.len() + plan.ahead.len() + plan.atomic.len()) as f64;
         Ok(CommitOutcome::Committed {
             write_units: if plan.atomic.len() > 1 {
                 2.0 * writes
             } else {
                 writes
             },
-            write_requests: 1 + plan.ahead.len() as u32,
+            write_requests: 1 + (plan.codes.len() + plan.ahead.len()) as u32,
         })
     }
 }

@@ -3,10 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use super::CaseCommit;
 use super::item::{Item, case_items, encode_version, overflow_item_count, related_item};
-use super::keys::{event_key, metrics_current_key, metrics_day_key, overflow_key, stats_key};
+use super::keys::{
+    event_key, metrics_code_key, metrics_current_key, metrics_day_key, overflow_key, stats_key,
+};
+use super::{CaseCommit, StoreError};
 use crate::analytics::aggregate::Bucket;
+use crate::analytics::codes::compact;
 use crate::projection::{CountedEvent, CounterIncrements, RelatedItemView};
 
 /// DynamoDB allows 100 actions per transaction.
@@ -24,6 +27,8 @@ pub enum Condition {
     /// A lease item: none exists, it expired (`leaseUntil` before `now`, epoch seconds), or
     /// `owner` holds it.
     LeaseFree { owner: String, now: u64 },
+    /// No item exists, or its `text` is this one.
+    TextIs(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -59,7 +64,7 @@ impl Write {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct WritePlan {
     /// Tombstones of a case delete too many for one transaction: final whatever the order, so
     /// they may go first, each conditional on replacing no newer record. A failed condition is
@@ -69,6 +74,10 @@ pub struct WritePlan {
     pub atomic: Vec<Write>,
     /// Index in `atomic` of each counted event's marker, with the event id.
     pub markers: Vec<(usize, String)>,
+    /// `CODE#` items: the texts of the codes the aggregate updates name. The same whenever
+    /// written, so they go first (each at most once per store instance), conditional on not
+    /// replacing another text: a failed condition is a code collision, an error.
+    pub codes: Vec<Write>,
 }
 
 impl WritePlan {
@@ -145,21 +154,31 @@ pub fn plan(commit: &CaseCommit<'_>, expires_at: u64) -> WritePlan {
             increments: c.increments.clone(),
         });
     }
+    let mut texts = BTreeMap::new();
     for (bucket, increments) in commit.metric_deltas {
         let (pk, sk) = match bucket {
             Bucket::Day(day) => metrics_day_key(&view.domain_id, *day),
             Bucket::Current => metrics_current_key(&view.domain_id),
         };
-        atomic.push(Write::Add {
-            pk,
-            sk,
-            increments: increments.clone(),
-        });
+        let increments = increments
+            .iter()
+            .map(|(name, by)| {
+                let (stored, coded) = compact(name);
+                texts.extend(coded);
+                (stored, *by)
+            })
+            .collect();
+        atomic.push(Write::Add { pk, sk, increments });
     }
+    let codes = texts
+        .into_iter()
+        .map(|(code, text)| code_item(&view.domain_id, &code, text))
+        .collect();
     WritePlan {
         ahead,
         atomic,
         markers,
+        codes,
     }
 }
 
@@ -185,9 +204,9 @@ pub fn count_plan(events: &[CountedEvent], expires_at: Option<u64>) -> WritePlan
         });
     }
     WritePlan {
-        ahead: Vec::new(),
         atomic,
         markers,
+        ..WritePlan::default()
     }
 }
 
@@ -208,6 +227,28 @@ fn merge_counters(events: &[CountedEvent]) -> Vec<CounterIncrements> {
         }
     }
     merged
+}
+
+/// Two texts share an aggregate code (60 bits: about one chance in 10^10 among 10^5 groups):
+/// the second cannot be stored, and counting it under the first would be wrong.
+pub fn code_collision(sk: &str) -> StoreError {
+    StoreError::Rejected(format!(
+        "aggregate code {sk} already stands for another text"
+    ))
+}
+
+/// The `CODE#` item of an aggregate code.
+fn code_item(domain_id: &str, code: &str, text: String) -> Write {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let (pk, sk) = metrics_code_key(domain_id, code);
+    Write::Put {
+        item: Item::from([
+            ("pk".into(), AttributeValue::S(pk)),
+            ("sk".into(), AttributeValue::S(sk)),
+            ("text".into(), AttributeValue::S(text.clone())),
+        ]),
+        condition: Some(Condition::TextIs(text)),
+    }
 }
 
 /// A counted-event marker; `expires_at` `None` keeps it for good.

@@ -87,26 +87,19 @@ pub async fn make(config: &Config, store: &DynamoStore, q: &Query) -> Result<Rep
             )
         }
     };
-    let days = read::days(store, &q.domain_id, q.from, q.to)
+    let codes = read::codes(store, &q.domain_id).await.map_err(err)?;
+    let days = read::days(store, &q.domain_id, &codes, q.from, q.to)
         .await
         .map_err(err)?;
-    let current = read::current(store, &q.domain_id).await.map_err(err)?;
-    if current.is_empty() && days.is_empty() {
-        let (first, last) = (
-            NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default(),
-            NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default(),
+    let current = read::current(store, &q.domain_id, &codes)
+        .await
+        .map_err(err)?;
+    // Every aggregate write names codes: none means no case of the domain was ever written.
+    if codes.is_empty() {
+        eprintln!(
+            "note: the read model holds no cases of domain {} (wrong --domain-id, or run casesctl backfill)",
+            q.domain_id
         );
-        let anything = read::days(store, &q.domain_id, first, last)
-            .await
-            .map_err(err)?;
-        if anything.is_empty() {
-            eprintln!(
-                "note: the read model holds no cases of domain {} (wrong --domain-id, or run casesctl backfill)",
-                q.domain_id
-            );
-        } else {
-            eprintln!("note: no data between {} and {}", q.from, q.to);
-        }
     } else if days.is_empty() {
         eprintln!("note: no data between {} and {}", q.from, q.to);
     }

@@ -4,6 +4,7 @@ mod admin;
 mod requests;
 
 use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
@@ -12,7 +13,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnConsumedCapacity, WriteRequest};
 
 use super::item::{self, Item, view_from_items};
-use super::keys::{case_pk, field_id_of, fields_pk};
+use super::keys::{Key, case_pk, field_id_of, fields_pk};
 use super::writes;
 use super::{
     CaseCommit, CaseStore, CommitOutcome, FieldMetadataStore, PlanExecutor, StoreError, StoredCase,
@@ -24,6 +25,8 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     dedupe_ttl: Duration,
+    /// Keys of the aggregate `CODE#` items written by this instance: they never change.
+    codes_written: Arc<Mutex<HashSet<Key>>>,
 }
 
 impl DynamoStore {
@@ -32,6 +35,7 @@ impl DynamoStore {
             client,
             table: table.into(),
             dedupe_ttl,
+            codes_written: Arc::default(),
         }
     }
 

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use crate::store::domain::IndexQuery;
 use crate::store::item::Item;
 use crate::store::keys::Key;
-use crate::store::writes::{Condition, Write, WritePlan};
+use crate::store::writes::{Condition, Write, WritePlan, code_collision};
 use crate::store::{CommitOutcome, PlanExecutor, StoreError};
 
 impl PlanExecutor for DynamoStore {
@@ -79,8 +79,9 @@ impl PlanExecutor for DynamoStore {
     /// Runs a plan: the writes ahead, then the atomic part as one conditional PutItem (when it
     /// is a single put: half a transaction's write units) or one transaction.
     async fn execute(&self, plan: &WritePlan) -> Result<CommitOutcome, StoreError> {
-        let mut units = self.write_ahead(&plan.ahead).await?;
-        let requests = 1 + plan.ahead.len() as u32;
+        let (mut units, code_requests) = self.write_codes(&plan.codes).await?;
+        units += self.write_ahead(&plan.ahead).await?;
+        let requests = 1 + code_requests + plan.ahead.len() as u32;
         if let [Write::Put { item, condition }] = plan.atomic.as_slice() {
             // Nothing to keep atomic with the case item: one conditional PutItem costs half a
             // transaction's write units.
@@ -196,14 +197,37 @@ impl DynamoStore {
         let mut units = 0.0;
         for chunk in writes.chunks(8) {
             for result in futures::future::join_all(chunk.iter().map(|w| self.put_if(w))).await {
-                units += result?;
+                units += result?.unwrap_or(0.0);
             }
         }
         Ok(units)
     }
 
-    /// One conditional put; a failed condition writes nothing and is not an error.
-    async fn put_if(&self, write: &Write) -> Result<f64, StoreError> {
+    /// The `CODE#` items this instance has not written yet; returns units and requests.
+    async fn write_codes(&self, codes: &[Write]) -> Result<(f64, u32), StoreError> {
+        let missing: Vec<&Write> = {
+            let written = self.codes_written.lock().unwrap();
+            codes
+                .iter()
+                .filter(|w| !written.contains(&w.key()))
+                .collect()
+        };
+        let mut units = 0.0;
+        for chunk in missing.chunks(8) {
+            let results = futures::future::join_all(chunk.iter().map(|w| self.put_if(w))).await;
+            for (w, result) in chunk.iter().zip(results) {
+                match result? {
+                    None => return Err(code_collision(&w.key().1)),
+                    Some(u) => units += u,
+                }
+                self.codes_written.lock().unwrap().insert(w.key());
+            }
+        }
+        Ok((units, missing.len() as u32))
+    }
+
+    /// One conditional put: its units, or `None` when the condition failed (nothing written).
+    async fn put_if(&self, write: &Write) -> Result<Option<f64>, StoreError> {
         let Write::Put { item, condition } = write else {
             return Err(StoreError::Rejected("only puts go ahead".into()));
         };
@@ -220,15 +244,16 @@ impl DynamoStore {
             .send()
             .await
         {
-            Ok(out) => Ok(out
-                .consumed_capacity()
-                .and_then(|c| c.capacity_units())
-                .unwrap_or(0.0)),
+            Ok(out) => Ok(Some(
+                out.consumed_capacity()
+                    .and_then(|c| c.capacity_units())
+                    .unwrap_or(0.0),
+            )),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
             {
-                Ok(0.0)
+                Ok(None)
             }
             Err(e) => Err(classify(e)),
         }
@@ -307,6 +332,11 @@ pub(super) fn condition_parts(
                 (":now".into(), AttributeValue::N(now.to_string())),
                 (":owner".into(), av_s(owner)),
             ])),
+        ),
+        Some(Condition::TextIs(t)) => (
+            Some("attribute_not_exists(pk) OR #text = :text".into()),
+            Some(HashMap::from([("#text".into(), "text".into())])),
+            Some(HashMap::from([(":text".into(), av_s(t))])),
         ),
         Some(Condition::VersionAtMost(v)) => (
             Some("attribute_not_exists(pk) OR #version <= :version".into()),
