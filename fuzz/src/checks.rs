@@ -8,13 +8,15 @@
 //!   retried, and the rest of the batch processed.
 //! - [`check_decide`] / [`check_events`]: one case's events through `decide_case`: no panic,
 //!   idempotent, the same view in any order, deletes final, each counter moved once per distinct
-//!   event that `counters_for` names, and the view surviving the trip to items and back.
+//!   event that `counters_for` names, the metric deltas of any delivery order adding up to the
+//!   final state's contribution, and the view surviving the trip to items and back.
 #![allow(dead_code)]
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use arbitrary::{Arbitrary, Unstructured};
+use cases_projector::analytics::aggregate::{Contributions, contributions};
 use cases_projector::event::{
     CaseChange, CaseEvent, Change, FieldValue, Invocation, Operation, RelatedItem,
     RelatedItemChange, RelatedItemContent, RelatedItemType, parse_event, parse_event_value,
@@ -476,10 +478,12 @@ pub fn check_decide(spec: &Spec) {
         shuffle(&mut shuffled, spec.shuffle_seed);
         let expected = decide_case(None, &events, &context(&HashSet::new(), &options)).view;
         for (name, order) in [("rotated", rotated), ("shuffled", shuffled)] {
+            let (view, _, metrics) = fold_one_at_a_time(&order, &options);
+            assert_eq!(view, expected, "{name} delivery gives another state");
             assert_eq!(
-                fold_one_at_a_time(&order, &options).0,
-                expected,
-                "{name} delivery gives another state"
+                metrics,
+                contribution(view.as_ref()),
+                "{name} delivery's metric deltas"
             );
         }
     }
@@ -520,7 +524,14 @@ pub fn check_events(events: &[CaseEvent], options: &ProjectionOptions) {
     let mut reversed = events.to_vec();
     reversed.reverse();
     for order in [events.to_vec(), reversed] {
-        let (view, counted_ids) = fold_one_at_a_time(&order, options);
+        let (view, counted_ids, metrics) = fold_one_at_a_time(&order, options);
+        // The aggregates are written as deltas: whatever the order, they must add up to what
+        // the final state contributes.
+        assert_eq!(
+            metrics,
+            contribution(view.as_ref()),
+            "another delivery order's metric deltas"
+        );
         assert_eq!(
             view, first.view,
             "another delivery order gives another state"
@@ -609,13 +620,15 @@ fn check_items_round_trip(view: &CaseView) {
     );
 }
 
-/// Delivers events one per invocation, with the markers of what earlier deliveries counted.
+/// Delivers events one per invocation, with the markers of what earlier deliveries counted;
+/// returns the state, the counted events and the sum of the metric deltas written.
 fn fold_one_at_a_time(
     events: &[CaseEvent],
     options: &ProjectionOptions,
-) -> (Option<CaseView>, HashSet<String>) {
+) -> (Option<CaseView>, HashSet<String>, Contributions) {
     let mut state: Option<CaseView> = None;
     let mut counted = HashSet::new();
+    let mut metrics = Contributions::new();
     for event in events {
         let d = decide_case(
             state.as_ref(),
@@ -623,9 +636,35 @@ fn fold_one_at_a_time(
             &context(&counted, options),
         );
         counted.extend(d.counted.into_iter().map(|c| c.event_id));
+        for (bucket, attrs) in d.metric_deltas {
+            let sum = metrics.entry(bucket).or_default();
+            for (name, n) in attrs {
+                *sum.entry(name).or_default() += n;
+            }
+        }
         state = d.view;
     }
-    (state, counted)
+    (state, counted, nonzero(metrics))
+}
+
+/// Grouped by two of the fuzzed fields, so that changing them moves contributions.
+const DIMENSIONS: [&str; 2] = ["priority", "assigned_user"];
+
+fn dimensions() -> Vec<String> {
+    DIMENSIONS.map(String::from).to_vec()
+}
+
+/// What a case in state `view` contributes to the aggregates.
+fn contribution(view: Option<&CaseView>) -> Contributions {
+    nonzero(contributions(view, &dimensions()))
+}
+
+fn nonzero(mut c: Contributions) -> Contributions {
+    c.retain(|_, attrs| {
+        attrs.retain(|_, n| *n != 0);
+        !attrs.is_empty()
+    });
+    c
 }
 
 /// Deterministic (xorshift) shuffle.
@@ -639,13 +678,15 @@ fn shuffle<T>(items: &mut [T], seed: u64) {
     }
 }
 
-/// The decision context of a live projector with no enrichment, no cut-over and no dimensions.
+/// The decision context of a live projector with no enrichment, no cut-over, reporting by
+/// [`DIMENSIONS`].
 fn context<'a>(counted: &'a HashSet<String>, options: &'a ProjectionOptions) -> DecideContext<'a> {
+    static DIMS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     DecideContext {
         already_counted: counted,
         enrichment: None,
         count_from: None,
-        dimensions: &[],
+        dimensions: DIMS.get_or_init(dimensions),
         options,
     }
 }
