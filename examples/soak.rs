@@ -155,6 +155,7 @@ fn generate(n: usize) -> Stream {
                 json!(format!("{}-ri-{}", case_id(c), items[c]));
             e
         } else {
+            let mut needs_get_case = false;
             let (event_type, changed): (&str, Vec<&str>) = if !created[c] {
                 created[c] = true;
                 (
@@ -166,6 +167,7 @@ fn generate(n: usize) -> Stream {
                 ("CASE.DELETED", vec![])
             } else if rng.chance(250) {
                 // Only GetCase can provide it: the event carries the configured fields only.
+                needs_get_case = true;
                 ("CASE.UPDATED", vec![NOT_CONFIGURED[rng.below(2)]])
             } else {
                 ("CASE.UPDATED", vec![CONFIGURED[rng.below(3)]])
@@ -190,7 +192,7 @@ fn generate(n: usize) -> Stream {
                     "title": {"value": {"stringValue": format!("case {c} title {}", rng.below(1000))}},
                     "case_reason": {"value": {"stringValue": reason}},
                 });
-                if !changed.iter().any(|f| NOT_CONFIGURED.contains(f)) {
+                if !needs_get_case {
                     fields["priority"] = json!({"value": {"doubleValue": (c % 5) as f64}});
                     fields["summary"] =
                         json!({"value": {"stringValue": format!("summary of {c}")}});
@@ -346,6 +348,13 @@ async fn main() {
                 }
                 continue;
             }
+            if line.contains("GetCase throttled: enrichment deferred") {
+                *reader_metrics
+                    .lock()
+                    .unwrap()
+                    .entry("ThrottledDeferrals".to_owned())
+                    .or_default() += 1.0;
+            }
             if !line.contains("\"record\"") {
                 continue;
             }
@@ -360,6 +369,16 @@ async fn main() {
                 continue;
             };
             let retryable = get("retryable").and_then(Value::as_bool).unwrap_or(false);
+            if get("reason")
+                .and_then(Value::as_str)
+                .is_some_and(|r| r.starts_with("retryable: enrichment:"))
+            {
+                *reader_metrics
+                    .lock()
+                    .unwrap()
+                    .entry("EnrichmentFailures".to_owned())
+                    .or_default() += 1.0;
+            }
             reader_outcomes
                 .lock()
                 .unwrap()
@@ -480,6 +499,8 @@ async fn main() {
         injected_500: standin.injected("GetCase", 500),
         calls_reported: metrics.get("GetCaseCalls").copied().unwrap_or(0.0),
         deferrals_reported: metrics.get("EnrichmentDeferred").copied().unwrap_or(0.0),
+        throttled_deferrals: metrics.get("ThrottledDeferrals").copied().unwrap_or(0.0),
+        failed_records: metrics.get("EnrichmentFailures").copied().unwrap_or(0.0),
     };
     let deferred_after_run = store.deferred_cases(DOMAIN).await.unwrap().len();
     let reconcile = reconcile_deferred(&store, &standin, deferred_after_run).await;
@@ -561,6 +582,10 @@ async fn main() {
         "| GetCase calls / enrichments deferred, as the function reported them (EMF; a deferred case tries again with its next event) | {} / {} |",
         get_case.calls_reported, get_case.deferrals_reported
     );
+    println!(
+        "| of the deferrals, GetCase throttled past the SDK's retries / records failed retryably by a GetCase error | {} / {} |",
+        get_case.throttled_deferrals, get_case.failed_records
+    );
     println!("| cases left deferred after the stream | {deferred_after_run} |");
     println!("| {reconcile}");
     println!("| redeliveries (retryable failures) | {redelivered} |");
@@ -608,6 +633,10 @@ struct GetCaseFigures {
     injected_500: usize,
     calls_reported: f64,
     deferrals_reported: f64,
+    /// Deferred because GetCase stayed throttled past the SDK's retries (not the budget).
+    throttled_deferrals: f64,
+    /// Records failed retryably by a GetCase error past the SDK's retries (a 500).
+    failed_records: f64,
 }
 
 /// Deferred-only reconciles, as `casesctl reconcile --deferred-only` runs them, at a rate the
