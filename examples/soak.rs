@@ -623,6 +623,8 @@ async fn main() {
     plot(&svg, &samples, &freezes, rss_warm + cache_kb).unwrap();
     eprintln!("wrote {}", svg.display());
     if !(records_ok && rss_ok && fds_ok) {
+        // `exit` runs no destructors: DynamoDB Local would outlive the run.
+        drop(dynamo);
         std::process::exit(1);
     }
 }
