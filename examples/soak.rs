@@ -1,10 +1,11 @@
 //! Soak: a long stream (50,000 events by default) with injected faults through the release
 //! Lambda binary on a local runtime API, DynamoDB Local and the Cases stand-in.
 //!
-//! Events carry the configured fields and, for most, the others the read model wants; 5% of
-//! updates change a field only GetCase can provide (GetCase is the rate-limited dependency: a
-//! stream that needed it for every event would measure the SDK's adaptive backoff, not the
-//! projector). Faults: GetCase answers 429 (10%) and 500 (5%) throughout; DynamoDB Local is frozen
+//! Creates and most updates carry every field the read model wants; a quarter of updates change
+//! a field the event configuration leaves out and carry only the configured ones, as real events
+//! do, so the projector must enrich them with GetCase (past the instance's GetCase budget, or
+//! throttled past the SDK's retries, the enrichment is deferred: the record is still applied).
+//! Faults: GetCase answers 429 (10%) and 500 (5%) throughout; DynamoDB Local is frozen
 //! (SIGSTOP) for a few seconds twice. Failed messages are redelivered the way SQS does (later,
 //! in new batches; to a DLQ after 5 receives). Malformed bodies (~0.5%) are mixed in.
 //!
@@ -14,10 +15,13 @@
 //!
 //! Checks: every record ends applied or reported (one `record` log line each; malformed ones
 //! non-retryable, none left pending), RSS after warm-up within the case cache's bound, sockets and
-//! descriptors not growing. Writes `docs/soak-rss.svg` and prints a markdown summary.
+//! descriptors not growing. Then deferred-only reconciles (in this process) fill the cases left
+//! deferred. Writes `docs/soak-rss.svg` and prints a markdown summary.
 //!
-//! `scripts/soak` (builds the release binary first). `SOAK_EVENTS` overrides the length. An
-//! example rather than a bench: the driver needs no optimisation, only the Lambda binary does.
+//! `scripts/soak` (builds the release binary first). `SOAK_EVENTS` overrides the length; the
+//! projector's settings (`CASE_CACHE_BYTES`, `GET_CASE_RATE`, ...) pass through from the
+//! environment. An example rather than a bench: the driver needs no optimisation, only the Lambda
+//! binary does.
 
 #[path = "../benches/common/lambda_host.rs"]
 mod lambda_host;
@@ -30,6 +34,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use cases_projector::backfill::Limiter;
+use cases_projector::connect_cases::CasesApi;
+use cases_projector::projection::ProjectionOptions;
+use cases_projector::reconcile::{Options, Reconcile};
+use cases_projector::store::DomainStore;
+use cases_projector::store::dynamodb::DynamoStore;
 use lambda_host::{RuntimeApi, lambda_env, release};
 use serde_json::{Value, json};
 use support::cases_standin::{CaseFixture, CasesStandIn, Fault, FaultRule};
@@ -40,11 +50,17 @@ const DOMAIN: &str = "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d";
 const CASES: usize = 5_000;
 const BATCH: usize = 10;
 const MAX_RECEIVES: usize = 5;
-/// The projector's default `CASE_CACHE_BYTES`.
-const CASE_CACHE_BYTES: u64 = 8 * 1024 * 1024;
 const CONFIGURED: [&str; 3] = ["status", "title", "case_reason"];
 const NOT_CONFIGURED: [&str; 2] = ["priority", "summary"];
 const FREEZE: Duration = Duration::from_secs(4);
+
+/// The projector's `CASE_CACHE_BYTES` as the binary reads it (it inherits this environment).
+fn case_cache_bytes() -> u64 {
+    std::env::var("CASE_CACHE_BYTES")
+        .ok()
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(8 << 20)
+}
 
 fn events_wanted() -> usize {
     std::env::var("SOAK_EVENTS")
@@ -139,6 +155,7 @@ fn generate(n: usize) -> Stream {
                 json!(format!("{}-ri-{}", case_id(c), items[c]));
             e
         } else {
+            let mut needs_get_case = false;
             let (event_type, changed): (&str, Vec<&str>) = if !created[c] {
                 created[c] = true;
                 (
@@ -148,8 +165,9 @@ fn generate(n: usize) -> Stream {
             } else if rng.chance(10) {
                 deleted[c] = true;
                 ("CASE.DELETED", vec![])
-            } else if rng.chance(50) {
-                // Only GetCase can provide it.
+            } else if rng.chance(250) {
+                // Only GetCase can provide it: the event carries the configured fields only.
+                needs_get_case = true;
                 ("CASE.UPDATED", vec![NOT_CONFIGURED[rng.below(2)]])
             } else {
                 ("CASE.UPDATED", vec![CONFIGURED[rng.below(3)]])
@@ -169,13 +187,17 @@ fn generate(n: usize) -> Stream {
             } else {
                 let status = if rng.chance(300) { "closed" } else { "open" };
                 let reason = ["billing", "technical"][rng.below(2)];
-                e["detail"]["case"]["fields"] = json!({
-                    "priority": {"value": {"doubleValue": (c % 5) as f64}},
-                    "summary": {"value": {"stringValue": format!("summary of {c}")}},
+                let mut fields = json!({
                     "status": {"value": {"stringValue": status}},
                     "title": {"value": {"stringValue": format!("case {c} title {}", rng.below(1000))}},
                     "case_reason": {"value": {"stringValue": reason}},
                 });
+                if !needs_get_case {
+                    fields["priority"] = json!({"value": {"doubleValue": (c % 5) as f64}});
+                    fields["summary"] =
+                        json!({"value": {"stringValue": format!("summary of {c}")}});
+                }
+                e["detail"]["case"]["fields"] = fields;
             }
             e
         };
@@ -267,6 +289,9 @@ fn sample(pid: u32, started: Instant, events: usize) -> Sample {
 /// The last `record` log line of every message: (outcome, retryable).
 type Outcomes = Arc<Mutex<HashMap<String, (String, bool)>>>;
 
+/// Sums of the function's EMF metrics over the run.
+type Metrics = Arc<Mutex<BTreeMap<String, f64>>>;
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let n = events_wanted();
@@ -279,7 +304,7 @@ async fn main() {
     );
 
     let dynamo = Arc::new(DynamoLocal::start());
-    let _store = new_store(&dynamo, "soak").await;
+    let store = new_store(&dynamo, "soak").await;
     let standin = CasesStandIn::start(stream.fixture.clone()).await;
     for (fault, rate) in [(Fault::Throttle, 0.10), (Fault::Internal, 0.05)] {
         standin.inject(FaultRule {
@@ -307,10 +332,29 @@ async fn main() {
     let pid = child.id().unwrap();
     let stdout = child.stdout.take().unwrap();
     let outcomes: Outcomes = Default::default();
+    let metrics: Metrics = Default::default();
     let reader_outcomes = outcomes.clone();
+    let reader_metrics = metrics.clone();
     let reader = tokio::spawn(async move {
         let mut lines = BufReader::new(stdout).lines();
         while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("\"_aws\"") {
+                if let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(&line) {
+                    let mut sums = reader_metrics.lock().unwrap();
+                    for name in ["GetCaseCalls", "EnrichmentDeferred"] {
+                        *sums.entry(name.to_owned()).or_default() +=
+                            doc.get(name).and_then(Value::as_f64).unwrap_or(0.0);
+                    }
+                }
+                continue;
+            }
+            if line.contains("GetCase throttled: enrichment deferred") {
+                *reader_metrics
+                    .lock()
+                    .unwrap()
+                    .entry("ThrottledDeferrals".to_owned())
+                    .or_default() += 1.0;
+            }
             if !line.contains("\"record\"") {
                 continue;
             }
@@ -325,6 +369,16 @@ async fn main() {
                 continue;
             };
             let retryable = get("retryable").and_then(Value::as_bool).unwrap_or(false);
+            if get("reason")
+                .and_then(Value::as_str)
+                .is_some_and(|r| r.starts_with("retryable: enrichment:"))
+            {
+                *reader_metrics
+                    .lock()
+                    .unwrap()
+                    .entry("EnrichmentFailures".to_owned())
+                    .or_default() += 1.0;
+            }
             reader_outcomes
                 .lock()
                 .unwrap()
@@ -438,6 +492,18 @@ async fn main() {
     let hwm_kb = status_kb(pid, "VmHWM:");
     let _ = child.kill().await;
     let _ = reader.await;
+    let metrics = metrics.lock().unwrap().clone();
+    let get_case = GetCaseFigures {
+        requests: standin.calls("GetCase"),
+        injected_429: standin.injected("GetCase", 429),
+        injected_500: standin.injected("GetCase", 500),
+        calls_reported: metrics.get("GetCaseCalls").copied().unwrap_or(0.0),
+        deferrals_reported: metrics.get("EnrichmentDeferred").copied().unwrap_or(0.0),
+        throttled_deferrals: metrics.get("ThrottledDeferrals").copied().unwrap_or(0.0),
+        failed_records: metrics.get("EnrichmentFailures").copied().unwrap_or(0.0),
+    };
+    let deferred_after_run = store.deferred_cases(DOMAIN).await.unwrap().len();
+    let reconcile = reconcile_deferred(&store, &standin, deferred_after_run).await;
     let mut samples = samples.lock().unwrap().clone();
     samples.push(final_sample);
 
@@ -479,7 +545,8 @@ async fn main() {
     let rss_q4 = max_of(last_quarter, |s| s.rss_kb);
     let threads = max_of(after, |s| s.threads);
 
-    let rss_ok = rss_peak_after <= rss_warm + CASE_CACHE_BYTES / 1024;
+    let cache_kb = case_cache_bytes() / 1024;
+    let rss_ok = rss_peak_after <= rss_warm + cache_kb;
     let fds_ok = fds_q4 <= fds_q2 + 4 && sockets_q4 <= sockets_q2 + 4;
     let records_ok = missing == 0 && pending == 0 && malformed_reported == malformed;
 
@@ -504,9 +571,23 @@ async fn main() {
         cpu * 1000.0 / stream.messages.len() as f64
     );
     println!(
-        "| GetCase requests seen by the stand-in | {} |",
-        standin.calls("GetCase")
+        "| GetCase requests seen by the stand-in (SDK retries included) | {} |",
+        get_case.requests
     );
+    println!(
+        "| of them answered with an injected 429 / 500 | {} / {} |",
+        get_case.injected_429, get_case.injected_500
+    );
+    println!(
+        "| GetCase calls / enrichments deferred, as the function reported them (EMF; a deferred case tries again with its next event) | {} / {} |",
+        get_case.calls_reported, get_case.deferrals_reported
+    );
+    println!(
+        "| of the deferrals, GetCase throttled past the SDK's retries / records failed retryably by a GetCase error | {} / {} |",
+        get_case.throttled_deferrals, get_case.failed_records
+    );
+    println!("| cases left deferred after the stream | {deferred_after_run} |");
+    println!("| {reconcile}");
     println!("| redeliveries (retryable failures) | {redelivered} |");
     println!("| to the DLQ (5 receives) | {} |", dlq.len());
     println!("| final outcomes | {tally:?} |");
@@ -519,7 +600,7 @@ async fn main() {
     println!(
         "| peak RSS after warm-up | {:.1} MB (bound: warm-up + CASE_CACHE_BYTES = {:.1} MB) |",
         rss_peak_after as f64 / 1024.0,
-        (rss_warm + CASE_CACHE_BYTES / 1024) as f64 / 1024.0
+        (rss_warm + cache_kb) as f64 / 1024.0
     );
     println!(
         "| peak RSS 2nd / last quarter after warm-up | {:.1} / {:.1} MB |",
@@ -539,11 +620,68 @@ async fn main() {
     );
 
     let svg = root().join("docs/soak-rss.svg");
-    plot(&svg, &samples, &freezes, rss_warm + CASE_CACHE_BYTES / 1024).unwrap();
+    plot(&svg, &samples, &freezes, rss_warm + cache_kb).unwrap();
     eprintln!("wrote {}", svg.display());
     if !(records_ok && rss_ok && fds_ok) {
+        // `exit` runs no destructors: DynamoDB Local would outlive the run.
+        drop(dynamo);
         std::process::exit(1);
     }
+}
+
+struct GetCaseFigures {
+    requests: usize,
+    injected_429: usize,
+    injected_500: usize,
+    calls_reported: f64,
+    deferrals_reported: f64,
+    /// Deferred because GetCase stayed throttled past the SDK's retries (not the budget).
+    throttled_deferrals: f64,
+    /// Records failed retryably by a GetCase error past the SDK's retries (a 500).
+    failed_records: f64,
+}
+
+/// Deferred-only reconciles, as `casesctl reconcile --deferred-only` runs them, at a rate the
+/// stand-in allows (it enforces no quota here; the injected faults stay on). A run that meets a
+/// GetCase error past the SDK's retries stops there, as the scheduled reconciler's would, and
+/// the next run goes on: up to 10 runs. A table row's cells.
+async fn reconcile_deferred(store: &DynamoStore, standin: &CasesStandIn, before: usize) -> String {
+    const RATE: f64 = 100.0;
+    let limiter = Limiter::new(RATE);
+    let api = CasesApi::new(cases_client_with_attempts(&standin.endpoint(), 3));
+    let options = Options {
+        domain_id: DOMAIN.into(),
+        rate: RATE,
+        since: None,
+        page_size: 25,
+        case_fields: None,
+        projection: ProjectionOptions::default(),
+        lease: Duration::from_secs(60),
+        owner: "soak".into(),
+        deferred_only: true,
+        dimensions: Vec::new(),
+    };
+    let started = Instant::now();
+    let (mut runs, mut stopped) = (0, Vec::new());
+    while runs < 10 {
+        runs += 1;
+        match Reconcile::new(&api, store, &limiter, options.clone())
+            .run()
+            .await
+        {
+            Ok(s) if s.deferred_left == 0 => break,
+            Ok(_) => {}
+            Err(e) => stopped.push(e.to_string()),
+        }
+    }
+    let left = store.deferred_cases(DOMAIN).await.unwrap().len();
+    format!(
+        "deferred-only reconcile ({RATE} Cases requests/s) | {} of {before} filled, {left} left; {runs} runs in {:.1} s, {} stopped by a GetCase error ({}) |",
+        before - left,
+        started.elapsed().as_secs_f64(),
+        stopped.len(),
+        stopped.first().map_or("none", String::as_str),
+    )
 }
 
 fn verdict(ok: bool) -> &'static str {

@@ -5,8 +5,11 @@
 //! that another environment has since advanced fails its commit, the entry is dropped, and the
 //! handler reloads from the table and decides again. A decision that writes nothing against a
 //! cached state writes nothing against any newer state either (the state only grows).
+//!
+//! The budget is of heap, as the allocator sees it: each entry is charged what its strings,
+//! B-tree nodes and table slots take (see [`heap`]), not the size of its data.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
 use super::item::Item;
@@ -16,7 +19,8 @@ use super::{
     CaseCommit, CaseStore, CommitOutcome, FieldMetadataStore, PlanExecutor, StoreError, StoredCase,
 };
 use crate::model::FieldInfo;
-use crate::projection::CaseView;
+
+pub mod heap;
 
 pub struct CachedStore<S> {
     inner: S,
@@ -24,21 +28,37 @@ pub struct CachedStore<S> {
     cases: Mutex<Entries>,
 }
 
+/// A B-tree rather than a hash map: its nodes are freed as entries go, where a hash table keeps
+/// the size it once had (and with deletions may double at half load), so what the entries cost
+/// would not bound what the cache holds. States are boxed to keep the nodes small.
 #[derive(Default)]
 struct Entries {
-    by_case: HashMap<String, (StoredCase, usize)>,
+    by_case: BTreeMap<String, (Box<StoredCase>, usize)>,
     /// Insertion order, for first-in-first-out eviction.
     order: VecDeque<String>,
+    /// What the entries take, without the map's nodes and the order's buffer.
     bytes: usize,
 }
 
-/// Rough in-memory size of a case state.
-fn estimated_bytes(view: &CaseView) -> usize {
-    512 + crate::projection::estimated_field_bytes(view) + view.related_items.len() * 256
+impl Entries {
+    /// Heap held in all: the entries, the map's nodes, the order's buffer.
+    fn held(&self) -> usize {
+        self.bytes
+            + heap::btree_nodes::<String, (Box<StoredCase>, usize)>(self.by_case.len())
+            + heap::chunk(self.order.capacity() * std::mem::size_of::<String>())
+    }
+}
+
+/// Heap one entry takes, besides its share of the map's nodes and the order's buffer: the
+/// state, its box, and its id twice (map key and eviction order).
+pub fn entry_bytes(stored: &StoredCase) -> usize {
+    heap::case_view(&stored.view)
+        + heap::chunk(std::mem::size_of::<StoredCase>())
+        + 2 * heap::chunk(stored.view.case_id.len())
 }
 
 impl<S> CachedStore<S> {
-    /// `budget_bytes` bounds the memory the cache holds (estimated); 0 disables it.
+    /// `budget_bytes` bounds the heap the cache holds; 0 disables it.
     pub fn new(inner: S, budget_bytes: usize) -> Self {
         CachedStore {
             inner,
@@ -53,23 +73,23 @@ impl<S> CachedStore<S> {
             .unwrap()
             .by_case
             .get(case_id)
-            .map(|(c, _)| c.clone())
+            .map(|(c, _)| StoredCase::clone(c))
     }
 
     fn put(&self, stored: StoredCase) {
-        let size = estimated_bytes(&stored.view);
+        let size = entry_bytes(&stored);
         if size > self.budget_bytes / 4 {
             self.forget(&stored.view.case_id);
             return;
         }
         let mut e = self.cases.lock().unwrap();
         let case_id = stored.view.case_id.clone();
-        match e.by_case.insert(case_id.clone(), (stored, size)) {
+        match e.by_case.insert(case_id.clone(), (Box::new(stored), size)) {
             Some((_, old)) => e.bytes -= old,
             None => e.order.push_back(case_id),
         }
         e.bytes += size;
-        while e.bytes > self.budget_bytes {
+        while e.held() > self.budget_bytes {
             let Some(oldest) = e.order.pop_front() else {
                 break;
             };

@@ -118,6 +118,8 @@ struct State {
     calls: HashMap<String, usize>,
     /// Requests answered 429 by a quota, per operation.
     throttled: HashMap<String, usize>,
+    /// Requests answered with an injected fault: (operation, HTTP status) → count.
+    injected: HashMap<(String, u16), usize>,
     /// Quotas: `Some(operation)` for one operation, `None` for one bucket shared by all.
     quotas: HashMap<Option<String>, Bucket>,
     faults: Vec<FaultRule>,
@@ -228,6 +230,18 @@ impl CasesStandIn {
             .unwrap()
             .throttled
             .get(operation)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Requests for `operation` answered with an injected fault of HTTP `status` (a quota's 429s
+    /// are in [`Self::throttled`]).
+    pub fn injected(&self, operation: &str, status: u16) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .injected
+            .get(&(operation.to_owned(), status))
             .copied()
             .unwrap_or(0)
     }
@@ -390,7 +404,7 @@ impl CasesStandIn {
                 *times -= 1;
             }
             let message = |m: &str| json!({ "message": m });
-            return match rule.fault {
+            let answer = match rule.fault {
                 Fault::NotFound => (
                     404,
                     Some("ResourceNotFoundException"),
@@ -426,6 +440,11 @@ impl CasesStandIn {
                     continue;
                 }
             };
+            *state
+                .injected
+                .entry((operation.to_owned(), answer.0))
+                .or_default() += 1;
+            return answer;
         }
         let page_size = state.page_size;
         let Some(domain) = state.fixture.domains.get_mut(domain_id) else {
