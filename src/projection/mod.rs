@@ -249,12 +249,51 @@ fn merge_field(view: &mut CaseView, id: &str, value: &FieldValue, version: &Vers
     }
 }
 
-/// Adds a status the case had at `version` to its history. Always: the history is the union of
-/// what every event and read said, so it cannot depend on the order they came in (entries after
-/// a delete are kept but count for nothing, see `analytics::aggregate`).
+/// Adds a status the case had at `version` to its history: the union of what every event and
+/// read said, so it cannot depend on the order they came in (entries after a delete are kept but
+/// count for nothing, see `analytics::aggregate`). Then [`compact_status_history`].
 pub fn record_status(view: &mut CaseView, version: &Version, status: &str) {
     view.status_history
         .insert(version.clone(), status.to_owned());
+    compact_status_history(&mut view.status_history);
+}
+
+/// Same-status observations this much older than the newest are dropped: one matters only if an
+/// event changing the status arrives that late, past the counted-event markers' default life
+/// (`DEDUPE_TTL_DAYS`, 35), after which a redelivery is not recognised either.
+pub const STATUS_HISTORY_HORIZON_DAYS: i64 = 35;
+/// Observations kept at most (~70 bytes each in the case item, beside up to 300 KB of fields).
+/// Only a broken or hostile sender gets there within the horizon; then the oldest same-status
+/// observations go first, then the oldest of all, so the case item still fits DynamoDB's 400 KB
+/// instead of failing every write of the case for good.
+pub const MAX_STATUS_HISTORY: usize = 1000;
+
+/// Drops observations that change no transition: an observation with the status of the one
+/// before it, older than the horizon (or beyond [`MAX_STATUS_HISTORY`]). Transitions, and so
+/// resolutions and reopenings, stay as they were.
+pub fn compact_status_history(history: &mut std::collections::BTreeMap<Version, String>) {
+    let Some(newest) = history.keys().next_back().map(|v| v.at) else {
+        return;
+    };
+    let horizon = newest - chrono::TimeDelta::days(STATUS_HISTORY_HORIZON_DAYS);
+    let mut repeats: Vec<Version> = Vec::new();
+    let mut previous: Option<&String> = None;
+    for (version, status) in history.iter() {
+        if previous == Some(status) {
+            repeats.push(version.clone());
+        }
+        previous = Some(status);
+    }
+    // Oldest first; repeats past the horizon all go, recent ones only while over the cap.
+    let over = history.len().saturating_sub(MAX_STATUS_HISTORY);
+    for (i, version) in repeats.into_iter().enumerate() {
+        if version.at < horizon || i < over {
+            history.remove(&version);
+        }
+    }
+    while history.len() > MAX_STATUS_HISTORY {
+        history.pop_first();
+    }
 }
 
 /// Applies GetCase values taken at `snapshot.taken_at`: they replace fields set by older

@@ -266,3 +266,47 @@ async fn a_cutover_set_by_a_backfill_first_is_the_one_in_force() {
     .await;
     assert_eq!(counter(&p, "casesCreated"), 1, "only the one after 10:02");
 }
+
+/// A sender that floods one case with status-carrying updates (7,000 within two hours, each with
+/// its own id) must not grow the case item past DynamoDB's 400 KB, which would fail every later
+/// write of the case for good: the status history is capped, and every record applies.
+#[tokio::test]
+async fn a_flood_of_status_updates_keeps_the_case_writable() {
+    let p = projector();
+    let events: Vec<Value> = (0..7000u32)
+        .map(|i| {
+            let mut e = event(
+                &format!("0f8a3c1e-5b2d-4e6f-9a7b-{i:012}"),
+                0,
+                "CASE.UPDATED",
+                CASE,
+                "t",
+            );
+            let at = format!(
+                "2026-11-20T{:02}:{:02}:{:02}.000Z",
+                10 + i / 3600,
+                i / 60 % 60,
+                i % 60
+            );
+            let status = if (i / 100) % 2 == 0 { "open" } else { "closed" };
+            e["detail"]["approximateChangeTime"] = json!(at);
+            e["detail"]["changedFieldIds"] = json!(["title", "status"]);
+            e["detail"]["case"]["fields"]["status"] = json!({"value": {"stringValue": status}});
+            e
+        })
+        .collect();
+    for batch in events.chunks(100) {
+        let report = run(&p, sqs(batch)).await;
+        assert_eq!(report.counts().failed, 0, "{:?}", report.records.first());
+    }
+    let stored = crate::store::CaseStore::load(p.store(), CASE)
+        .await
+        .unwrap()
+        .unwrap()
+        .view;
+    assert_eq!(
+        stored.status_history.len(),
+        crate::projection::MAX_STATUS_HISTORY
+    );
+    assert_eq!(stored.status(), Some("closed"));
+}
