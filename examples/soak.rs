@@ -642,9 +642,9 @@ struct GetCaseFigures {
 }
 
 /// Deferred-only reconciles, as `casesctl reconcile --deferred-only` runs them, at a rate the
-/// stand-in allows (it enforces no quota here; the injected faults stay on). A run that meets a
-/// GetCase error past the SDK's retries stops there, as the scheduled reconciler's would, and
-/// the next run goes on: up to 10 runs. A table row's cells.
+/// stand-in allows (it enforces no quota here; the injected faults stay on). A case whose
+/// GetCase fails past the SDK's retries stays deferred for the next run, as with the scheduled
+/// reconciler: up to 10 runs. A table row's cells.
 async fn reconcile_deferred(store: &DynamoStore, standin: &CasesStandIn, before: usize) -> String {
     const RATE: f64 = 100.0;
     let limiter = Limiter::new(RATE);
@@ -676,7 +676,7 @@ async fn reconcile_deferred(store: &DynamoStore, standin: &CasesStandIn, before:
     }
     let left = store.deferred_cases(DOMAIN).await.unwrap().len();
     format!(
-        "deferred-only reconcile ({RATE} Cases requests/s) | {} of {before} filled, {left} left; {runs} runs in {:.1} s, {} stopped by a GetCase error ({}) |",
+        "deferred-only reconcile ({RATE} Cases requests/s) | {} of {before} filled, {left} left; {runs} runs in {:.1} s, {} stopped by an error ({}) |",
         before - left,
         started.elapsed().as_secs_f64(),
         stopped.len(),

@@ -499,27 +499,36 @@ async fn throttling_and_errors_on_30_percent_of_calls_lose_nothing_and_count_exa
     faulty.clear_faults();
     let limiter = Limiter::new(1000.0);
     let cases = CasesApi::new(cases_client(&faulty.endpoint()));
-    let summary = Reconcile::new(
-        &cases,
-        projector.store(),
-        &limiter,
-        ReconcileOptions {
-            domain_id: DOMAIN.into(),
-            rate: 1000.0,
-            since: None,
-            page_size: 25,
-            case_fields: None,
-            projection: Default::default(),
-            lease: Duration::from_secs(60),
-            owner: "test".into(),
-            deferred_only: true,
-            dimensions: Vec::new(),
-        },
-    )
-    .run()
-    .await
-    .unwrap();
-    assert_eq!(summary.counts.deferred_filled, deferred.len() as u64);
+    let options = ReconcileOptions {
+        domain_id: DOMAIN.into(),
+        rate: 1000.0,
+        since: None,
+        page_size: 25,
+        case_fields: None,
+        projection: Default::default(),
+        lease: Duration::from_secs(60),
+        owner: "test".into(),
+        deferred_only: true,
+        dimensions: Vec::new(),
+    };
+    let reconcile = Reconcile::new(&cases, projector.store(), &limiter, options);
+    // A case GetCase keeps failing for stays deferred; the run fills the others.
+    let stuck = deferred.first().expect("some enrichment was deferred");
+    faulty.inject(FaultRule {
+        operation: Some("GetCase"),
+        case_id: Some(stuck.case_id.clone()),
+        fault: Fault::Internal,
+        rate: 1.0,
+        times: None,
+    });
+    let summary = reconcile.run().await.unwrap();
+    assert_eq!(summary.counts.deferred_filled, deferred.len() as u64 - 1);
+    assert_eq!(summary.counts.deferred_unfilled, 1);
+    assert_eq!(summary.deferred_left, 1);
+    // The next run, the Cases API healthy again, fills it.
+    faulty.clear_faults();
+    let summary = reconcile.run().await.unwrap();
+    assert_eq!(summary.counts.deferred_filled, 1);
     assert_eq!(summary.deferred_left, 0);
     let expected = comparable(reference.store()).await;
     let mut actual = comparable(projector.store()).await;

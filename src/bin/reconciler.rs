@@ -75,6 +75,7 @@ async fn main() -> Result<(), Error> {
                 println!("{}", reconcile::emf(&summary, domain_id, Utc::now()));
                 Ok::<Value, Error>(json!({
                     "deferredFilled": summary.counts.deferred_filled,
+                    "deferredUnfilled": summary.counts.deferred_unfilled,
                     "casesCreated": summary.counts.cases_created,
                     "fieldsCorrected": summary.counts.fields_corrected,
                     "tombstones": summary.counts.tombstones,

@@ -138,20 +138,30 @@ where
         let deferred = self.store.deferred_cases(domain).await?;
         // In pages, renewing the lease after each: a long fill never outlives its lease.
         for page in deferred.chunks(DEFERRED_PAGE) {
-            let results: Vec<Result<Applied, ReconcileError>> = futures::stream::iter(page)
+            let results: Vec<(&str, Result<Applied, ReconcileError>)> = futures::stream::iter(page)
                 .map(|d| {
                     let fields: Vec<String> = if d.fields.is_empty() {
                         wanted.clone()
                     } else {
                         d.fields.clone()
                     };
-                    async move { self.refresh(&d.case_id, &fields).await }
+                    async move { (d.case_id.as_str(), self.refresh(&d.case_id, &fields).await) }
                 })
                 .buffer_unordered(CASES_AT_ONCE)
                 .collect()
                 .await;
-            for r in results {
-                let applied = r?;
+            for (case_id, r) in results {
+                // A deferred case stays in the index until filled: one the Cases API fails for
+                // waits for the next run instead of stopping this one. Refusals (access, the
+                // domain) and read-model failures still stop it.
+                let applied = match r {
+                    Err(ReconcileError::Cases(e)) => {
+                        tracing::warn!(case_id, error = %e, "a deferred case stays deferred");
+                        pending.counts.deferred_unfilled += 1;
+                        continue;
+                    }
+                    r => r?,
+                };
                 pending.counts.deferred_filled += u64::from(applied.deferred_cleared);
                 pending.counts.tombstones += u64::from(applied.tombstoned);
             }

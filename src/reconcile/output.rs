@@ -22,8 +22,13 @@ pub(super) fn now_ms() -> DateTime<Utc> {
 /// `DomainId`): what reconcile found and fixed, and the oldest deferred case's age (alarmed).
 pub fn emf(summary: &Summary, domain_id: &str, now: DateTime<Utc>) -> serde_json::Value {
     let c = &summary.counts;
-    let metrics: [(&str, &str, f64); 9] = [
+    let metrics: [(&str, &str, f64); 10] = [
         ("ReconcileDeferredFilled", "Count", c.deferred_filled as f64),
+        (
+            "ReconcileDeferredUnfilled",
+            "Count",
+            c.deferred_unfilled as f64,
+        ),
         ("ReconcileCasesCreated", "Count", c.cases_created as f64),
         (
             "ReconcileFieldsCorrected",
@@ -94,9 +99,10 @@ pub fn render(s: &Summary) -> String {
     let calls: Vec<String> = s.calls.iter().map(|(op, n)| format!("{op} {n}")).collect();
     let c = &s.counts;
     format!(
-        "reconcile done in {:.1}s: {} deferred case(s) filled, {} case(s) created, {} field(s) corrected in {} case(s), {} tombstone(s); {} case(s) searched since {}; {} deferred left (oldest {}s); calls: {}; {} throttled",
+        "reconcile done in {:.1}s: {} deferred case(s) filled ({} left by a Cases API error), {} case(s) created, {} field(s) corrected in {} case(s), {} tombstone(s); {} case(s) searched since {}; {} deferred left (oldest {}s); calls: {}; {} throttled",
         s.elapsed.as_secs_f64(),
         c.deferred_filled,
+        c.deferred_unfilled,
         c.cases_created,
         c.fields_corrected,
         c.cases_corrected,

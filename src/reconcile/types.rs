@@ -36,6 +36,10 @@ pub struct Options {
 pub struct Counts {
     /// Deferred cases filled (their wanted fields fetched).
     pub deferred_filled: u64,
+    /// Deferred cases a Cases API failure (past the SDK's retries) left deferred: the next run
+    /// tries them again.
+    #[serde(default)]
+    pub deferred_unfilled: u64,
     /// Cases the search found that the read model did not hold.
     pub cases_created: u64,
     /// Field values a snapshot changed outside a deferred fill (lost updates healed).
