@@ -59,11 +59,16 @@ fn value(attrs: &Aggregate, metric: &str, group: Option<&str>) -> i64 {
     attrs.get(&name).copied().unwrap_or(0)
 }
 
-/// The groups of `by` that appear in `attrs`, as `dim=value` and the value.
-fn groups_in<'a>(attrs: impl Iterator<Item = &'a String>, dim: &str) -> BTreeSet<String> {
+/// The values of `by` that some non-zero amount in `attrs` is grouped under (a group whose
+/// cases all moved elsewhere leaves zeros behind: it has nothing to show).
+fn groups_in<'a>(
+    attrs: impl Iterator<Item = (&'a String, &'a i64)>,
+    dim: &str,
+) -> BTreeSet<String> {
     let prefix = format!("{GROUP_SEPARATOR}{dim}=");
     attrs
-        .filter_map(|name| name.split_once(&prefix).map(|(_, v)| v.to_owned()))
+        .filter(|(_, n)| **n != 0)
+        .filter_map(|(name, _)| name.split_once(&prefix).map(|(_, v)| v.to_owned()))
         .collect()
 }
 
@@ -91,11 +96,8 @@ pub fn build(
     let groups: Vec<Option<String>> = match &request.by {
         None => vec![None],
         Some(by) => {
-            let names = intervals
-                .values()
-                .flat_map(|a| a.keys())
-                .chain(current.keys());
-            groups_in(names, &by.id).into_iter().map(Some).collect()
+            let amounts = intervals.values().flatten().chain(current);
+            groups_in(amounts, &by.id).into_iter().map(Some).collect()
         }
     };
     let key = |g: &Option<String>| {
@@ -178,6 +180,8 @@ mod tests {
                 Aggregate::from([
                     ("created".into(), 2),
                     ("created@case_reason=billing".into(), 2),
+                    // Every case of this reason moved to another: nothing to show.
+                    ("created@case_reason=other".into(), 0),
                     ("contacts".into(), 3),
                     ("resolved".into(), 1),
                     ("resolutionSeconds".into(), 3600),
