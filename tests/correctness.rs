@@ -476,6 +476,28 @@ async fn an_aggregate_code_taken_by_another_text_fails_the_commit_and_writes_not
             ..WritePlan::default()
         };
         store.execute(&plan).await.unwrap();
+        // Codes written by this instance are remembered with their texts: another text is
+        // refused without asking the table, and so are two texts of one code in one plan.
+        let code_write = |text: &str| {
+            let (pk, sk) = keys::metrics_code_key(support::streams::DOMAIN, "AAAAAAAAAA");
+            Write::Put {
+                item: [("pk", pk), ("sk", sk), ("text", text.to_owned())]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), aws_sdk_dynamodb::types::AttributeValue::S(v)))
+                    .collect(),
+                condition: Some(cases_projector::store::writes::Condition::TextIs(
+                    text.into(),
+                )),
+            }
+        };
+        let codes = |texts: &[&str]| WritePlan {
+            codes: texts.iter().map(|t| code_write(t)).collect(),
+            ..WritePlan::default()
+        };
+        store.execute(&codes(&["a"])).await.unwrap();
+        store.execute(&codes(&["a"])).await.unwrap();
+        assert!(store.execute(&codes(&["b"])).await.is_err());
+        assert!(store.execute(&codes(&["c", "d"])).await.is_err());
         let projector = Projector::new(store, OPTIONS, 4);
         let report = handle(&projector, created()).await;
         assert_eq!(report.counts().failed, 1, "{report:?}");

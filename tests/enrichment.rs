@@ -512,7 +512,8 @@ async fn throttling_and_errors_on_30_percent_of_calls_lose_nothing_and_count_exa
         dimensions: Vec::new(),
     };
     let reconcile = Reconcile::new(&cases, projector.store(), &limiter, options);
-    // A case GetCase keeps failing for stays deferred; the run fills the others.
+    // A case GetCase keeps failing for stays deferred, and the run goes on (a run that stopped
+    // at it would return an error here).
     let stuck = deferred.first().expect("some enrichment was deferred");
     faulty.inject(FaultRule {
         operation: Some("GetCase"),

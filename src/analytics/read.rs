@@ -14,12 +14,19 @@ use crate::store::keys::{
 };
 use crate::store::{PlanExecutor, StoreError};
 
-/// The counters of an aggregate item, by spelled-out name. A name whose code is unknown (its
-/// `CODE#` item is written before the counter, so only a foreign attribute) is left out.
+/// The counters of an aggregate item, by spelled-out name. A name that does not expand is
+/// taken as it is: aggregates written before the compact names were spelled out, and the deltas
+/// written since add up with them.
 fn numbers(item: &Item, codes: &Codes) -> Aggregate {
-    item.iter()
-        .filter_map(|(k, v)| Some((expand(k, codes)?, v.as_n().ok()?.parse().ok()?)))
-        .collect()
+    let mut out = Aggregate::new();
+    for (name, value) in item {
+        let Some(n) = value.as_n().ok().and_then(|n| n.parse::<i64>().ok()) else {
+            continue;
+        };
+        let name = expand(name, codes).unwrap_or_else(|| name.clone());
+        *out.entry(name).or_default() += n;
+    }
+    out
 }
 
 /// The texts of a domain's aggregate codes.
@@ -103,4 +110,34 @@ pub async fn field_labels(
             .unwrap_or_default();
         (name, labels)
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    use super::*;
+    use crate::analytics::codes::compact;
+
+    #[test]
+    fn counters_written_spelled_out_before_the_compact_names_add_up_with_the_new_ones() {
+        // Given a day item holding counters of both forms, and the codes' texts.
+        let open_billing = "status=open@case_reason=billing";
+        let (created, _) = compact("created");
+        let (open_billing_compact, codes) = compact(open_billing);
+        let number = |n: &str| AttributeValue::N(n.into());
+        let item = Item::from([
+            ("pk".to_owned(), AttributeValue::S("METRICS#d".into())),
+            ("created".to_owned(), number("2")),
+            (created, number("1")),
+            (open_billing.to_owned(), number("1")),
+            (open_billing_compact, number("-1")),
+        ]);
+        // When it is read.
+        let read = numbers(&item, &codes.into_iter().collect());
+        // Then each metric is the sum of both forms.
+        assert_eq!(read.get("created"), Some(&3));
+        assert_eq!(read.get(open_billing), Some(&0));
+        assert_eq!(read.len(), 2);
+    }
 }

@@ -250,27 +250,29 @@ fn merge_field(view: &mut CaseView, id: &str, value: &FieldValue, version: &Vers
 }
 
 /// Adds a status the case had at `version` to its history: the union of what every event and
-/// read said, so it cannot depend on the order they came in (entries after a delete are kept but
-/// count for nothing, see `analytics::aggregate`). Then [`compact_status_history`].
+/// read said, so it does not depend on the order they came in (entries after a delete are kept
+/// but count for nothing, see `analytics::aggregate`), within the bounds
+/// [`compact_status_history`] keeps it to.
 pub fn record_status(view: &mut CaseView, version: &Version, status: &str) {
     view.status_history
         .insert(version.clone(), status.to_owned());
     compact_status_history(&mut view.status_history);
 }
 
-/// Same-status observations this much older than the newest are dropped: one matters only if an
-/// event changing the status arrives that late, past the counted-event markers' default life
-/// (`DEDUPE_TTL_DAYS`, 35), after which a redelivery is not recognised either.
+/// Same-status observations this much older than the newest are dropped. One would matter only
+/// if an event *changing* the status arrived at least that late and landed next to it: then the
+/// order of delivery would decide where a transition falls. Chosen equal to the counted-event
+/// markers' default life (`DEDUPE_TTL_DAYS`, 35), past which the read model already assumes
+/// nothing is redelivered.
 pub const STATUS_HISTORY_HORIZON_DAYS: i64 = 35;
 /// Observations kept at most (~70 bytes each in the case item, beside up to 300 KB of fields).
 /// Only a broken or hostile sender gets there within the horizon; then the oldest same-status
-/// observations go first, then the oldest of all, so the case item still fits DynamoDB's 400 KB
-/// instead of failing every write of the case for good.
+/// observations go first, then the oldest of all (losing that case's earliest transitions), so
+/// the case item still fits DynamoDB's 400 KB instead of failing every write of the case for good.
 pub const MAX_STATUS_HISTORY: usize = 1000;
 
-/// Drops observations that change no transition: an observation with the status of the one
-/// before it, older than the horizon (or beyond [`MAX_STATUS_HISTORY`]). Transitions, and so
-/// resolutions and reopenings, stay as they were.
+/// Drops observations with the status of the one before them (they change no transition), when
+/// older than the horizon or beyond [`MAX_STATUS_HISTORY`]; past the cap, the oldest of all.
 pub fn compact_status_history(history: &mut std::collections::BTreeMap<Version, String>) {
     let Some(newest) = history.keys().next_back().map(|v| v.at) else {
         return;

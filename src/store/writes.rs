@@ -154,7 +154,9 @@ pub fn plan(commit: &CaseCommit<'_>, expires_at: u64) -> WritePlan {
             increments: c.increments.clone(),
         });
     }
-    let mut texts = BTreeMap::new();
+    // Pairs, not a map: two texts of one code both go to the store, whose condition refuses
+    // the second.
+    let mut texts = std::collections::BTreeSet::new();
     for (bucket, increments) in commit.metric_deltas {
         let (pk, sk) = match bucket {
             Bucket::Day(day) => metrics_day_key(&view.domain_id, *day),
@@ -229,7 +231,7 @@ fn merge_counters(events: &[CountedEvent]) -> Vec<CounterIncrements> {
     merged
 }
 
-/// Two texts share an aggregate code (60 bits: about one chance in 10^10 among 10^5 groups):
+/// Two texts share an aggregate code (60 bits: about 4 chances in 10^9 among 10^5 groups):
 /// the second cannot be stored, and counting it under the first would be wrong.
 pub fn code_collision(sk: &str) -> StoreError {
     StoreError::Rejected(format!(

@@ -94,8 +94,8 @@ pub async fn make(config: &Config, store: &DynamoStore, q: &Query) -> Result<Rep
     let current = read::current(store, &q.domain_id, &codes)
         .await
         .map_err(err)?;
-    // Every aggregate write names codes: none means no case of the domain was ever written.
-    if codes.is_empty() {
+    // Every aggregate write names codes (and earlier ones left spelled-out counters).
+    if codes.is_empty() && current.is_empty() && days.is_empty() {
         eprintln!(
             "note: the read model holds no cases of domain {} (wrong --domain-id, or run casesctl backfill)",
             q.domain_id

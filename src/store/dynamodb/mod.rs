@@ -3,7 +3,7 @@
 mod admin;
 mod requests;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -25,8 +25,9 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     dedupe_ttl: Duration,
-    /// Keys of the aggregate `CODE#` items written by this instance: they never change.
-    codes_written: Arc<Mutex<HashSet<Key>>>,
+    /// The aggregate `CODE#` items written by this instance, with their texts: they never
+    /// change.
+    codes_written: Arc<Mutex<HashMap<Key, String>>>,
 }
 
 impl DynamoStore {

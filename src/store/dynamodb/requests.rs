@@ -82,6 +82,12 @@ impl PlanExecutor for DynamoStore {
         let (mut units, code_requests) = self.write_codes(&plan.codes).await?;
         units += self.write_ahead(&plan.ahead).await?;
         let requests = 1 + code_requests + plan.ahead.len() as u32;
+        if plan.atomic.is_empty() {
+            return Ok(CommitOutcome::Committed {
+                write_units: units,
+                write_requests: requests - 1,
+            });
+        }
         if let [Write::Put { item, condition }] = plan.atomic.as_slice() {
             // Nothing to keep atomic with the case item: one conditional PutItem costs half a
             // transaction's write units.
@@ -203,15 +209,24 @@ impl DynamoStore {
         Ok(units)
     }
 
-    /// The `CODE#` items this instance has not written yet; returns units and requests.
+    /// The `CODE#` items this instance has not written yet; returns units and requests. A code
+    /// this instance wrote with another text is a collision too.
     async fn write_codes(&self, codes: &[Write]) -> Result<(f64, u32), StoreError> {
-        let missing: Vec<&Write> = {
-            let written = self.codes_written.lock().unwrap();
-            codes
-                .iter()
-                .filter(|w| !written.contains(&w.key()))
-                .collect()
+        let text = |w: &Write| match w {
+            Write::Put { item, .. } => item.get("text").and_then(|v| v.as_s().ok()).cloned(),
+            _ => None,
         };
+        let mut missing: Vec<&Write> = Vec::new();
+        {
+            let written = self.codes_written.lock().unwrap();
+            for w in codes {
+                match written.get(&w.key()) {
+                    None => missing.push(w),
+                    Some(t) if Some(t) == text(w).as_ref() => {}
+                    Some(_) => return Err(code_collision(&w.key().1)),
+                }
+            }
+        }
         let mut units = 0.0;
         for chunk in missing.chunks(8) {
             let results = futures::future::join_all(chunk.iter().map(|w| self.put_if(w))).await;
@@ -220,7 +235,10 @@ impl DynamoStore {
                     None => return Err(code_collision(&w.key().1)),
                     Some(u) => units += u,
                 }
-                self.codes_written.lock().unwrap().insert(w.key());
+                self.codes_written
+                    .lock()
+                    .unwrap()
+                    .insert(w.key(), text(w).unwrap_or_default());
             }
         }
         Ok((units, missing.len() as u32))
