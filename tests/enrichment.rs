@@ -634,3 +634,83 @@ async fn a_spent_get_case_budget_defers_without_calling() {
         Some("deferred")
     );
 }
+
+/// The Cases API down during a deferred fill: the run stops after a few cases failed in a row
+/// instead of calling for every deferred case, everything stays deferred, and the next run, the
+/// API back, fills them all.
+#[tokio::test]
+async fn a_deferred_fill_stops_when_the_cases_api_is_down_and_the_next_run_fills_every_case() {
+    let dynamo = DynamoLocal::start();
+    let standin = CasesStandIn::start(sample_fixture()).await;
+    let ids: Vec<String> = (0..30)
+        .map(|i| format!("5e5e5e5e-0000-4000-8000-{i:012}"))
+        .collect();
+    for id in &ids {
+        let status = json!({"id": "status", "value": {"stringValue": "open"}});
+        standin.add_case(
+            DOMAIN,
+            id,
+            support::cases_standin::CaseFixture::new("tpl", vec![status]),
+        );
+    }
+    // A spent GetCase budget: every case's enrichment but the first is deferred.
+    let enricher = Enricher::new(
+        CasesApi::new(cases_client(&standin.endpoint())),
+        settings(None),
+    )
+    .with_budget(cases_projector::enrichment::Budget::new(0.001, 1.0));
+    let projector = projector(new_store(&dynamo, "cases").await).with_enricher(enricher);
+    for (i, id) in ids.iter().enumerate() {
+        let mut event = read_json("events/16-case-updated-metadata-only.json");
+        event["id"] = json!(format!("down-{i}"));
+        event["detail"]["case"]["caseId"] = json!(id);
+        assert_eq!(handle(&projector, event).await.counts().failed, 0);
+    }
+    let deferred = projector.store().deferred_cases(DOMAIN).await.unwrap();
+    assert_eq!(deferred.len(), ids.len() - 1);
+
+    let limiter = Limiter::new(1000.0);
+    let cases = CasesApi::new(cases_client_with_attempts(&standin.endpoint(), 1));
+    let options = ReconcileOptions {
+        domain_id: DOMAIN.into(),
+        rate: 1000.0,
+        since: None,
+        page_size: 25,
+        case_fields: None,
+        projection: Default::default(),
+        lease: Duration::from_secs(60),
+        owner: "test".into(),
+        deferred_only: true,
+        dimensions: Vec::new(),
+    };
+    let reconcile = Reconcile::new(&cases, projector.store(), &limiter, options);
+    standin.inject(FaultRule {
+        operation: Some("GetCase"),
+        case_id: None,
+        fault: Fault::Internal,
+        rate: 1.0,
+        times: None,
+    });
+    standin.reset_calls();
+    assert!(reconcile.run().await.is_err());
+    let called = standin.calls("GetCase");
+    assert!(
+        called < deferred.len(),
+        "stopped after failures in a row: {called} GetCase calls for {} deferred cases",
+        deferred.len()
+    );
+    assert_eq!(
+        projector
+            .store()
+            .deferred_cases(DOMAIN)
+            .await
+            .unwrap()
+            .len(),
+        deferred.len()
+    );
+
+    standin.clear_faults();
+    let summary = reconcile.run().await.unwrap();
+    assert_eq!(summary.counts.deferred_filled, deferred.len() as u64);
+    assert_eq!(summary.deferred_left, 0);
+}

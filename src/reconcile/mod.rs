@@ -38,6 +38,9 @@ const SEARCH_MAX_FIELDS: usize = 25;
 const CASES_AT_ONCE: usize = 4;
 /// Deferred cases filled between two lease renewals.
 const DEFERRED_PAGE: usize = 25;
+/// Deferred fills failing on the Cases API in a row that stop the run (two rounds of
+/// [`CASES_AT_ONCE`]).
+const FAILURES_IN_A_ROW_STOP: usize = 2 * CASES_AT_ONCE;
 
 mod apply;
 mod output;
@@ -137,8 +140,9 @@ where
         let wanted = self.wanted_fields().await?;
         let deferred = self.store.deferred_cases(domain).await?;
         // In pages, renewing the lease after each: a long fill never outlives its lease.
+        let mut failures_in_a_row = 0;
         for page in deferred.chunks(DEFERRED_PAGE) {
-            let results: Vec<(&str, Result<Applied, ReconcileError>)> = futures::stream::iter(page)
+            let mut results = futures::stream::iter(page)
                 .map(|d| {
                     let fields: Vec<String> = if d.fields.is_empty() {
                         wanted.clone()
@@ -147,21 +151,25 @@ where
                     };
                     async move { (d.case_id.as_str(), self.refresh(&d.case_id, &fields).await) }
                 })
-                .buffer_unordered(CASES_AT_ONCE)
-                .collect()
-                .await;
-            for (case_id, r) in results {
+                .buffer_unordered(CASES_AT_ONCE);
+            while let Some((case_id, r)) = results.next().await {
                 // A deferred case stays in the index until filled: one the Cases API fails for
                 // waits for the next run instead of stopping this one. Refusals (access, the
-                // domain) and read-model failures still stop it.
+                // domain), read-model failures, and the Cases API failing case after case (it
+                // is down: no use calling it for every case left) still stop it.
                 let applied = match r {
                     Err(ReconcileError::Cases(e)) => {
                         tracing::warn!(case_id, error = %e, "a deferred case stays deferred");
                         pending.counts.deferred_unfilled += 1;
+                        failures_in_a_row += 1;
+                        if failures_in_a_row >= FAILURES_IN_A_ROW_STOP {
+                            return Err(ReconcileError::Cases(e));
+                        }
                         continue;
                     }
                     r => r?,
                 };
+                failures_in_a_row = 0;
                 pending.counts.deferred_filled += u64::from(applied.deferred_cleared);
                 pending.counts.tombstones += u64::from(applied.tombstoned);
             }
