@@ -4,7 +4,7 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use cases_projector::event::FieldValue;
@@ -44,27 +44,19 @@ async fn setup(seed: u64, cases: usize, fields: usize) -> Setup {
 }
 
 fn casesctl(s: &Setup, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_casesctl"));
+    let mut cmd = local_casesctl(
+        env!("CARGO_BIN_EXE_casesctl"),
+        &s.dynamo.endpoint(),
+        Some(&s.standin.endpoint()),
+    );
     cmd.arg("backfill")
         .args(["--domain-id", DOMAIN_ID])
-        .args(args)
-        .env("TABLE_NAME", "cases")
-        .env("AWS_ENDPOINT_URL_DYNAMODB", s.dynamo.endpoint())
-        .env("AWS_ENDPOINT_URL_CONNECTCASES", s.standin.endpoint())
-        .env("AWS_REGION", "us-west-2")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("CASE_FIELDS")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .args(args);
     cmd
 }
 
 fn run(s: &Setup, args: &[&str]) -> Output {
-    let out = casesctl(s, args).output().expect("run casesctl");
-    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    out
+    output_logged(&mut casesctl(s, args))
 }
 
 fn union(v: &Value) -> FieldValue {

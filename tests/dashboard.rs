@@ -14,19 +14,11 @@ use support::*;
 const DOMAIN: &str = "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d";
 
 fn casesctl(server: &DynamoLocal, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_casesctl"))
-        .args(args)
-        .env("TABLE_NAME", "cases")
-        .env("REPORT_DIMENSIONS", "case_reason")
-        .env("AWS_ENDPOINT_URL_DYNAMODB", server.endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .expect("run casesctl");
-    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    out
+    output_logged(
+        local_casesctl(env!("CARGO_BIN_EXE_casesctl"), &server.endpoint(), None)
+            .args(args)
+            .env("REPORT_DIMENSIONS", "case_reason"),
+    )
 }
 
 fn chromium(args: &[&str]) -> Output {

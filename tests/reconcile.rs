@@ -5,7 +5,7 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use cases_projector::backfill::Limiter;
@@ -360,27 +360,19 @@ struct Cli {
 }
 
 fn casesctl(cli: &Cli, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_casesctl"));
+    let mut cmd = local_casesctl(
+        env!("CARGO_BIN_EXE_casesctl"),
+        &cli.dynamo.endpoint(),
+        Some(&cli.standin.endpoint()),
+    );
     cmd.arg("reconcile")
         .args(["--domain-id", DOMAIN_ID])
-        .args(args)
-        .env("TABLE_NAME", "cases")
-        .env("AWS_ENDPOINT_URL_DYNAMODB", cli.dynamo.endpoint())
-        .env("AWS_ENDPOINT_URL_CONNECTCASES", cli.standin.endpoint())
-        .env("AWS_REGION", "us-west-2")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("CASE_FIELDS")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .args(args);
     cmd
 }
 
 fn run(cli: &Cli, args: &[&str]) -> Output {
-    let out = casesctl(cli, args).output().expect("run casesctl");
-    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    out
+    output_logged(&mut casesctl(cli, args))
 }
 
 /// The EMF line's metrics.

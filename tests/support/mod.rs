@@ -353,3 +353,34 @@ pub fn attr<'a>(
 ) -> Option<&'a str> {
     table.get(key).and_then(|i| i.get(name)).map(String::as_str)
 }
+
+/// `program` (a test's `env!("CARGO_BIN_EXE_casesctl")`) against local endpoints (table
+/// `cases`), with test credentials and a region so it never probes instance metadata,
+/// `CASE_FIELDS` unset, output captured.
+pub fn local_casesctl(
+    program: &str,
+    dynamodb_endpoint: &str,
+    cases_endpoint: Option<&str>,
+) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env("TABLE_NAME", "cases")
+        .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
+        .env("AWS_REGION", "us-west-2")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("CASE_FIELDS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(endpoint) = cases_endpoint {
+        cmd.env("AWS_ENDPOINT_URL_CONNECTCASES", endpoint);
+    }
+    cmd
+}
+
+/// Runs `cmd` to its end, its stderr echoed into the test's output.
+pub fn output_logged(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().expect("run casesctl");
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    out
+}
