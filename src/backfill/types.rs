@@ -90,11 +90,10 @@ pub enum BackfillError {
 
 impl From<ReaderError> for BackfillError {
     fn from(e: ReaderError) -> Self {
-        match e {
-            ReaderError::AccessDenied { .. } | ReaderError::NotFound { .. } => {
-                BackfillError::Refused(e)
-            }
-            other => BackfillError::Cases(other),
+        if e.is_refusal() {
+            BackfillError::Refused(e)
+        } else {
+            BackfillError::Cases(e)
         }
     }
 }

@@ -73,6 +73,15 @@ impl ReaderError {
             ReaderError::Throttled { .. } | ReaderError::Unavailable { .. }
         )
     }
+
+    /// Access denied, or the domain (or case) unknown: for a batch run (backfill, reconcile),
+    /// an operator must act; no later attempt can succeed.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            ReaderError::AccessDenied { .. } | ReaderError::NotFound { .. }
+        )
+    }
 }
 
 /// The Connect Cases reads the projector needs. Paging and per-call limits are the adapter's

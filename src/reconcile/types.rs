@@ -113,11 +113,10 @@ pub enum ReconcileError {
 
 impl From<ReaderError> for ReconcileError {
     fn from(e: ReaderError) -> Self {
-        match e {
-            ReaderError::AccessDenied { .. } | ReaderError::NotFound { .. } => {
-                ReconcileError::Refused(e)
-            }
-            other => ReconcileError::Cases(other),
+        if e.is_refusal() {
+            ReconcileError::Refused(e)
+        } else {
+            ReconcileError::Cases(e)
         }
     }
 }
