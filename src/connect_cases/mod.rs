@@ -165,9 +165,9 @@ impl CaseReader for CasesApi {
                         values.insert(f.id().to_owned(), v);
                     }
                 }
-                match out.next_token() {
-                    Some(t) if !t.is_empty() => next_token = Some(t.to_owned()),
-                    _ => break,
+                next_token = next_page(out.next_token());
+                if next_token.is_none() {
+                    break;
                 }
             }
         }
@@ -267,4 +267,9 @@ impl CaseReader for CasesApi {
                 .is_some_and(|r| r.include_content()),
         })
     }
+}
+
+/// The token of the next page; the service may send an empty one for none.
+fn next_page(token: Option<&str>) -> Option<String> {
+    token.filter(|t| !t.is_empty()).map(str::to_owned)
 }

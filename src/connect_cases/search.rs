@@ -9,7 +9,7 @@ use aws_sdk_connectcases::types::{
 };
 use chrono::{DateTime, Utc};
 
-use super::{CasesApi, classify, from_union, ids};
+use super::{CasesApi, classify, from_union, ids, next_page};
 use crate::backfill::source::{
     AuditEvent, AuditField, AuditPage, CaseDirectory, CasePage, CaseSearch, FoundCase,
     RelatedItemPage,
@@ -135,10 +135,7 @@ impl CaseDirectory for CasesApi {
                     fields: fields(c.fields()),
                 })
                 .collect(),
-            next_token: out
-                .next_token()
-                .map(str::to_owned)
-                .filter(|t| !t.is_empty()),
+            next_token: next_page(out.next_token()),
             total_count: u64::try_from(out.total_count()).ok(),
         })
     }
@@ -174,10 +171,7 @@ impl CaseDirectory for CasesApi {
                     (case_id.to_owned(), item)
                 })
                 .collect(),
-            next_token: out
-                .next_token()
-                .map(str::to_owned)
-                .filter(|t| !t.is_empty()),
+            next_token: next_page(out.next_token()),
         })
     }
 
@@ -210,10 +204,7 @@ impl CaseDirectory for CasesApi {
                     (i.case_id().to_owned(), item)
                 })
                 .collect(),
-            next_token: out
-                .next_token()
-                .map(str::to_owned)
-                .filter(|t| !t.is_empty()),
+            next_token: next_page(out.next_token()),
         })
     }
 
@@ -259,10 +250,7 @@ impl CaseDirectory for CasesApi {
                     })
                 })
                 .collect(),
-            next_token: out
-                .next_token()
-                .map(str::to_owned)
-                .filter(|t| !t.is_empty()),
+            next_token: next_page(out.next_token()),
         })
     }
 }
