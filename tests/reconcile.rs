@@ -325,6 +325,7 @@ async fn a_burst_through_5_instances_under_the_quota_fails_nothing_and_one_recon
     let held = store.deferred_cases(DOMAIN_ID).await.unwrap();
     assert!(!held.is_empty());
 
+    standin.reset_calls();
     let limiter = Limiter::new(3.5);
     let api = CasesApi::new(cases_client_with_attempts(&standin.endpoint(), 3));
     let summary = Reconcile::new(
@@ -337,6 +338,7 @@ async fn a_burst_through_5_instances_under_the_quota_fails_nothing_and_one_recon
     .await
     .unwrap();
     eprintln!("{}", cases_projector::reconcile::render(&summary));
+    eprintln!("reconcile's Cases requests: {:?}", standin.all_calls());
     assert_eq!(summary.deferred_left, 0);
     assert!(summary.counts.deferred_filled as usize >= held.len() - world.deleted.len());
 
@@ -411,10 +413,31 @@ async fn lost_updates_and_deletes_heal_after_one_reconcile_through_casesctl() {
         standin,
         store,
     };
+    cli.standin.reset_calls();
     let out = run(&cli, &["--since", "90d", "--rate", "200"]);
     assert!(out.status.success());
+    let calls = cli.standin.all_calls();
+    eprintln!("reconcile's Cases requests: {calls:?}");
     let m = metrics(&out);
     assert_eq!(m["ReconcileTombstones"], world.deleted.len() as f64);
+    // Lost related items come back from the domain-wide search, read once: a page per 25 items
+    // the live cases hold, none per case.
+    assert_eq!(
+        m["ReconcileRelatedItemsAdded"],
+        lost_related_items(&world, &delivered) as f64
+    );
+    let items: usize = live_related_items(&world);
+    assert_eq!(
+        calls.get("SearchAllRelatedItems"),
+        Some(&items.div_ceil(25))
+    );
+    assert_eq!(calls.get("SearchRelatedItems"), None);
+    // The service saw what the run reports (every Cases request is paced and counted).
+    assert_eq!(
+        m["ReconcileCasesCalls"],
+        calls.values().sum::<usize>() as f64,
+        "{calls:?}"
+    );
     assert_eq!(m["DeferredCases"], 0.0);
     assert_equals_the_truth(&cli.store, &world).await;
     for case_id in &world.deleted {
@@ -426,9 +449,18 @@ async fn lost_updates_and_deletes_heal_after_one_reconcile_through_casesctl() {
     assert_eq!(counters(&cli.store).await, expected_counters(&delivered));
 
     // A second run starts from the watermark and finds nothing more to fix.
+    cli.standin.reset_calls();
     let out = run(&cli, &["--rate", "200"]);
     assert!(out.status.success());
+    let calls = cli.standin.all_calls();
+    eprintln!("second run's Cases requests: {calls:?}");
+    assert_eq!(
+        calls.get("SearchAllRelatedItems"),
+        Some(&1),
+        "stops at the watermark"
+    );
     let m = metrics(&out);
+    assert_eq!(m["ReconcileRelatedItemsAdded"], 0.0);
     assert_eq!(m["ReconcileTombstones"], 0.0);
     assert_eq!(m["ReconcileCasesCreated"], 0.0);
     assert_eq!(m["ReconcileFieldsCorrected"], 0.0);
@@ -436,6 +468,85 @@ async fn lost_updates_and_deletes_heal_after_one_reconcile_through_casesctl() {
         m["ReconcileCasesSearched"].as_f64().unwrap() < 10.0,
         "stops at the watermark: {m}"
     );
+}
+
+/// Related items the live cases hold in the stand-in.
+fn live_related_items(world: &World) -> usize {
+    world
+        .domain
+        .cases
+        .iter()
+        .filter(|(case_id, _)| !world.deleted.contains(*case_id))
+        .map(|(_, truth)| truth.related_items.len())
+        .sum()
+}
+
+/// `RELATED_ITEM.CREATED` events of live cases that `delivered` lacks.
+fn lost_related_items(world: &World, delivered: &[Value]) -> usize {
+    let ids = |events: &[Value]| -> BTreeSet<String> {
+        events
+            .iter()
+            .filter(|e| e["detail"]["eventType"] == "RELATED_ITEM.CREATED")
+            .filter(|e| {
+                let case_id = e["detail"]["relatedItem"]["caseId"].as_str().unwrap();
+                !world.deleted.contains(case_id)
+            })
+            .map(|e| e["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    ids(&world.events).difference(&ids(delivered)).count()
+}
+
+/// Where the service refuses the domain-wide search, each searched case's related items are read
+/// on their own, and lost ones heal all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_related_items_heal_per_case_where_the_domain_wide_search_is_refused() {
+    let world = world(8, 20, 0);
+    let dynamo = DynamoLocal::start();
+    let standin = standin_for(&world).await;
+    let store = new_store(&dynamo, "cases").await;
+    preset_cutover(&store).await;
+    let mut rng = support::domain_gen::Rng::new(7);
+    let delivered: Vec<Value> = world
+        .events
+        .iter()
+        .filter(|e| e["detail"]["eventType"] != "RELATED_ITEM.CREATED" || !rng.percent(20))
+        .cloned()
+        .collect();
+    let lost = lost_related_items(&world, &delivered);
+    assert!(lost > 0);
+    let projector = instance(store.clone(), &standin, None);
+    for batch in delivered.chunks(10) {
+        assert_eq!(
+            handle(&projector, sqs_batch(batch)).await.counts().failed,
+            0
+        );
+    }
+    standin.inject(support::cases_standin::FaultRule {
+        operation: Some("SearchAllRelatedItems"),
+        case_id: None,
+        fault: support::cases_standin::Fault::AccessDenied,
+        rate: 1.0,
+        times: None,
+    });
+    standin.reset_calls();
+
+    let limiter = Limiter::new(200.0);
+    let api = CasesApi::new(cases_client_with_attempts(&standin.endpoint(), 3));
+    let summary = Reconcile::new(
+        &api,
+        &store,
+        &limiter,
+        options(Some(TimeDelta::days(90)), 200.0),
+    )
+    .run()
+    .await
+    .unwrap();
+
+    assert_eq!(summary.counts.related_items_added, lost as u64);
+    assert_eq!(standin.calls("SearchAllRelatedItems"), 1);
+    assert!(standin.calls("SearchRelatedItems") >= world.domain.cases.len());
+    assert_equals_the_truth(&store, &world).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

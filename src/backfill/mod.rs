@@ -164,7 +164,7 @@ where
                     .limiter
                     .call("SearchAllRelatedItems", || {
                         self.cases
-                            .search_all_related_items(domain, token.as_deref())
+                            .search_all_related_items(domain, false, token.as_deref())
                     })
                     .await?;
                 let mut by_case: BTreeMap<String, Vec<RelatedItem>> = BTreeMap::new();
@@ -277,7 +277,7 @@ where
             .limiter
             .call("SearchAllRelatedItems", || {
                 self.cases
-                    .search_all_related_items(&self.options.domain_id, None)
+                    .search_all_related_items(&self.options.domain_id, false, None)
             })
             .await;
         match probe {

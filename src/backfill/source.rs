@@ -84,9 +84,11 @@ pub trait CaseDirectory: Send + Sync {
         next_token: Option<&str>,
     ) -> impl Future<Output = Result<RelatedItemPage, ReaderError>> + Send;
 
+    /// Domain-wide; `newest_first`: by association time, newest first (for reconcile).
     fn search_all_related_items(
         &self,
         domain_id: &str,
+        newest_first: bool,
         next_token: Option<&str>,
     ) -> impl Future<Output = Result<RelatedItemPage, ReaderError>> + Send;
 

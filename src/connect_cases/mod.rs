@@ -220,27 +220,37 @@ impl CaseReader for CasesApi {
                     options: BTreeMap::new(),
                 };
                 if info.field_type == "SingleSelect" {
-                    let mut pages = self
-                        .client
-                        .list_field_options()
-                        .domain_id(domain_id)
-                        .field_id(&info.id)
-                        .max_results(100)
-                        .into_paginator()
-                        .send();
-                    while let Some(page) = pages.next().await {
-                        let page = page.map_err(|e| classify("ListFieldOptions", e))?;
-                        info.options.extend(
-                            page.options()
-                                .iter()
-                                .map(|o| (o.value().to_owned(), o.name().to_owned())),
-                        );
-                    }
+                    info.options = self.field_options(domain_id, &info.id).await?;
                 }
                 infos.push(info);
             }
         }
         Ok(infos)
+    }
+
+    async fn field_options(
+        &self,
+        domain_id: &str,
+        field_id: &str,
+    ) -> Result<BTreeMap<String, String>, ReaderError> {
+        let mut options = BTreeMap::new();
+        let mut pages = self
+            .client
+            .list_field_options()
+            .domain_id(domain_id)
+            .field_id(field_id)
+            .max_results(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ListFieldOptions", e))?;
+            options.extend(
+                page.options()
+                    .iter()
+                    .map(|o| (o.value().to_owned(), o.name().to_owned())),
+            );
+        }
+        Ok(options)
     }
 
     async fn event_configuration(

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use aws_sdk_connectcases::primitives::DateTime as SdkTime;
 use aws_sdk_connectcases::types::{
-    AuditEventFieldValueUnion, Order, RelatedItemContent as Content, Sort,
+    AuditEventFieldValueUnion, Order, RelatedItemContent as Content, SearchAllRelatedItemsSort,
+    SearchAllRelatedItemsSortProperty, Sort,
 };
 use chrono::{DateTime, Utc};
 
@@ -178,14 +179,25 @@ impl CaseDirectory for CasesApi {
     async fn search_all_related_items(
         &self,
         domain_id: &str,
+        newest_first: bool,
         next_token: Option<&str>,
     ) -> Result<RelatedItemPage, ReaderError> {
-        let out = self
+        let mut request = self
             .client()
             .search_all_related_items()
             .domain_id(domain_id)
             .max_results(PAGE_25)
-            .set_next_token(next_token.map(str::to_owned))
+            .set_next_token(next_token.map(str::to_owned));
+        if newest_first {
+            request = request.sorts(
+                SearchAllRelatedItemsSort::builder()
+                    .sort_property(SearchAllRelatedItemsSortProperty::AssociationTime)
+                    .sort_order(Order::Descending)
+                    .build()
+                    .map_err(invalid("SearchAllRelatedItems"))?,
+            );
+        }
+        let out = request
             .send()
             .await
             .map_err(|e| classify("SearchAllRelatedItems", e))?;

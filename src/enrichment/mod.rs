@@ -108,6 +108,13 @@ pub trait CaseReader: Send + Sync {
         field_ids: &[String],
     ) -> impl Future<Output = Result<Vec<FieldInfo>, ReaderError>> + Send;
 
+    /// ListFieldOptions, all pages (100 options a page): option value → label.
+    fn field_options(
+        &self,
+        domain_id: &str,
+        field_id: &str,
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, ReaderError>> + Send;
+
     /// GetCaseEventConfiguration.
     fn event_configuration(
         &self,
@@ -130,6 +137,14 @@ impl CaseReader for NoCases {
 
     async fn describe_fields(&self, _: &str, _: &[String]) -> Result<Vec<FieldInfo>, ReaderError> {
         Ok(Vec::new())
+    }
+
+    async fn field_options(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<BTreeMap<String, String>, ReaderError> {
+        Ok(BTreeMap::new())
     }
 
     async fn event_configuration(&self, _: &str) -> Result<EventConfiguration, ReaderError> {

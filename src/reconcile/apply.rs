@@ -113,12 +113,18 @@ where
                 None => f.value != FieldValue::Empty,
             })
             .count() as u64;
+        let related_added = view
+            .related_items
+            .keys()
+            .filter(|id| before.is_none_or(|b| !b.related_items.contains_key(*id)))
+            .count() as u64;
         Ok(Applied {
             created: before.is_none(),
             fields_changed: if before.is_none() { 0 } else { fields_changed },
             tombstoned: false,
             deferred_cleared: before.is_some_and(|b| b.deferred.is_some())
                 && view.deferred.is_none(),
+            related_added,
         })
     }
 }

@@ -22,7 +22,7 @@ pub(super) fn now_ms() -> DateTime<Utc> {
 /// `DomainId`): what reconcile found and fixed, and the oldest deferred case's age (alarmed).
 pub fn emf(summary: &Summary, domain_id: &str, now: DateTime<Utc>) -> serde_json::Value {
     let c = &summary.counts;
-    let metrics: [(&str, &str, f64); 10] = [
+    let metrics: [(&str, &str, f64); 11] = [
         ("ReconcileDeferredFilled", "Count", c.deferred_filled as f64),
         (
             "ReconcileDeferredUnfilled",
@@ -36,6 +36,11 @@ pub fn emf(summary: &Summary, domain_id: &str, now: DateTime<Utc>) -> serde_json
             c.fields_corrected as f64,
         ),
         ("ReconcileTombstones", "Count", c.tombstones as f64),
+        (
+            "ReconcileRelatedItemsAdded",
+            "Count",
+            c.related_items_added as f64,
+        ),
         ("ReconcileCasesSearched", "Count", c.cases_searched as f64),
         ("DeferredCases", "Count", summary.deferred_left as f64),
         (
@@ -99,13 +104,15 @@ pub fn render(s: &Summary) -> String {
     let calls: Vec<String> = s.calls.iter().map(|(op, n)| format!("{op} {n}")).collect();
     let c = &s.counts;
     format!(
-        "reconcile done in {:.1}s: {} deferred case(s) filled ({} left by a Cases API error), {} case(s) created, {} field(s) corrected in {} case(s), {} tombstone(s); {} case(s) searched since {}; {} deferred left (oldest {}s); calls: {}; {} throttled",
+        "reconcile done in {:.1}s: {} deferred case(s) filled ({} left by a Cases API error), {} case(s) created, {} field(s) corrected in {} case(s), {} related item(s) added to {} case(s), {} tombstone(s); {} case(s) searched since {}; {} deferred left (oldest {}s); calls: {}; {} throttled",
         s.elapsed.as_secs_f64(),
         c.deferred_filled,
         c.deferred_unfilled,
         c.cases_created,
         c.fields_corrected,
         c.cases_corrected,
+        c.related_items_added,
+        c.cases_related_added,
         c.tombstones,
         c.cases_searched,
         crate::store::item::iso(s.since),

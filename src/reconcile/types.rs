@@ -50,7 +50,22 @@ pub struct Counts {
     pub cases_searched: u64,
     /// Of those, cases the read model held whose fields a snapshot changed.
     pub cases_corrected: u64,
+    /// Related items the read model did not hold (lost `RELATED_ITEM.CREATED` healed), and the
+    /// cases they belong to.
+    #[serde(default)]
+    pub related_items_added: u64,
+    #[serde(default)]
+    pub cases_related_added: u64,
     pub pages: u64,
+}
+
+impl Counts {
+    /// What the related-item step's snapshot of one case changed.
+    pub(super) fn add_related(&mut self, applied: &Applied) {
+        self.related_items_added += applied.related_added;
+        self.cases_related_added += u64::from(applied.related_added > 0);
+        self.tombstones += u64::from(applied.tombstoned);
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -68,7 +83,19 @@ pub(super) struct Pending {
     pub(super) token: Option<String>,
     /// Case ids the search returned (not checked for a lost delete again).
     pub(super) seen: BTreeSet<String>,
+    #[serde(default)]
+    pub(super) related: RelatedPass,
     pub(super) counts: Counts,
+}
+
+/// Where the related-item step of a run stands.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(super) enum RelatedPass {
+    #[default]
+    NotStarted,
+    /// Domain-wide, newest first: the next page's token.
+    At(String),
+    Done,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -85,12 +112,14 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Cases API calls per case changed (created, corrected, tombstoned or filled).
+    /// Cases API calls per case changed (created, corrected, tombstoned, filled, or given a
+    /// related item it lacked; a case changed twice counts twice).
     pub fn calls_per_changed_case(&self) -> Option<f64> {
         let changed = self.counts.deferred_filled
             + self.counts.cases_created
             + self.counts.tombstones
-            + self.counts.cases_corrected;
+            + self.counts.cases_corrected
+            + self.counts.cases_related_added;
         let calls: u64 = self.calls.values().sum();
         (changed > 0).then(|| calls as f64 / changed as f64)
     }
@@ -139,4 +168,5 @@ pub(super) struct Applied {
     pub(super) fields_changed: u64,
     pub(super) tombstoned: bool,
     pub(super) deferred_cleared: bool,
+    pub(super) related_added: u64,
 }

@@ -177,6 +177,12 @@ impl CasesStandIn {
             .unwrap_or(0)
     }
 
+    /// Requests received so far, per operation.
+    pub fn all_calls(&self) -> std::collections::BTreeMap<String, usize> {
+        let state = self.state.lock().unwrap();
+        state.calls.iter().map(|(op, n)| (op.clone(), *n)).collect()
+    }
+
     pub fn reset_calls(&self) {
         self.state.lock().unwrap().calls.clear();
     }
