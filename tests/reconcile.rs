@@ -497,24 +497,41 @@ fn lost_related_items(world: &World, delivered: &[Value]) -> usize {
     ids(&world.events).difference(&ids(delivered)).count()
 }
 
-/// Where the service refuses the domain-wide search, each searched case's related items are read
-/// on their own, and lost ones heal all the same.
+/// A run from the watermark reads only the related items associated since, newest first: an item
+/// added to a case that did not change otherwise heals at one request, and a case the read model
+/// never saw (every event of it lost) comes in with its fields.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lost_related_items_heal_per_case_where_the_domain_wide_search_is_refused() {
+async fn a_run_from_the_watermark_heals_new_related_items_of_unchanged_and_unknown_cases() {
     let world = world(8, 20, 0);
     let dynamo = DynamoLocal::start();
     let standin = standin_for(&world).await;
     let store = new_store(&dynamo, "cases").await;
     preset_cutover(&store).await;
-    let mut rng = support::domain_gen::Rng::new(7);
+    // The two cases whose last change is oldest: both before the first run's window.
+    let last_change = |case_id: &String| {
+        world.domain.domain.cases[case_id]
+            .audit_events
+            .iter()
+            .map(|a| a["performedTime"].as_str().unwrap().to_owned())
+            .max()
+            .unwrap()
+    };
+    let mut case_ids: Vec<&String> = world.domain.cases.keys().collect();
+    case_ids.sort_by_key(|c| last_change(c));
+    let (unknown, unchanged) = (case_ids[0], case_ids[1]);
+    let window_start = support::domain_gen::iso(Utc::now() - TimeDelta::days(1));
+    assert!(last_change(unchanged) < window_start);
     let delivered: Vec<Value> = world
         .events
         .iter()
-        .filter(|e| e["detail"]["eventType"] != "RELATED_ITEM.CREATED" || !rng.percent(20))
+        .filter(|e| {
+            !e["resources"][1]
+                .as_str()
+                .unwrap()
+                .ends_with(unknown.as_str())
+        })
         .cloned()
         .collect();
-    let lost = lost_related_items(&world, &delivered);
-    assert!(lost > 0);
     let projector = instance(store.clone(), &standin, None);
     for batch in delivered.chunks(10) {
         assert_eq!(
@@ -522,31 +539,63 @@ async fn lost_related_items_heal_per_case_where_the_domain_wide_search_is_refuse
             0
         );
     }
-    standin.inject(support::cases_standin::FaultRule {
-        operation: Some("SearchAllRelatedItems"),
-        case_id: None,
-        fault: support::cases_standin::Fault::AccessDenied,
-        rate: 1.0,
-        times: None,
-    });
-    standin.reset_calls();
-
+    // The first run does not see the unknown case: it is not in the domain yet.
+    let hidden = standin.remove_case(DOMAIN_ID, unknown).unwrap();
     let limiter = Limiter::new(200.0);
     let api = CasesApi::new(cases_client_with_attempts(&standin.endpoint(), 3));
-    let summary = Reconcile::new(
-        &api,
-        &store,
-        &limiter,
-        options(Some(TimeDelta::days(90)), 200.0),
-    )
-    .run()
-    .await
-    .unwrap();
+    let first = Reconcile::new(&api, &store, &limiter, options(None, 200.0))
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(first.counts.related_items_added, 0);
+    assert!(store.load(unknown).await.unwrap().is_none());
 
-    assert_eq!(summary.counts.related_items_added, lost as u64);
+    // Now: one item is associated with each, neither case is otherwise updated, and both
+    // RELATED_ITEM.CREATED events are lost.
+    let new_item = |case_id: &str| {
+        json!({
+            "relatedItemId": format!("new-item-of-{case_id}"),
+            "type": "Comment",
+            "associationTime": support::domain_gen::iso(Utc::now()),
+            "content": {"comment": {"body": "a comment", "contentType": "Text/Plain"}},
+        })
+    };
+    standin.with_domain(DOMAIN_ID, |d| {
+        let mut hidden = hidden.clone();
+        hidden.related_items.push(new_item(unknown));
+        d.cases.insert(unknown.clone(), hidden);
+        d.cases
+            .get_mut(unchanged)
+            .unwrap()
+            .related_items
+            .push(new_item(unchanged));
+    });
+    standin.reset_calls();
+    let second = Reconcile::new(&api, &store, &limiter, options(None, 200.0))
+        .run()
+        .await
+        .unwrap();
+
+    assert_eq!(second.counts.related_items_added, 2);
+    assert_eq!(second.counts.cases_related_added, 2);
+    assert_eq!(second.counts.cases_created, 1);
     assert_eq!(standin.calls("SearchAllRelatedItems"), 1);
-    assert!(standin.calls("SearchRelatedItems") >= world.domain.cases.len());
-    assert_equals_the_truth(&store, &world).await;
+    let held = store.load(unchanged).await.unwrap().unwrap();
+    assert!(
+        held.view
+            .related_items
+            .contains_key(&format!("new-item-of-{unchanged}"))
+    );
+    let held = store.load(unknown).await.unwrap().unwrap();
+    assert!(
+        held.view
+            .related_items
+            .contains_key(&format!("new-item-of-{unknown}"))
+    );
+    for (id, value) in &world.domain.cases[unknown].fields {
+        let got = held.view.fields.get(id).map(|f| &f.value);
+        assert_eq!(got, Some(&union(value)), "{unknown}.{id}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

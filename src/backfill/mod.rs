@@ -13,13 +13,13 @@ pub mod limiter;
 pub mod plan;
 pub mod source;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
 use crate::enrichment::{CaseReader, ReaderError};
-use crate::event::{FieldValue, RelatedItem};
+use crate::event::FieldValue;
 use crate::projection::{CaseSnapshot, decide_snapshot};
 use crate::store::{DomainStore, ReadModelStore, commit_decision};
 pub use limiter::Limiter;
@@ -167,23 +167,9 @@ where
                             .search_all_related_items(domain, false, token.as_deref())
                     })
                     .await?;
-                let mut by_case: BTreeMap<String, Vec<RelatedItem>> = BTreeMap::new();
-                for (case_id, item) in items.items {
-                    by_case.entry(case_id).or_default().push(item);
-                }
-                for (case_id, items) in by_case {
-                    checkpoint.counts.related_items += items.len() as u64;
-                    self.apply(CaseSnapshot {
-                        case_id,
-                        domain_id: domain.to_owned(),
-                        template_id: None,
-                        created_at: None,
-                        taken_at: now_ms(),
-                        fields: None,
-                        related_items: items,
-                        status_history: Vec::new(),
-                    })
-                    .await?;
+                for snapshot in CaseSnapshot::of_related_items(domain, now_ms(), items.items) {
+                    checkpoint.counts.related_items += snapshot.related_items.len() as u64;
+                    self.apply(snapshot).await?;
                 }
                 checkpoint.counts.pages += 1;
                 checkpoint.related_token = items.next_token.clone();

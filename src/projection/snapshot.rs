@@ -29,6 +29,34 @@ pub struct CaseSnapshot {
     pub status_history: Vec<(Version, String)>,
 }
 
+impl CaseSnapshot {
+    /// One snapshot per case of a domain-wide related-item read (`(case id, item)` pairs): the
+    /// items only, no fields.
+    pub fn of_related_items(
+        domain_id: &str,
+        taken_at: DateTime<Utc>,
+        items: impl IntoIterator<Item = (String, RelatedItem)>,
+    ) -> Vec<CaseSnapshot> {
+        let mut by_case: BTreeMap<String, Vec<RelatedItem>> = BTreeMap::new();
+        for (case_id, item) in items {
+            by_case.entry(case_id).or_default().push(item);
+        }
+        by_case
+            .into_iter()
+            .map(|(case_id, related_items)| CaseSnapshot {
+                case_id,
+                domain_id: domain_id.to_owned(),
+                template_id: None,
+                created_at: None,
+                taken_at,
+                fields: None,
+                related_items,
+                status_history: Vec::new(),
+            })
+            .collect()
+    }
+}
+
 /// Applies `snapshot` to the stored state.
 pub fn decide_snapshot(
     stored: Option<&CaseView>,

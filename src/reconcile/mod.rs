@@ -6,10 +6,10 @@
 //! 2. SearchCases, newest-updated first, down to the last run's watermark (minus a margin):
 //!    each case found is applied as a snapshot, so a lost `CASE.UPDATED` (or `CASE.CREATED`)
 //!    heals;
-//! 3. SearchAllRelatedItems, newest associated first, down to the same time: each case's new
-//!    items are applied as a snapshot, so a lost `RELATED_ITEM.CREATED` heals, at one call per 25
-//!    items whatever the number of cases (where the service refuses the domain-wide search,
-//!    SearchRelatedItems for each case step 2 returned);
+//! 3. SearchAllRelatedItems, newest associated first, down to the same time: each case's items
+//!    are applied as a snapshot, so a lost `RELATED_ITEM.CREATED` heals whether or not its case
+//!    changed since, at one call per 25 items associated since, whatever the number of cases (a
+//!    case the read model never saw also gets a GetCase for its fields);
 //! 4. cases the read model holds live and updated since then (index `byStatus`) that the search
 //!    did not return get a GetCase: a 404 means their `CASE.DELETED` was lost, and the case
 //!    becomes a tombstone marked `deletedBy = reconcile` (no counter is invented).
@@ -19,15 +19,15 @@
 //! ([`decide_snapshot`], [`decide_gone`]): never a rollback of a newer event, never a
 //! resurrection.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::StreamExt;
 
 use crate::backfill::Limiter;
 use crate::backfill::source::{CaseDirectory, CaseSearch, FoundCase};
-use crate::enrichment::{CaseReader, ReaderError};
-use crate::event::{FieldValue, RelatedItem};
+use crate::enrichment::CaseReader;
+use crate::event::FieldValue;
 use crate::projection::CaseSnapshot;
 use crate::store::{DomainStore, ReadModelStore};
 
@@ -196,7 +196,7 @@ where
         );
         let fetched: Vec<String> = searched.split_off(SEARCH_MAX_FIELDS.min(searched.len()));
         let mut token = pending.token.clone();
-        loop {
+        while !pending.cases_done {
             let search = CaseSearch {
                 domain_id: domain,
                 page_size: self.options.page_size,
@@ -242,16 +242,14 @@ where
             pending.counts.pages += 1;
             token = page.next_token.clone().filter(|_| !reached_watermark);
             pending.token = token.clone();
+            pending.cases_done = token.is_none();
             checkpoint.pending = Some(pending.clone());
             self.save(&checkpoint).await?;
             self.lease().await?;
-            if token.is_none() {
-                break;
-            }
         }
 
         // 3. Related items associated since.
-        self.related_items_since(&mut pending, &mut checkpoint)
+        self.related_items_since(&wanted, &mut pending, &mut checkpoint)
             .await?;
 
         // 4. Live in the read model, updated since, not found by the search: deleted?
@@ -337,8 +335,8 @@ where
         })
     }
 
-    /// The values of the `status` field (its options): the partitions of `byStatus`. One
-    /// request: a status field has far fewer than a page's 100 options.
+    /// The values of the `status` field (its options): the partitions of `byStatus`. Counted as
+    /// one request: a status field has far fewer options than a page's 100.
     async fn statuses(&self) -> Result<Vec<String>, ReconcileError> {
         let domain = self.options.domain_id.as_str();
         let options = self
@@ -386,10 +384,12 @@ where
         .await
     }
 
-    /// Step 3: related items associated since `pending.since`, domain-wide and newest first, each
-    /// case's applied as a snapshot; checkpointed after every page.
+    /// Step 3: related items associated since `pending.since`, domain-wide and newest first,
+    /// each case's applied as a snapshot; checkpointed after every page. A case the read model
+    /// did not hold at all (every event of it lost, and not updated since) also gets its fields.
     async fn related_items_since(
         &self,
+        wanted: &[String],
         pending: &mut Pending,
         checkpoint: &mut Checkpoint,
     ) -> Result<(), ReconcileError> {
@@ -406,55 +406,39 @@ where
                     self.cases
                         .search_all_related_items(domain, true, token.as_deref())
                 })
-                .await;
-            let page = match page {
-                Ok(page) => page,
-                // Not offered to this caller (an older API, a policy without it).
-                Err(ReaderError::Invalid { .. } | ReaderError::AccessDenied { .. })
-                    if token.is_none() =>
-                {
-                    let seen: Vec<String> = pending.seen.iter().cloned().collect();
-                    let results: Vec<Result<Applied, ReconcileError>> =
-                        futures::stream::iter(&seen)
-                            .map(|case_id| self.related_items_of(case_id))
-                            .buffer_unordered(CASES_AT_ONCE)
-                            .collect()
-                            .await;
-                    for r in results {
-                        pending.counts.add_related(&r?);
+                .await?;
+            let since = pending.since;
+            let reached_since = page
+                .items
+                .iter()
+                .any(|(_, item)| item.created_at.is_some_and(|t| t < since));
+            let recent = page
+                .items
+                .into_iter()
+                .filter(|(_, item)| item.created_at.is_none_or(|t| t >= since));
+            let snapshots = CaseSnapshot::of_related_items(domain, now_ms(), recent);
+            let results: Vec<Result<Applied, ReconcileError>> = futures::stream::iter(snapshots)
+                .map(|snapshot| async move {
+                    let case_id = snapshot.case_id.clone();
+                    let applied = self.apply(snapshot).await?;
+                    if !applied.created {
+                        return Ok(applied);
                     }
-                    pending.related = RelatedPass::Done;
-                    return Ok(());
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let mut by_case: BTreeMap<String, Vec<RelatedItem>> = BTreeMap::new();
-            let mut reached_since = false;
-            for (case_id, item) in page.items {
-                if item.created_at.is_some_and(|t| t < pending.since) {
-                    reached_since = true;
-                    break;
-                }
-                by_case.entry(case_id).or_default().push(item);
-            }
-            let results: Vec<Result<Applied, ReconcileError>> = futures::stream::iter(by_case)
-                .map(|(case_id, related_items)| {
-                    self.apply(CaseSnapshot {
-                        case_id,
-                        domain_id: domain.to_owned(),
-                        template_id: None,
-                        created_at: None,
-                        taken_at: now_ms(),
-                        fields: None,
-                        related_items,
-                        status_history: Vec::new(),
+                    let filled = self.refresh(&case_id, wanted).await?;
+                    Ok(Applied {
+                        tombstoned: filled.tombstoned,
+                        ..applied
                     })
                 })
                 .buffer_unordered(CASES_AT_ONCE)
                 .collect()
                 .await;
             for r in results {
-                pending.counts.add_related(&r?);
+                let applied = r?;
+                pending.counts.related_items_added += applied.related_added;
+                pending.counts.cases_related_added += u64::from(applied.related_added > 0);
+                pending.counts.cases_created += u64::from(applied.created && !applied.tombstoned);
+                pending.counts.tombstones += u64::from(applied.tombstoned);
             }
             pending.counts.pages += 1;
             pending.related = match page.next_token {
@@ -465,45 +449,5 @@ where
             self.save(checkpoint).await?;
             self.lease().await?;
         }
-    }
-
-    /// One case's related items with SearchRelatedItems, applied as a snapshot (404: gone).
-    async fn related_items_of(&self, case_id: &str) -> Result<Applied, ReconcileError> {
-        let taken_at = now_ms();
-        let mut related_items = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .limiter
-                .call("SearchRelatedItems", || {
-                    self.cases.search_related_items(
-                        &self.options.domain_id,
-                        case_id,
-                        token.as_deref(),
-                    )
-                })
-                .await;
-            let page = match page {
-                Ok(page) => page,
-                Err(ReaderError::NotFound { .. }) => return self.gone(case_id, taken_at).await,
-                Err(e) => return Err(e.into()),
-            };
-            related_items.extend(page.items.into_iter().map(|(_, item)| item));
-            token = page.next_token;
-            if token.is_none() {
-                break;
-            }
-        }
-        self.apply(CaseSnapshot {
-            case_id: case_id.to_owned(),
-            domain_id: self.options.domain_id.clone(),
-            template_id: None,
-            created_at: None,
-            taken_at,
-            fields: None,
-            related_items,
-            status_history: Vec::new(),
-        })
-        .await
     }
 }

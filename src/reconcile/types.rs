@@ -59,15 +59,6 @@ pub struct Counts {
     pub pages: u64,
 }
 
-impl Counts {
-    /// What the related-item step's snapshot of one case changed.
-    pub(super) fn add_related(&mut self, applied: &Applied) {
-        self.related_items_added += applied.related_added;
-        self.cases_related_added += u64::from(applied.related_added > 0);
-        self.tombstones += u64::from(applied.tombstoned);
-    }
-}
-
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(super) struct Checkpoint {
     /// Newest `last_updated_datetime` a finished run saw.
@@ -81,6 +72,9 @@ pub(super) struct Pending {
     pub(super) since: DateTime<Utc>,
     pub(super) newest: Option<DateTime<Utc>>,
     pub(super) token: Option<String>,
+    /// The search reached the watermark (a resumed run goes on with the next step).
+    #[serde(default)]
+    pub(super) cases_done: bool,
     /// Case ids the search returned (not checked for a lost delete again).
     pub(super) seen: BTreeSet<String>,
     #[serde(default)]
