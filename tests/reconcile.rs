@@ -598,6 +598,59 @@ async fn a_run_from_the_watermark_heals_new_related_items_of_unchanged_and_unkno
     }
 }
 
+/// A run that fails after its case search resumes from the checkpoint: the next run does not
+/// search the cases again, and heals the lost related items.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_resumes_after_its_finished_case_search() {
+    let world = world(9, 20, 0);
+    let dynamo = DynamoLocal::start();
+    let standin = standin_for(&world).await;
+    let store = new_store(&dynamo, "cases").await;
+    preset_cutover(&store).await;
+    let mut rng = support::domain_gen::Rng::new(5);
+    let delivered: Vec<Value> = world
+        .events
+        .iter()
+        .filter(|e| e["detail"]["eventType"] != "RELATED_ITEM.CREATED" || !rng.percent(20))
+        .cloned()
+        .collect();
+    let lost = lost_related_items(&world, &delivered);
+    assert!(lost > 0);
+    let projector = instance(store.clone(), &standin, None);
+    for batch in delivered.chunks(10) {
+        let report = handle(&projector, sqs_batch(batch)).await;
+        assert_eq!(report.counts().failed, 0);
+    }
+    // Every attempt of the first related-item page fails (the SDK makes 3).
+    standin.inject(support::cases_standin::FaultRule {
+        operation: Some("SearchAllRelatedItems"),
+        case_id: None,
+        fault: support::cases_standin::Fault::Internal,
+        rate: 1.0,
+        times: Some(3),
+    });
+    let limiter = Limiter::new(200.0);
+    let api = CasesApi::new(cases_client_with_attempts(&standin.endpoint(), 3));
+    let reconcile = Reconcile::new(
+        &api,
+        &store,
+        &limiter,
+        options(Some(TimeDelta::days(90)), 200.0),
+    );
+    assert!(reconcile.run().await.is_err());
+    assert!(standin.calls("SearchCases") > 0);
+
+    standin.reset_calls();
+    let summary = reconcile.run().await.unwrap();
+    assert_eq!(
+        standin.calls("SearchCases"),
+        0,
+        "the search is not repeated"
+    );
+    assert_eq!(summary.counts.related_items_added, lost as u64);
+    assert_equals_the_truth(&store, &world).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_run_at_a_time_and_a_killed_runs_lease_expires() {
     let world = world(7, 30, 0);

@@ -127,6 +127,8 @@ where
             &checkpoint.pending,
             checkpoint.watermark,
         ) {
+            // An unfinished run reaching at least as far back goes on.
+            (Some(window), Some(p), _) if p.since <= now - window => p.since,
             (Some(window), _, _) => now - window,
             (None, Some(p), _) => p.since,
             (None, None, Some(w)) => w - WATERMARK_MARGIN,
