@@ -499,7 +499,8 @@ fn lost_related_items(world: &World, delivered: &[Value]) -> usize {
 
 /// A run from the watermark reads only the related items associated since, newest first: an item
 /// added to a case that did not change otherwise heals at one request, and a case the read model
-/// never saw (every event of it lost) comes in with its fields.
+/// never saw (every event of it lost) comes in with its fields. A short `--since` run in between
+/// does not move the watermark past what it did not read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_from_the_watermark_heals_new_related_items_of_unchanged_and_unknown_cases() {
     let world = world(8, 20, 0);
@@ -518,7 +519,7 @@ async fn a_run_from_the_watermark_heals_new_related_items_of_unchanged_and_unkno
     };
     let mut case_ids: Vec<&String> = world.domain.cases.keys().collect();
     case_ids.sort_by_key(|c| last_change(c));
-    let (unknown, unchanged) = (case_ids[0], case_ids[1]);
+    let (unknown, unchanged, updated) = (case_ids[0], case_ids[1], case_ids[2]);
     let window_start = support::domain_gen::iso(Utc::now() - TimeDelta::days(1));
     assert!(last_change(unchanged) < window_start);
     let delivered: Vec<Value> = world
@@ -548,15 +549,17 @@ async fn a_run_from_the_watermark_heals_new_related_items_of_unchanged_and_unkno
         .await
         .unwrap();
     assert_eq!(first.counts.related_items_added, 0);
+    assert!(first.watermark.is_some());
     assert!(store.load(unknown).await.unwrap().is_none());
 
-    // Now: one item is associated with each, neither case is otherwise updated, and both
-    // RELATED_ITEM.CREATED events are lost.
+    // Half an hour ago, after the watermark: one item was associated with each, neither case
+    // was otherwise updated, and both RELATED_ITEM.CREATED events were lost. A third case is
+    // updated now.
     let new_item = |case_id: &str| {
         json!({
             "relatedItemId": format!("new-item-of-{case_id}"),
             "type": "Comment",
-            "associationTime": support::domain_gen::iso(Utc::now()),
+            "associationTime": support::domain_gen::iso(Utc::now() - TimeDelta::minutes(30)),
             "content": {"comment": {"body": "a comment", "contentType": "Text/Plain"}},
         })
     };
@@ -569,7 +572,23 @@ async fn a_run_from_the_watermark_heals_new_related_items_of_unchanged_and_unkno
             .unwrap()
             .related_items
             .push(new_item(unchanged));
+        for field in &mut d.cases.get_mut(updated).unwrap().fields {
+            if field["id"] == "last_updated_datetime" {
+                field["value"] = json!({"stringValue": support::domain_gen::iso(Utc::now())});
+            }
+        }
     });
+    let short = Reconcile::new(
+        &api,
+        &store,
+        &limiter,
+        options(Some(TimeDelta::minutes(1)), 200.0),
+    )
+    .run()
+    .await
+    .unwrap();
+    assert_eq!(short.counts.cases_searched, 1, "it saw the updated case");
+    assert_eq!(short.watermark, first.watermark);
     standin.reset_calls();
     let second = Reconcile::new(&api, &store, &limiter, options(None, 200.0))
         .run()
@@ -591,6 +610,11 @@ async fn a_run_from_the_watermark_heals_new_related_items_of_unchanged_and_unkno
         held.view
             .related_items
             .contains_key(&format!("new-item-of-{unknown}"))
+    );
+    assert!(held.view.version.is_some() && !held.view.is_deleted());
+    assert_eq!(
+        held.view.created_at.map(|t| t.timestamp_millis()),
+        Some(world.domain.cases[unknown].created.timestamp_millis())
     );
     for (id, value) in &world.domain.cases[unknown].fields {
         let got = held.view.fields.get(id).map(|f| &f.value);

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::output::now_ms;
+use super::output::{now_ms, time_field};
 use super::types::Applied;
 use super::{Reconcile, ReconcileError};
 use crate::backfill::source::CaseDirectory;
@@ -36,7 +36,7 @@ where
                     case_id: case_id.to_owned(),
                     domain_id: self.options.domain_id.clone(),
                     template_id: None,
-                    created_at: None,
+                    created_at: time_field(&values, "created_datetime"),
                     taken_at,
                     fields: Some(values),
                     related_items: Vec::new(),
@@ -125,6 +125,7 @@ where
             deferred_cleared: before.is_some_and(|b| b.deferred.is_some())
                 && view.deferred.is_none(),
             related_added,
+            without_case_data: view.version.is_none() && !view.is_deleted(),
         })
     }
 }

@@ -26,7 +26,7 @@ use futures::StreamExt;
 
 use crate::backfill::Limiter;
 use crate::backfill::source::{CaseDirectory, CaseSearch, FoundCase};
-use crate::enrichment::CaseReader;
+use crate::enrichment::{CaseReader, ReaderError};
 use crate::event::FieldValue;
 use crate::projection::CaseSnapshot;
 use crate::store::{DomainStore, ReadModelStore};
@@ -51,7 +51,7 @@ mod output;
 mod types;
 
 pub use output::{emf, parse_window, render};
-use output::{now_ms, updated_at};
+use output::{now_ms, time_field, updated_at};
 pub use types::*;
 use types::{Applied, Checkpoint, Pending, RelatedPass};
 
@@ -135,7 +135,8 @@ where
             (None, None, None) => now - FIRST_RUN_WINDOW,
         };
         let mut pending = match checkpoint.pending.take() {
-            Some(p) if p.since == since => p,
+            // A deferred-only run leaves an unfinished run's progress (and counts) alone.
+            Some(p) if p.since == since && !self.options.deferred_only => p,
             _ => Pending {
                 since,
                 ..Pending::default()
@@ -206,10 +207,18 @@ where
                 next_token: token.as_deref(),
                 newest_first: true,
             };
-            let page = self
+            let page = match self
                 .limiter
                 .call("SearchCases", || self.cases.search_cases(&search))
-                .await?;
+                .await
+            {
+                // A resumed run's token may have expired: search again from the top.
+                Err(ReaderError::Invalid { .. }) if token.is_some() => {
+                    token = None;
+                    continue;
+                }
+                page => page?,
+            };
             let mut reached_watermark = false;
             let mut current = Vec::new();
             for found in &page.cases {
@@ -281,10 +290,17 @@ where
         }
 
         let counts = pending.counts.clone();
-        checkpoint.watermark = match (checkpoint.watermark, pending.newest) {
-            (Some(w), Some(n)) => Some(w.max(n)),
-            (w, n) => w.or(n),
-        };
+        // Only a run that reached back to the watermark moves it: a short `--since` after a gap
+        // must not skip the gap.
+        let reached_back = checkpoint
+            .watermark
+            .is_none_or(|w| since <= w - WATERMARK_MARGIN);
+        if reached_back {
+            checkpoint.watermark = match (checkpoint.watermark, pending.newest) {
+                (Some(w), Some(n)) => Some(w.max(n)),
+                (w, n) => w.or(n),
+            };
+        }
         checkpoint.pending = None;
         self.save(&checkpoint).await?;
 
@@ -369,10 +385,7 @@ where
                 None => return self.gone(&found.case_id, taken_at).await,
             }
         }
-        let created_at = match fields.get("created_datetime") {
-            Some(FieldValue::String(t)) => t.parse::<DateTime<Utc>>().ok(),
-            _ => None,
-        };
+        let created_at = time_field(&fields, "created_datetime");
         self.apply(CaseSnapshot {
             case_id: found.case_id.clone(),
             domain_id: self.options.domain_id.clone(),
@@ -402,13 +415,21 @@ where
                 RelatedPass::NotStarted => None,
                 RelatedPass::At(token) => Some(token.clone()),
             };
-            let page = self
+            let page = match self
                 .limiter
                 .call("SearchAllRelatedItems", || {
                     self.cases
                         .search_all_related_items(domain, true, token.as_deref())
                 })
-                .await?;
+                .await
+            {
+                // A resumed run's token may have expired: read again from the newest.
+                Err(ReaderError::Invalid { .. }) if token.is_some() => {
+                    pending.related = RelatedPass::NotStarted;
+                    continue;
+                }
+                page => page?,
+            };
             let since = pending.since;
             let reached_since = page
                 .items
@@ -419,28 +440,40 @@ where
                 .into_iter()
                 .filter(|(_, item)| item.created_at.is_none_or(|t| t >= since));
             let snapshots = CaseSnapshot::of_related_items(domain, now_ms(), recent);
-            let results: Vec<Result<Applied, ReconcileError>> = futures::stream::iter(snapshots)
-                .map(|snapshot| async move {
-                    let case_id = snapshot.case_id.clone();
-                    let applied = self.apply(snapshot).await?;
-                    if !applied.created {
-                        return Ok(applied);
-                    }
-                    let filled = self.refresh(&case_id, wanted).await?;
-                    Ok(Applied {
-                        tombstoned: filled.tombstoned,
-                        ..applied
+            let results: Vec<(String, Result<Applied, ReconcileError>)> =
+                futures::stream::iter(snapshots)
+                    .map(|snapshot| async move {
+                        let case_id = snapshot.case_id.clone();
+                        let applied = self.apply(snapshot).await;
+                        let applied = match applied {
+                            // Its case was never seen (or only through items): GetCase. Decided
+                            // on the stored state, so a resumed page that failed here does it.
+                            Ok(applied) if applied.without_case_data => {
+                                self.refresh(&case_id, wanted).await.map(|filled| Applied {
+                                    tombstoned: filled.tombstoned,
+                                    ..applied
+                                })
+                            }
+                            other => other,
+                        };
+                        (case_id, applied)
                     })
-                })
-                .buffer_unordered(CASES_AT_ONCE)
-                .collect()
-                .await;
-            for r in results {
+                    .buffer_unordered(CASES_AT_ONCE)
+                    .collect()
+                    .await;
+            for (case_id, r) in results {
                 let applied = r?;
+                if applied.tombstoned {
+                    pending.counts.tombstones += 1;
+                    continue;
+                }
                 pending.counts.related_items_added += applied.related_added;
                 pending.counts.cases_related_added += u64::from(applied.related_added > 0);
-                pending.counts.cases_created += u64::from(applied.created && !applied.tombstoned);
-                pending.counts.tombstones += u64::from(applied.tombstoned);
+                pending.counts.cases_created += u64::from(applied.created);
+                if applied.without_case_data {
+                    // Filled now: no lost-delete probe for it.
+                    pending.seen.insert(case_id);
+                }
             }
             pending.counts.pages += 1;
             pending.related = match page.next_token {

@@ -1,16 +1,26 @@
 //! A run's summary for people (stderr) and CloudWatch (EMF), and the `--since` parser.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::Summary;
 use crate::backfill::source::FoundCase;
 use crate::event::FieldValue;
 
-pub(super) fn updated_at(found: &FoundCase) -> Option<DateTime<Utc>> {
-    match found.fields.get("last_updated_datetime") {
+/// A date-time system field (`created_datetime`, ...) as the Cases API returns it.
+pub(super) fn time_field(
+    fields: &BTreeMap<String, FieldValue>,
+    field_id: &str,
+) -> Option<DateTime<Utc>> {
+    match fields.get(field_id) {
         Some(FieldValue::String(t)) => t.parse().ok(),
         _ => None,
     }
+}
+
+pub(super) fn updated_at(found: &FoundCase) -> Option<DateTime<Utc>> {
+    time_field(&found.fields, "last_updated_datetime")
 }
 
 /// Now, at the read model's precision.

@@ -40,11 +40,12 @@ pub struct Counts {
     /// tries them again.
     #[serde(default)]
     pub deferred_unfilled: u64,
-    /// Cases the search found that the read model did not hold.
+    /// Cases the read model did not hold, found by the search or through a related item.
     pub cases_created: u64,
     /// Field values a snapshot changed outside a deferred fill (lost updates healed).
     pub fields_corrected: u64,
-    /// Live cases GetCase answered 404 for: tombstoned.
+    /// Cases the read model held live (if only through related items) that GetCase answered
+    /// 404 for: tombstoned.
     pub tombstones: u64,
     /// Cases SearchCases returned since the watermark.
     pub cases_searched: u64,
@@ -163,4 +164,7 @@ pub(super) struct Applied {
     pub(super) tombstoned: bool,
     pub(super) deferred_cleared: bool,
     pub(super) related_added: u64,
+    /// Live, but nothing of the case itself known (no field, status or version): only related
+    /// items.
+    pub(super) without_case_data: bool,
 }
