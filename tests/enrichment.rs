@@ -458,6 +458,15 @@ async fn throttling_and_errors_on_30_percent_of_calls_lose_nothing_and_count_exa
     assert_eq!(deliver_with_redrive(&reference, &events).await, 1);
 
     let faulty = CasesStandIn::start(fixture).await;
+    // One case's GetCase always throttled, so some enrichment is always deferred (the random
+    // faults below make deferrals likely, not certain: their order varies with timing).
+    faulty.inject(FaultRule {
+        operation: Some("GetCase"),
+        case_id: Some("00000005-aaaa-4bbb-8ccc-000000000000".into()),
+        fault: Fault::Throttle,
+        rate: 1.0,
+        times: None,
+    });
     faulty.inject(FaultRule {
         operation: None,
         case_id: None,
