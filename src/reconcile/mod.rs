@@ -199,6 +199,7 @@ where
         );
         let fetched: Vec<String> = searched.split_off(SEARCH_MAX_FIELDS.min(searched.len()));
         let mut token = pending.token.clone();
+        let mut resumed = token.is_some();
         while !pending.cases_done {
             let search = CaseSearch {
                 domain_id: domain,
@@ -213,12 +214,14 @@ where
                 .await
             {
                 // A resumed run's token may have expired: search again from the top.
-                Err(ReaderError::Invalid { .. }) if token.is_some() => {
+                Err(ReaderError::Invalid { .. }) if resumed => {
+                    resumed = false;
                     token = None;
                     continue;
                 }
                 page => page?,
             };
+            resumed = false;
             let mut reached_watermark = false;
             let mut current = Vec::new();
             for found in &page.cases {
@@ -409,6 +412,7 @@ where
         checkpoint: &mut Checkpoint,
     ) -> Result<(), ReconcileError> {
         let domain = self.options.domain_id.as_str();
+        let mut resumed = matches!(pending.related, RelatedPass::At(_));
         loop {
             let token = match &pending.related {
                 RelatedPass::Done => return Ok(()),
@@ -424,12 +428,14 @@ where
                 .await
             {
                 // A resumed run's token may have expired: read again from the newest.
-                Err(ReaderError::Invalid { .. }) if token.is_some() => {
+                Err(ReaderError::Invalid { .. }) if resumed => {
+                    resumed = false;
                     pending.related = RelatedPass::NotStarted;
                     continue;
                 }
                 page => page?,
             };
+            resumed = false;
             let since = pending.since;
             let reached_since = page
                 .items
