@@ -355,13 +355,33 @@ async fn a_burst_through_5_instances_under_the_quota_fails_nothing_and_one_recon
     );
 }
 
-struct Cli {
+/// DynamoDB Local, the stand-in serving a world, and the read model.
+struct Local {
     dynamo: DynamoLocal,
     standin: CasesStandIn,
     store: DynamoStore,
 }
 
-fn casesctl(cli: &Cli, args: &[&str]) -> Command {
+/// [`Local`] for `world`, its read model having received `delivered` through one projector (SQS
+/// batches of 10, none failing).
+async fn projected(world: &World, delivered: &[Value]) -> Local {
+    let dynamo = DynamoLocal::start();
+    let standin = standin_for(world).await;
+    let store = new_store(&dynamo, "cases").await;
+    preset_cutover(&store).await;
+    let projector = instance(store.clone(), &standin, None);
+    for batch in delivered.chunks(10) {
+        let report = handle(&projector, sqs_batch(batch)).await;
+        assert_eq!(report.counts().failed, 0);
+    }
+    Local {
+        dynamo,
+        standin,
+        store,
+    }
+}
+
+fn casesctl(cli: &Local, args: &[&str]) -> Command {
     let mut cmd = local_casesctl(
         env!("CARGO_BIN_EXE_casesctl"),
         &cli.dynamo.endpoint(),
@@ -373,7 +393,7 @@ fn casesctl(cli: &Cli, args: &[&str]) -> Command {
     cmd
 }
 
-fn run(cli: &Cli, args: &[&str]) -> Output {
+fn run(cli: &Local, args: &[&str]) -> Output {
     output_logged(&mut casesctl(cli, args))
 }
 
@@ -385,10 +405,6 @@ fn metrics(out: &Output) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_updates_and_deletes_heal_after_one_reconcile_through_casesctl() {
     let world = world(5, 40, 10);
-    let dynamo = DynamoLocal::start();
-    let standin = standin_for(&world).await;
-    let store = new_store(&dynamo, "cases").await;
-    preset_cutover(&store).await;
     // About 5% of the events dropped (case and related-item events alike), and every delete.
     let mut rng = support::domain_gen::Rng::new(99);
     let delivered: Vec<Value> = world
@@ -403,16 +419,7 @@ async fn lost_updates_and_deletes_heal_after_one_reconcile_through_casesctl() {
     let dropped = world.events.len() - delivered.len();
     eprintln!("{dropped} of {} events dropped", world.events.len());
     assert!(delivered.len() < world.events.len() - world.deleted.len());
-    let projector = instance(store.clone(), &standin, None);
-    for batch in delivered.chunks(10) {
-        let report = handle(&projector, sqs_batch(batch)).await;
-        assert_eq!(report.counts().failed, 0);
-    }
-    let cli = Cli {
-        dynamo,
-        standin,
-        store,
-    };
+    let cli = projected(&world, &delivered).await;
     cli.standin.reset_calls();
     let out = run(&cli, &["--since", "90d", "--rate", "200"]);
     assert!(out.status.success());
@@ -504,10 +511,6 @@ fn lost_related_items(world: &World, delivered: &[Value]) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_from_the_watermark_heals_new_related_items_of_unchanged_and_unknown_cases() {
     let world = world(8, 20, 0);
-    let dynamo = DynamoLocal::start();
-    let standin = standin_for(&world).await;
-    let store = new_store(&dynamo, "cases").await;
-    preset_cutover(&store).await;
     // The two cases whose last change is oldest: both before the first run's window.
     let last_change = |case_id: &String| {
         world.domain.domain.cases[case_id]
@@ -533,13 +536,11 @@ async fn a_run_from_the_watermark_heals_new_related_items_of_unchanged_and_unkno
         })
         .cloned()
         .collect();
-    let projector = instance(store.clone(), &standin, None);
-    for batch in delivered.chunks(10) {
-        assert_eq!(
-            handle(&projector, sqs_batch(batch)).await.counts().failed,
-            0
-        );
-    }
+    let Local {
+        dynamo: _dynamo,
+        standin,
+        store,
+    } = projected(&world, &delivered).await;
     // The first run does not see the unknown case: it is not in the domain yet.
     let hidden = standin.remove_case(DOMAIN_ID, unknown).unwrap();
     let limiter = Limiter::new(200.0);
@@ -627,10 +628,6 @@ async fn a_run_from_the_watermark_heals_new_related_items_of_unchanged_and_unkno
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_run_resumes_after_its_finished_case_search() {
     let world = world(9, 20, 0);
-    let dynamo = DynamoLocal::start();
-    let standin = standin_for(&world).await;
-    let store = new_store(&dynamo, "cases").await;
-    preset_cutover(&store).await;
     let mut rng = support::domain_gen::Rng::new(5);
     let delivered: Vec<Value> = world
         .events
@@ -640,11 +637,11 @@ async fn a_failed_run_resumes_after_its_finished_case_search() {
         .collect();
     let lost = lost_related_items(&world, &delivered);
     assert!(lost > 0);
-    let projector = instance(store.clone(), &standin, None);
-    for batch in delivered.chunks(10) {
-        let report = handle(&projector, sqs_batch(batch)).await;
-        assert_eq!(report.counts().failed, 0);
-    }
+    let Local {
+        dynamo: _dynamo,
+        standin,
+        store,
+    } = projected(&world, &delivered).await;
     // Every attempt of the first related-item page fails (the SDK makes 3).
     standin.inject(support::cases_standin::FaultRule {
         operation: Some("SearchAllRelatedItems"),
@@ -681,7 +678,7 @@ async fn one_run_at_a_time_and_a_killed_runs_lease_expires() {
     let dynamo = DynamoLocal::start();
     let standin = standin_for(&world).await;
     let store = new_store(&dynamo, "cases").await;
-    let cli = Cli {
+    let cli = Local {
         dynamo,
         standin,
         store,
