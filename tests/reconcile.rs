@@ -623,10 +623,10 @@ async fn a_run_from_the_watermark_heals_new_related_items_of_unchanged_and_unkno
     }
 }
 
-/// A run that fails after its case search resumes from the checkpoint: the next run does not
-/// search the cases again, and heals the lost related items.
+/// A run that fails in the middle of its related-item step resumes from the checkpoint: the next
+/// run neither searches the cases again nor reads the pages it had, and heals every lost item.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_run_resumes_after_its_finished_case_search() {
+async fn a_run_failed_midway_through_related_items_resumes_where_it_stopped() {
     let world = world(9, 20, 0);
     let mut rng = support::domain_gen::Rng::new(5);
     let delivered: Vec<Value> = world
@@ -642,14 +642,19 @@ async fn a_failed_run_resumes_after_its_finished_case_search() {
         standin,
         store,
     } = projected(&world, &delivered).await;
-    // Every attempt of the first related-item page fails (the SDK makes 3).
-    standin.inject(support::cases_standin::FaultRule {
-        operation: Some("SearchAllRelatedItems"),
-        case_id: None,
-        fault: support::cases_standin::Fault::Internal,
-        rate: 1.0,
-        times: Some(3),
-    });
+    // Every attempt at the second related-item page fails (the SDK makes 3).
+    let pages = live_related_items(&world).div_ceil(25);
+    assert!(pages > 2);
+    standin.inject_after(
+        1,
+        support::cases_standin::FaultRule {
+            operation: Some("SearchAllRelatedItems"),
+            case_id: None,
+            fault: support::cases_standin::Fault::Internal,
+            rate: 1.0,
+            times: Some(3),
+        },
+    );
     let limiter = Limiter::new(200.0);
     let api = CasesApi::new(cases_client_with_attempts(&standin.endpoint(), 3));
     let reconcile = Reconcile::new(
@@ -667,6 +672,11 @@ async fn a_failed_run_resumes_after_its_finished_case_search() {
         standin.calls("SearchCases"),
         0,
         "the search is not repeated"
+    );
+    assert_eq!(
+        standin.calls("SearchAllRelatedItems"),
+        pages - 1,
+        "the first page is not read again"
     );
     assert_eq!(summary.counts.related_items_added, lost as u64);
     assert_equals_the_truth(&store, &world).await;

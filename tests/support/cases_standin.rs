@@ -123,6 +123,8 @@ struct State {
     /// Quotas: `Some(operation)` for one operation, `None` for one bucket shared by all.
     quotas: HashMap<Option<String>, Bucket>,
     faults: Vec<FaultRule>,
+    /// Rules waiting for this many requests of their operation before they apply.
+    later_faults: Vec<(usize, FaultRule)>,
     /// GetCase page size (fields per response page).
     page_size: usize,
     /// Deterministic pseudo-random sequence for rate-based faults.
@@ -191,8 +193,17 @@ impl CasesStandIn {
         self.state.lock().unwrap().faults.push(rule);
     }
 
+    /// `rule` (for one operation) applies once `after` requests of its operation were answered:
+    /// "the second page fails" is `inject_after(1, ...)`.
+    pub fn inject_after(&self, after: usize, rule: FaultRule) {
+        assert!(rule.operation.is_some(), "counted per operation");
+        self.state.lock().unwrap().later_faults.push((after, rule));
+    }
+
     pub fn clear_faults(&self) {
-        self.state.lock().unwrap().faults.clear();
+        let mut state = self.state.lock().unwrap();
+        state.faults.clear();
+        state.later_faults.clear();
     }
 
     pub fn set_page_size(&self, n: usize) {
@@ -381,6 +392,12 @@ impl CasesStandIn {
         };
         let mut state = self.state.lock().unwrap();
         *state.calls.entry(operation.to_owned()).or_default() += 1;
+        let answered = state.calls[operation] - 1;
+        let (due, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut state.later_faults)
+            .into_iter()
+            .partition(|(after, rule)| rule.operation == Some(operation) && answered >= *after);
+        state.later_faults = waiting;
+        state.faults.extend(due.into_iter().map(|(_, rule)| rule));
         if !take_quota(&mut state.quotas, operation) {
             *state.throttled.entry(operation.to_owned()).or_default() += 1;
             return (
