@@ -36,7 +36,6 @@ use std::time::{Duration, Instant};
 
 use cases_projector::backfill::Limiter;
 use cases_projector::connect_cases::CasesApi;
-use cases_projector::projection::ProjectionOptions;
 use cases_projector::reconcile::{Options, Reconcile};
 use cases_projector::store::DomainStore;
 use cases_projector::store::dynamodb::DynamoStore;
@@ -650,16 +649,9 @@ async fn reconcile_deferred(store: &DynamoStore, standin: &CasesStandIn, before:
     let limiter = Limiter::new(RATE);
     let api = CasesApi::new(cases_client_with_attempts(&standin.endpoint(), 3));
     let options = Options {
-        domain_id: DOMAIN.into(),
-        rate: RATE,
-        since: None,
-        page_size: 25,
-        case_fields: None,
-        projection: ProjectionOptions::default(),
-        lease: Duration::from_secs(60),
         owner: "soak".into(),
         deferred_only: true,
-        dimensions: Vec::new(),
+        ..support::reconcile_options(DOMAIN, RATE)
     };
     let started = Instant::now();
     let (mut runs, mut stopped) = (0, Vec::new());

@@ -409,16 +409,8 @@ async fn template_grants_the_reconciler_exactly_the_calls_reconcile_makes() {
         &recorded_store,
         &limiter,
         ReconcileOptions {
-            domain_id: domain.into(),
-            rate: 1000.0,
             since: Some(chrono::TimeDelta::days(3650)),
-            page_size: 25,
-            case_fields: None,
-            projection: Default::default(),
-            lease: Duration::from_secs(60),
-            owner: "test".into(),
-            deferred_only: false,
-            dimensions: Vec::new(),
+            ..reconcile_options(domain, 1000.0)
         },
     )
     .run()

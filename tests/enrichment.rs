@@ -509,16 +509,8 @@ async fn throttling_and_errors_on_30_percent_of_calls_lose_nothing_and_count_exa
     let limiter = Limiter::new(1000.0);
     let cases = CasesApi::new(cases_client(&faulty.endpoint()));
     let options = ReconcileOptions {
-        domain_id: DOMAIN.into(),
-        rate: 1000.0,
-        since: None,
-        page_size: 25,
-        case_fields: None,
-        projection: Default::default(),
-        lease: Duration::from_secs(60),
-        owner: "test".into(),
         deferred_only: true,
-        dimensions: Vec::new(),
+        ..reconcile_options(DOMAIN, 1000.0)
     };
     let reconcile = Reconcile::new(&cases, projector.store(), &limiter, options);
     // A case GetCase keeps failing for stays deferred, and the run goes on (a run that stopped
@@ -681,16 +673,8 @@ async fn a_deferred_fill_stops_when_the_cases_api_is_down_and_the_next_run_fills
     let limiter = Limiter::new(1000.0);
     let cases = CasesApi::new(cases_client_with_attempts(&standin.endpoint(), 1));
     let options = ReconcileOptions {
-        domain_id: DOMAIN.into(),
-        rate: 1000.0,
-        since: None,
-        page_size: 25,
-        case_fields: None,
-        projection: Default::default(),
-        lease: Duration::from_secs(60),
-        owner: "test".into(),
         deferred_only: true,
-        dimensions: Vec::new(),
+        ..reconcile_options(DOMAIN, 1000.0)
     };
     let reconcile = Reconcile::new(&cases, projector.store(), &limiter, options);
     standin.inject(FaultRule {

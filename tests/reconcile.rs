@@ -239,16 +239,8 @@ fn expected_counters(events: &[Value]) -> BTreeMap<(NaiveDate, String), i64> {
 
 fn options(since: Option<TimeDelta>, rate: f64) -> Options {
     Options {
-        domain_id: DOMAIN_ID.into(),
-        rate,
         since,
-        page_size: 25,
-        case_fields: None,
-        projection: ProjectionOptions::default(),
-        lease: Duration::from_secs(60),
-        owner: "test".into(),
-        deferred_only: false,
-        dimensions: Vec::new(),
+        ..reconcile_options(DOMAIN_ID, rate)
     }
 }
 

@@ -397,3 +397,20 @@ pub fn output_logged(cmd: &mut Command) -> std::process::Output {
     eprintln!("{}", String::from_utf8_lossy(&out.stderr));
     out
 }
+
+/// Reconcile of `domain_id` at `rate` Cases requests/s, as the tests run it: from the watermark,
+/// 25 cases a page, every field, a minute's lease, no report dimensions.
+pub fn reconcile_options(domain_id: &str, rate: f64) -> cases_projector::reconcile::Options {
+    cases_projector::reconcile::Options {
+        domain_id: domain_id.into(),
+        rate,
+        since: None,
+        page_size: 25,
+        case_fields: None,
+        projection: ProjectionOptions::default(),
+        lease: Duration::from_secs(60),
+        owner: "test".into(),
+        deferred_only: false,
+        dimensions: Vec::new(),
+    }
+}
