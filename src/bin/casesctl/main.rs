@@ -78,8 +78,9 @@ enum Command {
     /// Write one self-contained HTML page of the case metrics (charts and their numbers).
     Dashboard(DashboardArgs),
     /// Heal the read model: fill every case whose GetCase enrichment was deferred, apply cases
-    /// updated since the last run's watermark as snapshots (a lost update heals), and tombstone
-    /// live cases GetCase no longer finds (a lost delete).
+    /// updated since the last run's watermark as snapshots (a lost update heals), add related
+    /// items associated since then that it lacks (a lost related-item event), and tombstone live
+    /// cases GetCase no longer finds (a lost delete).
     ///
     /// One run at a time per domain (a lease that expires if a run dies); another run meanwhile
     /// exits 0 doing nothing. Prints the summary on stderr and an EMF metrics line on stdout.
