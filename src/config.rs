@@ -11,10 +11,6 @@ pub struct Config {
     pub table_name: String,
     /// `STORE_CUSTOMER_CONTENT` (default false): keep comment bodies and custom related-item fields.
     pub projection: ProjectionOptions,
-    /// `DEDUPE_TTL_DAYS` (default 35): how long a counted event's marker stays, i.e. how late a
-    /// redelivery can come and still count zero more times. Longer than SQS's 14-day retention
-    /// plus a DLQ redrive.
-    pub dedupe_ttl: Duration,
     /// `CASE_CONCURRENCY` (default 8): cases processed at once within one invocation.
     pub case_concurrency: usize,
     /// `STORE_TIMEOUT_MS` (default 3000): budget for one DynamoDB operation, retries included.
@@ -165,7 +161,6 @@ impl Config {
             projection: ProjectionOptions {
                 store_customer_content,
             },
-            dedupe_ttl: Duration::from_secs(number("DEDUPE_TTL_DAYS", 35)? * 86_400),
             case_concurrency: number("CASE_CONCURRENCY", 8)? as usize,
             store_timeout: Duration::from_millis(number("STORE_TIMEOUT_MS", 3000)?),
         })
@@ -197,7 +192,6 @@ mod tests {
     fn defaults_keep_customer_content_out() {
         let c = config(&[("TABLE_NAME", "t")]).unwrap();
         assert!(!c.projection.store_customer_content);
-        assert_eq!(c.dedupe_ttl, Duration::from_secs(35 * 86_400));
         assert_eq!(c.case_concurrency, 8);
         let e = c.enrichment.unwrap();
         assert_eq!(e.case_fields, None, "every field of the domain");

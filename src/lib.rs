@@ -21,6 +21,7 @@ pub mod model;
 pub mod projection;
 pub mod projector;
 pub mod reconcile;
+pub mod regroup;
 pub mod report;
 pub mod store;
 pub mod table;

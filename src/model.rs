@@ -14,3 +14,9 @@ pub struct FieldInfo {
     /// SingleSelect option value → label.
     pub options: BTreeMap<String, String>,
 }
+
+/// Now, at the read model's precision (milliseconds).
+pub fn now_ms() -> chrono::DateTime<chrono::Utc> {
+    use chrono::{DateTime, Utc};
+    DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_else(Utc::now)
+}

@@ -20,7 +20,6 @@ pub fn store(sdk: &aws_config::SdkConfig, config: &Config) -> DynamoStore {
     DynamoStore::new(
         dynamodb::client(sdk, config.store_timeout),
         &config.table_name,
-        config.dedupe_ttl,
     )
 }
 

@@ -1,8 +1,7 @@
-//! Case metrics from the read model: the aggregates a commit maintains ([`aggregate`]) and the
-//! reports built from them ([`model`]).
+//! Case metrics as users read them: reports built from the aggregates every case's commit
+//! maintains (what a case contributes is the pure core's, `projection::contribution`; how the
+//! aggregates are stored is the store's, `store::codes`).
 
-pub mod aggregate;
-pub mod codes;
 pub mod model;
 pub mod read;
 pub mod report;

@@ -50,6 +50,15 @@ pub struct Row {
     /// 0–100; `null` when nothing was resolved in the interval.
     #[serde(rename = "PERCENT_CASES_FIRST_CONTACT_RESOLVED")]
     pub percent_cases_first_contact_resolved: Option<f64>,
+    /// Cases deleted in the interval (by the delete's time).
+    #[serde(rename = "CASES_DELETED")]
+    pub cases_deleted: i64,
+    /// Related items associated in the interval, of every known type (deleted since or not).
+    #[serde(rename = "RELATED_ITEMS_CREATED")]
+    pub related_items_created: i64,
+    /// The same per related-item type (`Contact`, `Comment`, ...); types with none left out.
+    #[serde(rename = "RELATED_ITEMS_CREATED_BY_TYPE")]
+    pub related_items_created_by_type: BTreeMap<String, i64>,
 }
 
 /// Current cases (not deleted) by status, for one group, at query time.

@@ -6,30 +6,31 @@ use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, TimeDelta};
 
-use super::codes::{Codes, expand};
 use super::report::Aggregate;
+use crate::store::codes::{Codes, expand};
 use crate::store::item::Item;
 use crate::store::keys::{
     CODE_PREFIX, CURRENT_SK, DAY_PREFIX, FIELD_PREFIX, fields_pk, metrics_pk,
 };
+use crate::store::writes::code_meaning;
 use crate::store::{PlanExecutor, StoreError};
 
-/// The counters of an aggregate item, by spelled-out name. A name that does not expand is
-/// taken as it is: aggregates written before the compact names were spelled out, and the deltas
-/// written since add up with them.
+/// The counters of an aggregate item. An attribute that is not a counter this version knows
+/// (a code without its `CODE#` item) is left out, never guessed at.
 fn numbers(item: &Item, codes: &Codes) -> Aggregate {
     let mut out = Aggregate::new();
     for (name, value) in item {
         let Some(n) = value.as_n().ok().and_then(|n| n.parse::<i64>().ok()) else {
             continue;
         };
-        let name = expand(name, codes).unwrap_or_else(|| name.clone());
-        *out.entry(name).or_default() += n;
+        if let Some(counter) = expand(name, codes) {
+            *out.entry(counter).or_default() += n;
+        }
     }
     out
 }
 
-/// The texts of a domain's aggregate codes.
+/// What a domain's aggregate codes stand for.
 pub async fn codes(store: &impl PlanExecutor, domain_id: &str) -> Result<Codes, StoreError> {
     let items = store
         .query_range(
@@ -42,7 +43,7 @@ pub async fn codes(store: &impl PlanExecutor, domain_id: &str) -> Result<Codes, 
         .iter()
         .filter_map(|i| {
             let code = i.get("sk")?.as_s().ok()?.strip_prefix(CODE_PREFIX)?;
-            Some((code.to_owned(), i.get("text")?.as_s().ok()?.clone()))
+            Some((code.to_owned(), code_meaning(i)?))
         })
         .collect())
 }
@@ -85,6 +86,26 @@ pub async fn current(
     Ok(items.first().map(|i| numbers(i, codes)).unwrap_or_default())
 }
 
+/// Whether the table holds numbers an earlier version kept (`METRICS#`/`STATS#` of the domain)
+/// while no `casesctl regroup` has finished since: then the numbers cover only the cases written
+/// since the upgrade.
+pub async fn needs_regroup(
+    store: &impl PlanExecutor,
+    domain_id: &str,
+) -> Result<bool, StoreError> {
+    use crate::store::keys::legacy;
+    if crate::regroup::finished(store, domain_id).await? {
+        return Ok(false);
+    }
+    for prefix in [legacy::METRICS_PREFIX, legacy::STATS_PREFIX] {
+        let pk = format!("{prefix}{domain_id}");
+        if !store.query_range(&pk, " ", "\u{10FFFF}").await?.is_empty() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// A field's name and its SingleSelect option labels (value → label), when described.
 pub async fn field_labels(
     store: &impl PlanExecutor,
@@ -110,34 +131,4 @@ pub async fn field_labels(
             .unwrap_or_default();
         (name, labels)
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use aws_sdk_dynamodb::types::AttributeValue;
-
-    use super::*;
-    use crate::analytics::codes::compact;
-
-    #[test]
-    fn counters_written_spelled_out_before_the_compact_names_add_up_with_the_new_ones() {
-        // Given a day item holding counters of both forms, and the codes' texts.
-        let open_billing = "status=open@case_reason=billing";
-        let (created, _) = compact("created");
-        let (open_billing_compact, codes) = compact(open_billing);
-        let number = |n: &str| AttributeValue::N(n.into());
-        let item = Item::from([
-            ("pk".to_owned(), AttributeValue::S("METRICS#d".into())),
-            ("created".to_owned(), number("2")),
-            (created, number("1")),
-            (open_billing.to_owned(), number("1")),
-            (open_billing_compact, number("-1")),
-        ]);
-        // When it is read.
-        let read = numbers(&item, &codes.into_iter().collect());
-        // Then each metric is the sum of both forms.
-        assert_eq!(read.get("created"), Some(&3));
-        assert_eq!(read.get(open_billing), Some(&0));
-        assert_eq!(read.len(), 2);
-    }
 }

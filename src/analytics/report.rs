@@ -5,14 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 
-use super::aggregate::{
-    CONTACTS, CREATED, FIRST_CONTACT_RESOLVED, GROUP_SEPARATOR, REOPENED, RESOLUTION_SECONDS,
-    RESOLVED, STATUS_PREFIX,
-};
 use super::model::{CurrentCases, Grouping, Interval, Report, Row};
+use crate::projection::contribution::{Counter, Group, Metric};
 
-/// Attribute name → amount, as stored.
-pub type Aggregate = BTreeMap<String, i64>;
+/// Counter → amount, as read from one aggregate item.
+pub type Aggregate = BTreeMap<Counter, i64>;
 
 /// What a report is asked for.
 #[derive(Debug, Clone)]
@@ -50,25 +47,24 @@ fn interval_starts(request: &ReportRequest) -> BTreeSet<NaiveDate> {
     starts
 }
 
-/// `metric` for group `group` (`None`: every case) in `attrs`.
-fn value(attrs: &Aggregate, metric: &str, group: Option<&str>) -> i64 {
-    let name = match group {
-        None => metric.to_owned(),
-        Some(g) => format!("{metric}{GROUP_SEPARATOR}{g}"),
-    };
-    attrs.get(&name).copied().unwrap_or(0)
+/// `metric` for `group` (`None`: every case) in `attrs`.
+fn value(attrs: &Aggregate, metric: Metric, group: Option<&Group>) -> i64 {
+    attrs
+        .get(&Counter {
+            metric,
+            group: group.cloned(),
+        })
+        .copied()
+        .unwrap_or(0)
 }
 
-/// The values of `by` that some non-zero amount in `attrs` is grouped under (a group whose
-/// cases all moved elsewhere leaves zeros behind: it has nothing to show).
-fn groups_in<'a>(
-    attrs: impl Iterator<Item = (&'a String, &'a i64)>,
-    dim: &str,
-) -> BTreeSet<String> {
-    let prefix = format!("{GROUP_SEPARATOR}{dim}=");
+/// The values of grouping field `field` that some non-zero amount in `attrs` is grouped under
+/// (a group whose cases all moved elsewhere leaves zeros behind: it has nothing to show).
+fn groups_in<'a>(attrs: impl Iterator<Item = (&'a Counter, &'a i64)>, field: &str) -> BTreeSet<String> {
     attrs
         .filter(|(_, n)| **n != 0)
-        .filter_map(|(name, _)| name.split_once(&prefix).map(|(_, v)| v.to_owned()))
+        .filter_map(|(c, _)| c.group.as_ref().filter(|g| g.field == field))
+        .map(|g| g.value.clone())
         .collect()
 }
 
@@ -101,32 +97,45 @@ pub fn build(
         }
     };
     let key = |g: &Option<String>| {
-        g.as_ref()
-            .zip(request.by.as_ref())
-            .map(|(v, by)| format!("{}={v}", by.id))
+        g.as_ref().zip(request.by.as_ref()).map(|(v, by)| Group {
+            field: by.id.clone(),
+            value: v.clone(),
+        })
     };
     let label = |g: &Option<String>| g.as_ref().and_then(|v| request.labels.get(v).cloned());
     let mut rows = Vec::new();
     for (start, attrs) in &intervals {
         for g in &groups {
             let k = key(g);
-            let k = k.as_deref();
-            let resolved = value(attrs, RESOLVED, k);
-            let created = value(attrs, CREATED, k);
+            let k = k.as_ref();
+            let v = |metric: Metric| value(attrs, metric, k);
+            let resolved = v(Metric::Resolved);
+            let created = v(Metric::Created);
+            let by_type = attrs
+                .iter()
+                .filter(|(c, n)| c.group.as_ref() == k && **n != 0)
+                .filter_map(|(c, n)| match &c.metric {
+                    Metric::RelatedItemsCreatedOf(t) => Some((t.as_str().to_owned(), *n)),
+                    _ => None,
+                })
+                .collect();
             rows.push(Row {
                 start: *start,
-                group: g.clone().map(|v| v.to_owned()).filter(|v| !v.is_empty()),
+                group: g.clone().filter(|v| !v.is_empty()),
                 label: label(g),
                 cases_created: created,
                 resolved_case_actions: resolved,
-                reopened_case_actions: value(attrs, REOPENED, k),
-                avg_case_resolution_time: ratio(value(attrs, RESOLUTION_SECONDS, k), resolved, 1.0),
-                avg_case_related_contacts: ratio(value(attrs, CONTACTS, k), created, 1.0),
+                reopened_case_actions: v(Metric::Reopened),
+                avg_case_resolution_time: ratio(v(Metric::ResolutionSeconds), resolved, 1.0),
+                avg_case_related_contacts: ratio(v(Metric::Contacts), created, 1.0),
                 percent_cases_first_contact_resolved: ratio(
-                    value(attrs, FIRST_CONTACT_RESOLVED, k),
+                    v(Metric::FirstContactResolved),
                     resolved,
                     100.0,
                 ),
+                cases_deleted: v(Metric::Deleted),
+                related_items_created: v(Metric::RelatedItemsCreated),
+                related_items_created_by_type: by_type,
             });
         }
     }
@@ -136,13 +145,10 @@ pub fn build(
             let k = key(g);
             let statuses = current
                 .iter()
-                .filter_map(|(name, n)| {
-                    let (metric, group) = match name.split_once(GROUP_SEPARATOR) {
-                        Some((m, grp)) => (m, Some(grp)),
-                        None => (name.as_str(), None),
-                    };
-                    let status = metric.strip_prefix(STATUS_PREFIX)?;
-                    (group == k.as_deref() && *n != 0).then(|| (status.to_owned(), *n))
+                .filter(|(c, n)| c.group == k && **n != 0)
+                .filter_map(|(c, n)| match &c.metric {
+                    Metric::CurrentStatus(status) => Some((status.clone(), *n)),
+                    _ => None,
                 })
                 .collect();
             CurrentCases {
@@ -172,30 +178,62 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn counter(metric: Metric, group: Option<(&str, &str)>) -> Counter {
+        Counter {
+            metric,
+            group: group.map(|(field, value)| Group {
+                field: field.into(),
+                value: value.into(),
+            }),
+        }
+    }
+
     #[test]
     fn days_sum_into_weeks_and_averages_over_nothing_are_null() {
+        let billing = Some(("case_reason", "billing"));
         let days = BTreeMap::from([
             (
                 day("2026-11-02"),
                 Aggregate::from([
-                    ("created".into(), 2),
-                    ("created@case_reason=billing".into(), 2),
+                    (counter(Metric::Created, None), 2),
+                    (counter(Metric::Created, billing), 2),
                     // Every case of this reason moved to another: nothing to show.
-                    ("created@case_reason=other".into(), 0),
-                    ("contacts".into(), 3),
-                    ("resolved".into(), 1),
-                    ("resolutionSeconds".into(), 3600),
-                    ("firstContactResolved".into(), 1),
+                    (counter(Metric::Created, Some(("case_reason", "other"))), 0),
+                    (counter(Metric::Contacts, None), 3),
+                    (counter(Metric::Resolved, None), 1),
+                    (counter(Metric::ResolutionSeconds, None), 3600),
+                    (counter(Metric::FirstContactResolved, None), 1),
+                    (counter(Metric::RelatedItemsCreated, None), 4),
+                    (
+                        counter(
+                            Metric::RelatedItemsCreatedOf(crate::event::RelatedItemType::Contact),
+                            None,
+                        ),
+                        3,
+                    ),
+                    (
+                        counter(
+                            Metric::RelatedItemsCreatedOf(crate::event::RelatedItemType::Comment),
+                            None,
+                        ),
+                        1,
+                    ),
                 ]),
             ),
             (
                 day("2026-11-04"),
-                Aggregate::from([("resolved".into(), 1), ("resolutionSeconds".into(), 7200)]),
+                Aggregate::from([
+                    (counter(Metric::Resolved, None), 1),
+                    (counter(Metric::ResolutionSeconds, None), 7200),
+                    (counter(Metric::Deleted, None), 1),
+                ]),
             ),
         ]);
+        // A status holding `@` and `=` stays one status of one group.
+        let status = || Metric::CurrentStatus("waiting@customer=1".into());
         let current = Aggregate::from([
-            ("status=open".into(), 2),
-            ("status=open@case_reason=billing".into(), 2),
+            (counter(status(), None), 2),
+            (counter(status(), billing), 2),
         ]);
         let request = ReportRequest {
             domain_id: "d".into(),
@@ -213,8 +251,14 @@ mod tests {
         assert_eq!(week.avg_case_resolution_time, Some(5400.0));
         assert_eq!(week.avg_case_related_contacts, Some(1.5));
         assert_eq!(week.percent_cases_first_contact_resolved, Some(50.0));
+        assert_eq!(week.cases_deleted, 1);
+        assert_eq!(week.related_items_created, 4);
+        assert_eq!(
+            week.related_items_created_by_type,
+            BTreeMap::from([("Comment".into(), 1), ("Contact".into(), 3)])
+        );
         assert_eq!(r.rows[0].avg_case_resolution_time, None);
-        assert_eq!(r.current_cases[0].statuses["open"], 2);
+        assert_eq!(r.current_cases[0].statuses["waiting@customer=1"], 2);
 
         let by = ReportRequest {
             by: Some(Grouping {
@@ -230,6 +274,6 @@ mod tests {
         assert_eq!(r.rows[0].group.as_deref(), Some("billing"));
         assert_eq!(r.rows[0].label.as_deref(), Some("Billing"));
         assert_eq!(r.rows[0].cases_created, 2);
-        assert_eq!(r.current_cases[0].statuses["open"], 2);
+        assert_eq!(r.current_cases[0].statuses["waiting@customer=1"], 2);
     }
 }

@@ -2,11 +2,12 @@
 //!
 //! Pages SearchCases over the whole domain; fills each case's wanted fields (GetCase for those
 //! beyond the 25 a search returns), reads related items (domain-wide with SearchAllRelatedItems,
-//! or per case), and counts the audit history before the domain's cut-over. Every case goes
-//! through the same pure core as events, as a snapshot taken at the read: it fills and refreshes
-//! but never rolls back what a newer event set, so backfill is safe while the projector is live.
-//! Every Cases call goes through one [`Limiter`]; a checkpoint after every page makes a run
-//! resumable, and markers make every count happen once.
+//! or per case), and reads each case's audit history for the statuses it had. Every case goes
+//! through the same pure core as events, each read versioned by its own data's time: it fills
+//! and refreshes but never rolls back what a newer event set, so backfill is safe while the
+//! projector is live, and every number follows from the merged states (nothing is counted twice
+//! however often a backfill runs). Every Cases call goes through one [`Limiter`]; a checkpoint
+//! after every page makes a run resumable.
 
 pub mod history;
 pub mod limiter;
@@ -20,7 +21,8 @@ use futures::StreamExt;
 
 use crate::enrichment::{CaseReader, ReaderError};
 use crate::event::FieldValue;
-use crate::projection::{CaseSnapshot, decide_snapshot};
+use crate::model::now_ms;
+use crate::projection::{CaseSnapshot, Snapshot, decide_snapshot, read_time};
 use crate::store::{DomainStore, ReadModelStore, commit_decision};
 pub use limiter::Limiter;
 pub use plan::{Plan, RelatedStrategy};
@@ -122,26 +124,23 @@ where
         );
         progress.planned(&plan);
         if self.options.dry_run {
-            return Ok(self.summary(plan, checkpoint.counts, started, None));
+            return Ok(self.summary(plan, checkpoint.counts, started));
         }
-        // The cut-over is set once per domain: by the projector's first counted event, or here.
-        let started_at = *checkpoint.started_at.get_or_insert_with(now_ms);
-        let cutover = self.store.set_cutover_once(domain, started_at).await?;
         self.save(&checkpoint).await?;
 
         let mut page = Some(first).filter(|_| !checkpoint.cases_done);
         while let Some(current) = page.take() {
-            let results: Vec<Result<(u64, u64), BackfillError>> =
+            let results: Vec<Result<(u64, bool), BackfillError>> =
                 futures::stream::iter(&current.cases)
-                    .map(|found| self.case(found, &fetched, strategy, cutover))
+                    .map(|found| self.case(found, current.sent_at, &fetched, strategy))
                     .buffer_unordered(CASES_AT_ONCE)
                     .collect()
                     .await;
             for r in results {
-                let (items, counted) = r?;
+                let (items, history_read) = r?;
                 checkpoint.counts.cases += 1;
                 checkpoint.counts.related_items += items;
-                checkpoint.counts.history_counted += counted;
+                checkpoint.counts.histories_read += u64::from(history_read);
             }
             checkpoint.counts.pages += 1;
             checkpoint.cases_token = current.next_token.clone();
@@ -167,7 +166,7 @@ where
                             .search_all_related_items(domain, false, token.as_deref())
                     })
                     .await?;
-                for snapshot in CaseSnapshot::of_related_items(domain, now_ms(), items.items) {
+                for snapshot in CaseSnapshot::of_related_items(domain, items.sent_at, items.items) {
                     checkpoint.counts.related_items += snapshot.related_items.len() as u64;
                     self.apply(snapshot).await?;
                 }
@@ -187,23 +186,16 @@ where
         }
         checkpoint.finished = true;
         self.save(&checkpoint).await?;
-        Ok(self.summary(plan, checkpoint.counts, started, Some(cutover)))
+        Ok(self.summary(plan, checkpoint.counts, started))
     }
 
-    fn summary(
-        &self,
-        plan: Plan,
-        counts: Counts,
-        started: std::time::Instant,
-        cutover: Option<DateTime<Utc>>,
-    ) -> Summary {
+    fn summary(&self, plan: Plan, counts: Counts, started: std::time::Instant) -> Summary {
         Summary {
             plan,
             counts,
             calls: self.limiter.calls_by_operation(),
             throttles: self.limiter.throttles(),
             elapsed: started.elapsed(),
-            cutover,
         }
     }
 
@@ -275,19 +267,23 @@ where
         }
     }
 
-    /// One case: fields, related items (per case), history; returns (related items read, audit
-    /// events counted now).
+    /// One case found by a search sent at `searched_at`: fields, related items (per case),
+    /// history; returns (related items read, whether its history was read).
     async fn case(
         &self,
         found: &FoundCase,
+        searched_at: DateTime<Utc>,
         fetched: &[String],
         strategy: RelatedStrategy,
-        cutover: DateTime<Utc>,
-    ) -> Result<(u64, u64), BackfillError> {
+    ) -> Result<(u64, bool), BackfillError> {
         let domain = self.options.domain_id.as_str();
-        let taken_at = now_ms();
-        let mut fields = found.fields.clone();
+        // Each read as of its own data: the search's, then each GetCase's.
+        let mut reads = vec![Snapshot {
+            as_of: read_time(&found.fields, searched_at),
+            fields: found.fields.clone(),
+        }];
         for chunk in fetched.chunks(crate::connect_cases::GET_CASE_MAX_FIELDS) {
+            let sent_at = now_ms();
             let got = self
                 .limiter
                 .call("GetCase", || {
@@ -295,13 +291,17 @@ where
                 })
                 .await;
             match got {
-                Ok(Some(values)) => fields.extend(values),
+                Ok(Some(values)) => reads.push(Snapshot {
+                    as_of: read_time(&values, sent_at),
+                    fields: values,
+                }),
                 // Deleted since the search: a live projector sees its delete event.
-                Ok(None) | Err(ReaderError::NotFound { .. }) => return Ok((0, 0)),
+                Ok(None) | Err(ReaderError::NotFound { .. }) => return Ok((0, false)),
                 Err(e) => return Err(e.into()),
             }
         }
         let mut related_items = Vec::new();
+        let mut related_read_at = searched_at;
         if strategy == RelatedStrategy::PerCase {
             let mut token: Option<String> = None;
             loop {
@@ -312,6 +312,7 @@ where
                             .search_related_items(domain, &found.case_id, token.as_deref())
                     })
                     .await?;
+                related_read_at = page.sent_at;
                 related_items.extend(page.items.into_iter().map(|(_, item)| item));
                 token = page.next_token;
                 if token.is_none() {
@@ -319,13 +320,14 @@ where
                 }
             }
         }
-        let updated_at = match fields.get("last_updated_datetime") {
+        let time = |id: &str| match found.fields.get(id) {
             Some(FieldValue::String(t)) => t.parse::<DateTime<Utc>>().ok(),
             _ => None,
         };
-        let mut counted = 0;
         let mut status_history = Vec::new();
-        if updated_at.is_none_or(|t| t >= self.options.history_since) {
+        let history_read = time("last_updated_datetime")
+            .is_none_or(|t| t >= self.options.history_since);
+        if history_read {
             let mut token: Option<String> = None;
             let mut audit = Vec::new();
             loop {
@@ -343,26 +345,20 @@ where
                 }
             }
             status_history = history::status_history(&found.case_id, &audit);
-            let events = history::history_counters(domain, &found.case_id, &audit, cutover);
-            counted = self.store.count_once(&events).await? as u64;
         }
-        let created_at = match fields.get("created_datetime") {
-            Some(FieldValue::String(t)) => t.parse::<DateTime<Utc>>().ok(),
-            _ => None,
-        };
         let items = related_items.len() as u64;
         self.apply(CaseSnapshot {
             case_id: found.case_id.clone(),
             domain_id: domain.to_owned(),
             template_id: Some(found.template_id.clone()),
-            created_at,
-            taken_at,
-            fields: Some(fields),
+            created_at: time("created_datetime"),
+            reads,
             related_items,
+            related_read_at,
             status_history,
         })
         .await?;
-        Ok((items, counted))
+        Ok((items, history_read))
     }
 
     /// Applies a read as a snapshot.
@@ -394,9 +390,4 @@ fn split_fields(wanted: &[String]) -> (Vec<String>, Vec<String>) {
 
 fn parse_checkpoint(raw: &str) -> Result<Checkpoint, BackfillError> {
     serde_json::from_str(raw).map_err(|e| BackfillError::Checkpoint(e.to_string()))
-}
-
-/// Now, at the read model's precision.
-fn now_ms() -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_else(Utc::now)
 }

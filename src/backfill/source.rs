@@ -16,6 +16,8 @@ pub struct CasePage {
     pub next_token: Option<String>,
     /// Cases matching the search (the service's `totalCount`).
     pub total_count: Option<u64>,
+    /// When the request was sent: what the page's data is at least as new as.
+    pub sent_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +33,9 @@ pub struct FoundCase {
 pub struct RelatedItemPage {
     pub items: Vec<(String, RelatedItem)>,
     pub next_token: Option<String>,
+    /// When the request was sent: the version of the items read (they carry no time of their
+    /// own besides their association time).
+    pub sent_at: DateTime<Utc>,
 }
 
 /// One change in a case's audit history (GetCaseAuditEvents).

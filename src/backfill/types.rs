@@ -42,14 +42,14 @@ pub struct Options {
 pub struct Counts {
     pub cases: u64,
     pub related_items: u64,
-    /// Audit events counted into daily counters (each once, ever).
-    pub history_counted: u64,
+    /// Cases whose audit history was read (its statuses merged into the case's history).
+    #[serde(default)]
+    pub histories_read: u64,
     pub pages: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(super) struct Checkpoint {
-    pub(super) started_at: Option<DateTime<Utc>>,
     pub(super) cases_token: Option<String>,
     pub(super) cases_done: bool,
     pub(super) related_token: Option<String>,
@@ -68,7 +68,6 @@ pub struct Summary {
     pub calls: BTreeMap<&'static str, u64>,
     pub throttles: u64,
     pub elapsed: Duration,
-    pub cutover: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, thiserror::Error)]

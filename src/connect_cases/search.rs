@@ -16,6 +16,7 @@ use crate::backfill::source::{
     RelatedItemPage,
 };
 use crate::enrichment::ReaderError;
+use crate::model::now_ms;
 use crate::event::{FieldValue, RelatedItem, RelatedItemContent, RelatedItemType};
 
 /// Related-item and audit searches return at most 25 per page.
@@ -121,6 +122,7 @@ impl CaseDirectory for CasesApi {
                     .map_err(invalid("SearchCases"))?,
             );
         }
+        let sent_at = now_ms();
         let out = request
             .send()
             .await
@@ -138,6 +140,7 @@ impl CaseDirectory for CasesApi {
                 .collect(),
             next_token: next_page(out.next_token()),
             total_count: u64::try_from(out.total_count()).ok(),
+            sent_at,
         })
     }
 
@@ -147,6 +150,7 @@ impl CaseDirectory for CasesApi {
         case_id: &str,
         next_token: Option<&str>,
     ) -> Result<RelatedItemPage, ReaderError> {
+        let sent_at = now_ms();
         let out = self
             .client()
             .search_related_items()
@@ -173,6 +177,7 @@ impl CaseDirectory for CasesApi {
                 })
                 .collect(),
             next_token: next_page(out.next_token()),
+            sent_at,
         })
     }
 
@@ -197,6 +202,7 @@ impl CaseDirectory for CasesApi {
                     .map_err(invalid("SearchAllRelatedItems"))?,
             );
         }
+        let sent_at = now_ms();
         let out = request
             .send()
             .await
@@ -217,6 +223,7 @@ impl CaseDirectory for CasesApi {
                 })
                 .collect(),
             next_token: next_page(out.next_token()),
+            sent_at,
         })
     }
 

@@ -160,8 +160,10 @@ impl<R: CaseReader> Enricher<R> {
         old
     }
 
-    /// GetCase for `fields`, as a snapshot taken at `now`. A requested field the answer leaves
-    /// out is null in the case now, and is recorded as such.
+    /// GetCase for `fields`, sent at `now`: the snapshot is as of then (GetCase reads the case
+    /// itself, so its answer holds every change made before the request; one made while the
+    /// answer was in flight is newer and wins over it). A requested field the answer leaves out
+    /// is null in the case now, and is recorded as such.
     pub async fn fetch(
         &self,
         domain_id: &str,
@@ -190,7 +192,7 @@ impl<R: CaseReader> Enricher<R> {
                 values.retain(|id, _| fields.contains(id));
                 Ok(Enrichment {
                     snapshot: Some(Snapshot {
-                        taken_at: now,
+                        as_of: now,
                         fields: values,
                     }),
                     status: EnrichmentStatus::Fetched,

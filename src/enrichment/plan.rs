@@ -76,7 +76,7 @@ pub fn fields_to_fetch(ctx: &FetchContext<'_>, events: &[&CaseEvent]) -> BTreeSe
     }
     let full_refresh = match ctx.stored {
         Some(view) if view.version.is_some() => view
-            .snapshot_taken_at()
+            .snapshot_at()
             .is_none_or(|taken| ctx.now - taken > ctx.max_snapshot_age),
         _ => true,
     };
@@ -213,7 +213,7 @@ mod tests {
         crate::projection::apply_snapshot(
             &mut stored,
             &Snapshot {
-                taken_at: old,
+                as_of: old,
                 fields: [("summary".to_owned(), FieldValue::Empty)].into(),
             },
         );

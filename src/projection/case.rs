@@ -1,24 +1,15 @@
 //! The decision for one case: the stored state, the case's events in delivery order and maybe a
-//! GetCase snapshot in; the new state, an outcome per event, the counted events and what must be
-//! written out. The projector only loads, calls this, and commits.
+//! GetCase snapshot in; the new state, an outcome per event, and what must be written out (the
+//! case, its changed related items, the change of its contribution to the aggregates). The
+//! projector only loads, calls this, and commits.
 
 use std::collections::{BTreeSet, HashSet};
 
-use chrono::{DateTime, Utc};
-
-use super::{CaseView, CounterIncrements, Deferred, Outcome, ProjectionOptions, Snapshot, decide};
-use crate::analytics::aggregate::{Contributions, delta};
-use crate::event::{CaseEvent, Change};
-
-/// An event whose counters are committed with the state, exactly once (a marker per event).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CountedEvent {
-    pub event_id: String,
-    /// The related item a `RELATED_ITEM.CREATED` creates: written in the same transaction as the
-    /// event's marker, never ahead of it.
-    pub related_item_id: Option<String>,
-    pub counters: CounterIncrements,
-}
+use super::contribution::Contributions;
+use super::{
+    CaseView, Deferred, Outcome, ProjectionOptions, Snapshot, decide, with_contribution,
+};
+use crate::event::CaseEvent;
 
 /// What GetCase said about the case, for [`decide_case`].
 #[derive(Debug, Clone, Copy)]
@@ -33,11 +24,7 @@ pub struct EnrichmentResult<'a> {
 /// What a case decision depends on besides the stored state and the events.
 #[derive(Debug, Clone, Copy)]
 pub struct DecideContext<'a> {
-    /// Events committed by an earlier delivery (their marker exists).
-    pub already_counted: &'a HashSet<String>,
     pub enrichment: Option<EnrichmentResult<'a>>,
-    /// The domain's cut-over: older events move no counter.
-    pub count_from: Option<DateTime<Utc>>,
     /// `REPORT_DIMENSIONS`: the field ids metric aggregates are grouped by.
     pub dimensions: &'a [String],
     pub options: &'a ProjectionOptions,
@@ -54,7 +41,6 @@ pub struct CaseDecision {
     pub case_changed: bool,
     /// Related items whose stored record changed.
     pub changed_related_items: BTreeSet<String>,
-    pub counted: Vec<CountedEvent>,
     /// What to add to the metric aggregates, written with the case item.
     pub metric_deltas: Contributions,
 }
@@ -62,27 +48,19 @@ pub struct CaseDecision {
 impl CaseDecision {
     /// Whether anything must be written.
     pub fn writes(&self) -> bool {
-        self.view.is_some()
-            && (self.case_changed
-                || !self.changed_related_items.is_empty()
-                || !self.counted.is_empty())
+        self.view.is_some() && (self.case_changed || !self.changed_related_items.is_empty())
     }
 }
 
-/// Folds `events` (one case, delivery order) onto `stored`. Events in `already_counted` were
-/// committed by an earlier delivery (their marker exists) and copies of one event within
-/// `events` count once: both report `duplicate` and move nothing. Events older than
-/// `count_from` (the domain's cut-over: backfill counted what happened before it) move no
-/// counter, though they still change the state.
+/// Folds `events` (one case, delivery order) onto `stored`. Copies of one event within `events`
+/// report `duplicate` after the first; so does an event the stored state already holds.
 pub fn decide_case(
     stored: Option<&CaseView>,
     events: &[CaseEvent],
     context: &DecideContext<'_>,
 ) -> CaseDecision {
     let DecideContext {
-        already_counted,
         enrichment,
-        count_from,
         dimensions,
         options,
     } = *context;
@@ -92,12 +70,11 @@ pub fn decide_case(
         view: None,
         case_changed: false,
         changed_related_items: BTreeSet::new(),
-        counted: Vec::new(),
         metric_deltas: Contributions::new(),
     };
     let mut seen: HashSet<&str> = HashSet::new();
     for event in events {
-        if already_counted.contains(&event.id) || !seen.insert(&event.id) {
+        if !seen.insert(&event.id) {
             decision.outcomes.push(Outcome::Duplicate);
             continue;
         }
@@ -110,17 +87,6 @@ pub fn decide_case(
         decision
             .changed_related_items
             .extend(d.changed_related_items);
-        let counts = count_from.is_none_or(|from| event.changed_at >= from);
-        if let Some(counters) = d.counters.filter(|_| counts) {
-            decision.counted.push(CountedEvent {
-                event_id: event.id.clone(),
-                related_item_id: match &event.change {
-                    Change::RelatedItem(r) => Some(r.item.id.clone()),
-                    _ => None,
-                },
-                counters,
-            });
-        }
         state = Some(d.view);
     }
     if let (Some(view), Some(enrichment)) = (state.as_mut(), enrichment) {
@@ -142,7 +108,10 @@ pub fn decide_case(
         decision.case_changed |=
             (&view.fields, &view.enrichment, &view.deferred) != (&before.0, &before.1, &before.2);
     }
-    decision.metric_deltas = delta(stored, state.as_ref(), dimensions);
-    decision.view = state;
+    if let Some(view) = state {
+        let (view, deltas) = with_contribution(stored, view, dimensions);
+        decision.metric_deltas = deltas;
+        decision.view = Some(view);
+    }
     decision
 }

@@ -1,5 +1,6 @@
 //! The pure projection core: given a case's read-model state (or none), one event and maybe a
-//! GetCase snapshot, decide the new state, what to write, and which counters the event moves.
+//! GetCase snapshot, decide the new state and what to write; every number follows from the
+//! states alone ([`contribution`]).
 //!
 //! No I/O, no clock, no randomness. The state is a join-semilattice: every field, related item
 //! and delete carries the `(approximateChangeTime, event id)` version that set it, and merging
@@ -8,7 +9,7 @@
 //! for the proof by property test).
 
 mod case;
-pub mod counters;
+pub mod contribution;
 mod related;
 mod snapshot;
 mod trim;
@@ -18,9 +19,8 @@ use crate::event::{
     CaseChange, CaseEvent, Change, FieldValue, Operation, RelatedItemChange, RelatedItemType,
 };
 
-pub use case::{CaseDecision, CountedEvent, DecideContext, EnrichmentResult, decide_case};
-pub use counters::{CounterIncrements, counters_for};
-pub use snapshot::{CaseSnapshot, decide_gone, decide_snapshot};
+pub use case::{CaseDecision, DecideContext, EnrichmentResult, decide_case};
+pub use snapshot::{CaseSnapshot, decide_gone, decide_regroup, decide_snapshot, read_time};
 pub use trim::{estimated_field_bytes, trimmed_values};
 pub use view::{CaseView, Deferred, RelatedItemView, Snapshot, Version, Versioned};
 
@@ -37,7 +37,7 @@ pub struct ProjectionOptions {
 pub enum Outcome {
     /// The event is the newest the read model has seen for what it touches.
     Applied,
-    /// Older than stored state: it only fills in what no newer event has set (and still counts).
+    /// Older than stored state: it only fills in what no newer event has set.
     Stale,
     /// This exact event was applied before.
     Duplicate,
@@ -83,14 +83,12 @@ pub struct Decision {
     pub changed_related_items: Vec<String>,
     /// Whether the case item changed (fields, metadata, delete, related-item counts).
     pub case_changed: bool,
-    /// The dashboard counters this event moves; `None` when it moves none or was seen before.
-    pub counters: Option<CounterIncrements>,
 }
 
 impl Decision {
     /// Nothing to write at all.
     pub fn is_noop(&self) -> bool {
-        !self.case_changed && self.changed_related_items.is_empty() && self.counters.is_none()
+        !self.case_changed && self.changed_related_items.is_empty()
     }
 }
 
@@ -120,18 +118,12 @@ pub fn decide(
         }
         Change::RelatedItem(change) => apply_related(&mut view, change, &version, options),
     };
-    let counters = match outcome {
-        Outcome::Duplicate => None,
-        Outcome::Skipped(SkipReason::UnknownEventType | SkipReason::UnknownRelatedItemType) => None,
-        _ => counters_for(event),
-    };
     let case_changed = !same_case_item(&before, &view);
     Decision {
         outcome,
         view,
         changed_related_items,
         case_changed,
-        counters,
     }
 }
 
@@ -148,6 +140,18 @@ pub fn fold<'a>(
             Some(decision.view)
         }
     })
+}
+
+/// The state to write, its contribution grouped under `dimensions`, and what that changes in the
+/// aggregates against what `stored` contributed as written.
+fn with_contribution(
+    stored: Option<&CaseView>,
+    mut view: CaseView,
+    dimensions: &[String],
+) -> (CaseView, contribution::Contributions) {
+    view.grouped_by = Some(dimensions.to_vec());
+    let deltas = contribution::delta(stored, Some(&view));
+    (view, deltas)
 }
 
 fn same_case_item(a: &CaseView, b: &CaseView) -> bool {
@@ -179,15 +183,12 @@ fn apply_case(
     }
 
     if change.operation == Operation::Deleted {
+        // The earliest delete is the delete: a reconcile tombstone (dated by its read, after
+        // the fact) gives way to the event, whatever the order they came in.
         let outcome = match &view.deleted {
             Some(deleted) if deleted == version => Outcome::Duplicate,
-            Some(deleted) if deleted > version => Outcome::Stale,
-            Some(_) => {
-                view.deleted = Some(version.clone());
-                view.version = Some(version.clone());
-                Outcome::Stale
-            }
-            None => {
+            Some(deleted) if deleted < version => Outcome::Stale,
+            _ => {
                 view.deleted = Some(version.clone());
                 view.version = Some(version.clone());
                 Outcome::Applied
@@ -251,7 +252,7 @@ fn merge_field(view: &mut CaseView, id: &str, value: &FieldValue, version: &Vers
 
 /// Adds a status the case had at `version` to its history: the union of what every event and
 /// read said, so it does not depend on the order they came in (entries after a delete are kept
-/// but count for nothing, see `analytics::aggregate`), within the bounds
+/// but count for nothing, see [`contribution`]), within the bounds
 /// [`compact_status_history`] keeps it to.
 pub fn record_status(view: &mut CaseView, version: &Version, status: &str) {
     view.status_history
@@ -298,10 +299,10 @@ pub fn compact_status_history(history: &mut std::collections::BTreeMap<Version, 
     }
 }
 
-/// Applies GetCase values taken at `snapshot.taken_at`: they replace fields set by older
-/// events and never roll back a value from a newer one. Nothing changes on a tombstone.
+/// Applies values read as of `snapshot.as_of`: they replace fields set by older events and
+/// never roll back a value from a newer one. Nothing changes on a tombstone.
 pub fn apply_snapshot(view: &mut CaseView, snapshot: &Snapshot) {
-    let version = Version::snapshot(snapshot.taken_at);
+    let version = Version::snapshot(snapshot.as_of);
     if let Some(FieldValue::String(status)) = snapshot.fields.get("status") {
         record_status(view, &version, status);
     }

@@ -1,7 +1,8 @@
-//! A case as the Cases API shows it at one instant (backfill, reconcile): the same fold as
-//! events, with the version `(time of the read, "")`. It fills and refreshes what older events
-//! set, never rolls back what a newer event set, never resurrects a deleted case, and counts
-//! nothing (counters come from events and audit history).
+//! A case as the Cases API shows it (backfill, reconcile): the same fold as events. Each read is
+//! versioned by its own data's time ([`read_time`]): it fills and refreshes what older events
+//! set, never rolls back what a newer event set (even from a search index that lags behind: its
+//! answer is as old as its data says), and never resurrects a deleted case. The numbers follow
+//! from the resulting state like any other change.
 
 use std::collections::BTreeMap;
 
@@ -9,32 +10,52 @@ use chrono::{DateTime, Utc};
 
 use super::case::CaseDecision;
 use super::related::apply_related;
-use super::{CaseView, ProjectionOptions, Snapshot, Version, apply_snapshot};
-use crate::analytics::aggregate::delta;
-use crate::event::{FieldValue, Operation, RelatedItem, RelatedItemChange};
+use super::{
+    CaseView, ProjectionOptions, Snapshot, Version, apply_snapshot, with_contribution,
+};
+use crate::event::{FieldValue, Operation, RelatedItem, RelatedItemChange, RelatedItemType};
 
-/// What one read of the Cases API says about a case.
+/// The system field every read asks for: the case's own time of its last change.
+pub const LAST_UPDATED: &str = "last_updated_datetime";
+
+/// The time a read's data is as of: the case's `last_updated_datetime` in the same answer, or
+/// the instant the request was sent when the answer has none. Never the reader's clock after the
+/// answer: a change made while the answer was in flight is newer than the read, so the read
+/// cannot roll it back.
+pub fn read_time(fields: &BTreeMap<String, FieldValue>, sent_at: DateTime<Utc>) -> DateTime<Utc> {
+    match fields.get(LAST_UPDATED) {
+        Some(FieldValue::String(t)) => t
+            .parse::<DateTime<Utc>>()
+            .ok()
+            .and_then(|t| DateTime::from_timestamp_millis(t.timestamp_millis()))
+            .unwrap_or(sent_at),
+        _ => sent_at,
+    }
+}
+
+/// What reads of the Cases API say about a case.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseSnapshot {
     pub case_id: String,
     pub domain_id: String,
     pub template_id: Option<String>,
     pub created_at: Option<DateTime<Utc>>,
-    pub taken_at: DateTime<Utc>,
-    /// Field values; `None` when this read saw only related items.
-    pub fields: Option<BTreeMap<String, FieldValue>>,
-    /// Related items as read (content as the API returns it).
+    /// Field values, one entry per read (a search answer, then GetCase for the fields beyond
+    /// it), each as of its own time; empty when only related items were read.
+    pub reads: Vec<Snapshot>,
+    /// Related items as read (content as the API returns it), and when that request was sent.
     pub related_items: Vec<RelatedItem>,
+    pub related_read_at: DateTime<Utc>,
     /// Statuses the case had, from its audit history (`performedTime`, audit event id).
     pub status_history: Vec<(Version, String)>,
 }
 
 impl CaseSnapshot {
-    /// One snapshot per case of a domain-wide related-item read (`(case id, item)` pairs): the
-    /// items only, no fields.
+    /// One snapshot per case of a domain-wide related-item read (`(case id, item)` pairs) sent at
+    /// `sent_at`: the items only, no fields.
     pub fn of_related_items(
         domain_id: &str,
-        taken_at: DateTime<Utc>,
+        sent_at: DateTime<Utc>,
         items: impl IntoIterator<Item = (String, RelatedItem)>,
     ) -> Vec<CaseSnapshot> {
         let mut by_case: BTreeMap<String, Vec<RelatedItem>> = BTreeMap::new();
@@ -48,9 +69,9 @@ impl CaseSnapshot {
                 domain_id: domain_id.to_owned(),
                 template_id: None,
                 created_at: None,
-                taken_at,
-                fields: None,
+                reads: Vec::new(),
                 related_items,
+                related_read_at: sent_at,
                 status_history: Vec::new(),
             })
             .collect()
@@ -70,7 +91,6 @@ pub fn decide_snapshot(
         ..CaseView::default()
     });
     let before = view.clone();
-    let version = Version::snapshot(snapshot.taken_at);
     if view.template_id.is_none() {
         view.template_id.clone_from(&snapshot.template_id);
     }
@@ -82,20 +102,20 @@ pub fn decide_snapshot(
         super::record_status(&mut view, version, status);
     }
     if !view.is_deleted() {
-        if let Some(fields) = &snapshot.fields {
+        for read in &snapshot.reads {
             // A case no event has touched yet is "as of the read".
             if view.version.is_none() {
-                view.version = Some(version.clone());
+                view.version = Some(Version::snapshot(read.as_of));
             }
-            apply_snapshot(
-                &mut view,
-                &Snapshot {
-                    taken_at: snapshot.taken_at,
-                    fields: fields.clone(),
-                },
-            );
+            apply_snapshot(&mut view, read);
         }
-        for item in &snapshot.related_items {
+        let version = Version::snapshot(snapshot.related_read_at);
+        // Types this version does not know are skipped, as their events are.
+        let known = snapshot
+            .related_items
+            .iter()
+            .filter(|i| !matches!(i.item_type, RelatedItemType::Unknown(_)));
+        for item in known {
             let change = RelatedItemChange {
                 operation: Operation::Updated,
                 changed_attributes: Vec::new(),
@@ -110,29 +130,24 @@ pub fn decide_snapshot(
         view.enrichment = Some("fetched".to_owned());
     }
     let case_changed = view != before;
-    let metric_deltas = delta(
-        stored,
-        Some(&view).filter(|_| case_changed).or(stored),
-        dimensions,
-    );
+    let (view, metric_deltas) = with_contribution(stored, view, dimensions);
     CaseDecision {
         outcomes: Vec::new(),
         view: (case_changed || stored.is_some()).then_some(view),
         case_changed,
         changed_related_items,
-        counted: Vec::new(),
         metric_deltas,
     }
 }
 
-/// The Cases API says the case does not exist (GetCase 404) while the read model holds it live:
-/// its `CASE.DELETED` was lost. The case becomes a tombstone at `(taken_at, "")`, which the item
-/// records as `deletedBy = reconcile`. Counts nothing: a delete event delivered later still
-/// counts (it finds the tombstone and is `stale`), and no counter is invented without one.
-/// Nothing changes for a case already deleted or not held.
+/// The Cases API says the case does not exist (GetCase 404 naming the case, for a request sent
+/// at `sent_at`) while the read model holds it live: its `CASE.DELETED` was lost. The case
+/// becomes a tombstone at `(sent_at, "")`, which the item records as `deletedBy = reconcile`; it
+/// counts as deleted that day until the delete event, if it ever comes, moves it to its own
+/// (earlier) time. Nothing changes for a case already deleted or not held.
 pub fn decide_gone(
     stored: Option<&CaseView>,
-    taken_at: DateTime<Utc>,
+    sent_at: DateTime<Utc>,
     dimensions: &[String],
 ) -> CaseDecision {
     let mut decision = CaseDecision {
@@ -140,7 +155,6 @@ pub fn decide_gone(
         view: None,
         case_changed: false,
         changed_related_items: Default::default(),
-        counted: Vec::new(),
         metric_deltas: Default::default(),
     };
     let Some(stored) = stored.filter(|v| !v.is_deleted()) else {
@@ -148,7 +162,7 @@ pub fn decide_gone(
         return decision;
     };
     let mut view = stored.clone();
-    let version = Version::snapshot(taken_at);
+    let version = Version::snapshot(sent_at);
     // Never older than what the read model holds: the case was gone when read.
     let version = match &view.version {
         Some(v) if *v > version => v.clone(),
@@ -158,9 +172,31 @@ pub fn decide_gone(
     view.version = Some(version);
     decision.changed_related_items = super::clear_tombstone(&mut view).into_iter().collect();
     decision.case_changed = true;
-    decision.metric_deltas = delta(Some(stored), Some(&view), dimensions);
+    let (view, metric_deltas) = with_contribution(Some(stored), view, dimensions);
+    decision.metric_deltas = metric_deltas;
     decision.view = Some(view);
     decision
+}
+
+/// Moves a stored case's contribution to the groups of `dimensions` (`casesctl regroup`): from
+/// what it was written under (nothing, for a case stored before contributions were kept) to
+/// what it contributes now. Writes nothing when it is already grouped so.
+pub fn decide_regroup(stored: Option<&CaseView>, dimensions: &[String]) -> CaseDecision {
+    let current = stored.is_some_and(|v| v.grouped_by.as_deref() == Some(dimensions));
+    let (view, metric_deltas) = match stored {
+        Some(view) => {
+            let (view, deltas) = with_contribution(stored, view.clone(), dimensions);
+            (Some(view), deltas)
+        }
+        None => (None, Default::default()),
+    };
+    CaseDecision {
+        outcomes: Vec::new(),
+        view,
+        case_changed: stored.is_some() && !current,
+        changed_related_items: Default::default(),
+        metric_deltas,
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@ use crate::event::{CaseEvent, FieldValue, RelatedItemType};
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Version {
     pub at: DateTime<Utc>,
-    /// Empty for values that came from a GetCase snapshot, so an event at the same instant wins.
+    /// Empty for values that came from a read of the Cases API (a snapshot), so an event at the
+    /// same instant wins.
     pub event_id: String,
 }
 
@@ -24,9 +25,10 @@ impl Version {
         }
     }
 
-    pub fn snapshot(taken_at: DateTime<Utc>) -> Self {
+    /// A read's version: the time its data is as of (see [`super::read_time`]).
+    pub fn snapshot(as_of: DateTime<Utc>) -> Self {
         Version {
-            at: taken_at,
+            at: as_of,
             event_id: String::new(),
         }
     }
@@ -69,6 +71,10 @@ pub struct CaseView {
     /// Fields GetCase could not fill yet (throttled, or the instance's GetCase budget spent):
     /// the case is in the `byDeferred` index until a snapshot fills them or the case is deleted.
     pub deferred: Option<Deferred>,
+    /// The `REPORT_DIMENSIONS` the case's contribution to the aggregates was written under;
+    /// `None` when it has written none (a case stored by a version before contributions were
+    /// kept per case). What it contributed is recomputed from this, never from today's setting.
+    pub grouped_by: Option<Vec<String>>,
 }
 
 /// Enrichment put off: since when, and which fields are still wanted from GetCase.
@@ -105,10 +111,12 @@ pub struct RelatedItemView {
     pub custom_fields: Option<BTreeMap<String, FieldValue>>,
 }
 
-/// Field values fetched with GetCase at `taken_at` (the case as it is now, not as of an event).
+/// Field values read from the Cases API (GetCase, SearchCases): the case as of `as_of`, the data's
+/// own time (its `last_updated_datetime` in the same answer) or, when the answer carries none,
+/// the instant the request was sent; never the reader's clock after the answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
-    pub taken_at: DateTime<Utc>,
+    pub as_of: DateTime<Utc>,
     pub fields: BTreeMap<String, FieldValue>,
 }
 
@@ -150,8 +158,8 @@ impl CaseView {
         }
     }
 
-    /// Newest GetCase snapshot that still provides at least one stored field.
-    pub fn snapshot_taken_at(&self) -> Option<DateTime<Utc>> {
+    /// Newest read that still provides at least one stored field.
+    pub fn snapshot_at(&self) -> Option<DateTime<Utc>> {
         self.fields
             .values()
             .filter(|f| f.version.is_snapshot())

@@ -6,18 +6,16 @@ mod enrich;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use tokio::time::Instant;
 
 use crate::enrichment::{CaseReader, Enricher, EnrichmentStatus, NoCases};
 use crate::event::{CaseEvent, Change, Invocation, RelatedItemType};
 use crate::projection::{
-    CaseDecision, DecideContext, EnrichmentResult, Outcome, ProjectionOptions, counters_for,
-    decide, decide_case,
+    CaseDecision, DecideContext, EnrichmentResult, Outcome, ProjectionOptions, decide, decide_case,
 };
 use crate::report::{
     InvocationKind, InvocationReport, RecordError, RecordOutcome, RecordReport, Work,
@@ -34,8 +32,6 @@ pub struct Projector<S, R = NoCases> {
     enricher: Option<Enricher<R>>,
     options: ProjectionOptions,
     case_concurrency: usize,
-    /// Each domain's counting cut-over, once known (it never changes once set).
-    cutovers: std::sync::Mutex<HashMap<String, DateTime<Utc>>>,
     /// `REPORT_DIMENSIONS`: what the metric aggregates are grouped by.
     dimensions: Vec<String>,
 }
@@ -70,7 +66,6 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
             enricher,
             options,
             case_concurrency: case_concurrency.max(1),
-            cutovers: Default::default(),
             dimensions: Vec::new(),
         }
     }
@@ -141,22 +136,11 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
         }
 
         self.describe_new_fields(&events_flat(&by_case)).await;
-        // The earliest event of the invocation that counts, per domain: the cut-over candidate.
-        let mut first_counted: HashMap<String, DateTime<Utc>> = HashMap::new();
-        for e in events_flat(&by_case) {
-            if counters_for(e).is_some() {
-                let at = first_counted
-                    .entry(e.domain_id.clone())
-                    .or_insert(e.changed_at);
-                *at = (*at).min(e.changed_at);
-            }
-        }
-        let first_counted = &first_counted;
         let mut work = Work::default();
         let mut results = futures::stream::iter(by_case)
             .map(|(_, events)| async move {
                 let indexes: Vec<usize> = events.iter().map(|(i, _)| *i).collect();
-                let work = self.project_case(events, first_counted);
+                let work = self.project_case(events);
                 match deadline {
                     Some(deadline) => tokio::time::timeout_at(deadline, work)
                         .await
@@ -196,40 +180,17 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
         }
     }
 
-    /// The instant from which this projector counts events of the chunk's domain: the domain's
-    /// cut-over, set here by the first event it counts unless a backfill set it first.
-    async fn cutover(
-        &self,
-        domain: &str,
-        first_counted: &HashMap<String, DateTime<Utc>>,
-    ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        if let Some(at) = self.cutovers.lock().unwrap().get(domain) {
-            return Ok(Some(*at));
-        }
-        let at = match self.store.cutover(domain).await? {
-            Some(at) => at,
-            None => match first_counted.get(domain) {
-                Some(first) => self.store.set_cutover_once(domain, *first).await?,
-                // Nothing to count yet: decide without one.
-                None => return Ok(None),
-            },
-        };
-        self.cutovers.lock().unwrap().insert(domain.to_owned(), at);
-        Ok(Some(at))
-    }
-
     /// All events of one case, in order, committed in as few transactions as possible.
     async fn project_case(
         &self,
         events: Vec<(usize, CaseEvent)>,
-        first_counted: &HashMap<String, DateTime<Utc>>,
     ) -> (Vec<(usize, RecordOutcome)>, Work) {
         let mut outcomes = Vec::with_capacity(events.len());
         let mut work = Work::default();
         let (indexes, mut events): (Vec<usize>, Vec<CaseEvent>) = events.into_iter().unzip();
         for chunk_indexes in indexes.chunks(EVENTS_PER_COMMIT) {
             let chunk: Vec<CaseEvent> = events.drain(..chunk_indexes.len()).collect();
-            match self.project_chunk(chunk, first_counted).await {
+            match self.project_chunk(chunk).await {
                 Ok((chunk_outcomes, chunk_work)) => {
                     work.add(chunk_work);
                     outcomes.extend(
@@ -262,7 +223,6 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
     async fn project_chunk(
         &self,
         mut events: Vec<CaseEvent>,
-        first_counted: &HashMap<String, DateTime<Utc>>,
     ) -> Result<(Vec<Outcome>, Work), RecordError> {
         let case_id = events[0].case_id.clone();
         let case_id = &case_id;
@@ -270,8 +230,6 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
         let mut stored = self.store.load(case_id).await?;
         // Enrich once per chunk; the snapshot stays valid across reloads (it carries its time).
         let enrichment = self.enrich(&mut events, stored.as_ref(), &mut work).await?;
-        let count_from = self.cutover(&events[0].domain_id, first_counted).await?;
-        let mut already_counted: HashSet<String> = HashSet::new();
         for attempt in 1..=MAX_ATTEMPTS {
             if attempt > 1 {
                 stored = self.store.load(case_id).await?;
@@ -280,7 +238,6 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
                 stored.as_ref().map(|s| &s.view),
                 &events,
                 &DecideContext {
-                    already_counted: &already_counted,
                     enrichment: enrichment.as_ref().map(|e| EnrichmentResult {
                         snapshot: e.snapshot.as_ref(),
                         status: e.status.label(),
@@ -289,7 +246,6 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
                             _ => None,
                         },
                     }),
-                    count_from,
                     dimensions: &self.dimensions,
                     options: &self.options,
                 },
@@ -301,7 +257,6 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
                 outcomes,
                 view: Some(view),
                 changed_related_items,
-                counted,
                 metric_deltas,
                 ..
             } = decision
@@ -315,7 +270,6 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
                     .iter()
                     .filter_map(|id| view.related_items.get(id))
                     .collect(),
-                counted_events: counted,
                 metric_deltas: &metric_deltas,
             };
             match self.store.commit(&commit).await {
@@ -326,10 +280,6 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
                     work.write_units += write_units;
                     work.write_requests += write_requests;
                     return Ok((outcomes, work));
-                }
-                Ok(CommitOutcome::AlreadyCounted { event_ids }) => {
-                    // Those events were fully applied by an earlier delivery: drop them and retry.
-                    already_counted.extend(event_ids);
                 }
                 Ok(CommitOutcome::RevisionConflict) => backoff(attempt).await,
                 Err(StoreError::Contention(_)) if attempt < MAX_ATTEMPTS => backoff(attempt).await,

@@ -4,13 +4,14 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::output::{now_ms, time_field};
+use super::output::time_field;
+use crate::model::now_ms;
 use super::types::Applied;
 use super::{Reconcile, ReconcileError};
 use crate::backfill::source::CaseDirectory;
 use crate::enrichment::{CaseReader, ReaderError};
 use crate::event::FieldValue;
-use crate::projection::{CaseSnapshot, decide_gone, decide_snapshot};
+use crate::projection::{CaseSnapshot, Snapshot, decide_gone, decide_snapshot, read_time};
 use crate::store::{DomainStore, ReadModelStore, commit_decision};
 
 impl<C, S> Reconcile<'_, C, S>
@@ -25,9 +26,9 @@ where
         case_id: &str,
         fields: &[String],
     ) -> Result<Applied, ReconcileError> {
-        let taken_at = now_ms();
+        let sent_at = now_ms();
         match self.get_case(case_id, fields).await? {
-            None => self.gone(case_id, taken_at).await,
+            None => self.gone(case_id, sent_at).await,
             Some(mut values) => {
                 for id in fields {
                     values.entry(id.clone()).or_insert(FieldValue::Empty);
@@ -37,9 +38,12 @@ where
                     domain_id: self.options.domain_id.clone(),
                     template_id: None,
                     created_at: time_field(&values, "created_datetime"),
-                    taken_at,
-                    fields: Some(values),
+                    reads: vec![Snapshot {
+                        as_of: read_time(&values, sent_at),
+                        fields: values,
+                    }],
                     related_items: Vec::new(),
+                    related_read_at: sent_at,
                     status_history: Vec::new(),
                 })
                 .await
@@ -72,10 +76,10 @@ where
     pub(super) async fn gone(
         &self,
         case_id: &str,
-        taken_at: DateTime<Utc>,
+        sent_at: DateTime<Utc>,
     ) -> Result<Applied, ReconcileError> {
         let committed = commit_decision(self.store, case_id, |stored| {
-            decide_gone(stored, taken_at, &self.options.dimensions)
+            decide_gone(stored, sent_at, &self.options.dimensions)
         })
         .await?;
         let Some((stored, _)) = committed else {

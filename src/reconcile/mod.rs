@@ -28,7 +28,7 @@ use crate::backfill::Limiter;
 use crate::backfill::source::{CaseDirectory, CaseSearch, FoundCase};
 use crate::enrichment::{CaseReader, ReaderError};
 use crate::event::FieldValue;
-use crate::projection::CaseSnapshot;
+use crate::projection::{CaseSnapshot, Snapshot, read_time};
 use crate::store::{DomainStore, ReadModelStore};
 
 /// The checkpoint's and the lease's name.
@@ -51,7 +51,8 @@ mod output;
 mod types;
 
 pub use output::{emf, parse_window, render};
-use output::{now_ms, time_field, updated_at};
+use crate::model::now_ms;
+use output::{time_field, updated_at};
 pub use types::*;
 use types::{Applied, Checkpoint, Pending, RelatedPass};
 
@@ -236,7 +237,7 @@ where
                 current.push(found);
             }
             let results: Vec<Result<Applied, ReconcileError>> = futures::stream::iter(current)
-                .map(|found| self.found(found, &searched, &fetched))
+                .map(|found| self.found(found, page.sent_at, &searched, &fetched))
                 .buffer_unordered(CASES_AT_ONCE)
                 .collect()
                 .await;
@@ -369,34 +370,42 @@ where
         Ok(options.into_keys().collect())
     }
 
-    /// A case the search returned: its searched fields (absent ones are empty now), the rest
-    /// with GetCase, applied as a snapshot.
+    /// A case the search (sent at `searched_at`) returned: its searched fields (absent ones are
+    /// empty now) as of the search's data, the rest with GetCase as of its own, applied as a
+    /// snapshot.
     async fn found(
         &self,
         found: &FoundCase,
+        searched_at: DateTime<Utc>,
         searched: &[String],
         fetched: &[String],
     ) -> Result<Applied, ReconcileError> {
-        let taken_at = now_ms();
         let mut fields = found.fields.clone();
         for id in searched {
             fields.entry(id.clone()).or_insert(FieldValue::Empty);
         }
+        let mut reads = vec![Snapshot {
+            as_of: read_time(&fields, searched_at),
+            fields,
+        }];
         if !fetched.is_empty() {
+            let sent_at = now_ms();
             match self.get_case(&found.case_id, fetched).await? {
-                Some(values) => fields.extend(values),
-                None => return self.gone(&found.case_id, taken_at).await,
+                Some(values) => reads.push(Snapshot {
+                    as_of: read_time(&values, sent_at),
+                    fields: values,
+                }),
+                None => return self.gone(&found.case_id, sent_at).await,
             }
         }
-        let created_at = time_field(&fields, "created_datetime");
         self.apply(CaseSnapshot {
             case_id: found.case_id.clone(),
             domain_id: self.options.domain_id.clone(),
             template_id: Some(found.template_id.clone()),
-            created_at,
-            taken_at,
-            fields: Some(fields),
+            created_at: time_field(&found.fields, "created_datetime"),
+            reads,
             related_items: Vec::new(),
+            related_read_at: searched_at,
             status_history: Vec::new(),
         })
         .await
@@ -445,7 +454,7 @@ where
                 .items
                 .into_iter()
                 .filter(|(_, item)| item.created_at.is_none_or(|t| t >= since));
-            let snapshots = CaseSnapshot::of_related_items(domain, now_ms(), recent);
+            let snapshots = CaseSnapshot::of_related_items(domain, page.sent_at, recent);
             let results: Vec<(String, Result<Applied, ReconcileError>)> =
                 futures::stream::iter(snapshots)
                     .map(|snapshot| async move {

@@ -23,11 +23,6 @@ pub(super) fn updated_at(found: &FoundCase) -> Option<DateTime<Utc>> {
     time_field(&found.fields, "last_updated_datetime")
 }
 
-/// Now, at the read model's precision.
-pub(super) fn now_ms() -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_else(Utc::now)
-}
-
 /// The run's summary as one CloudWatch EMF line (namespace `CasesProjector`, dimension
 /// `DomainId`): what reconcile found and fixed, and the oldest deferred case's age (alarmed).
 pub fn emf(summary: &Summary, domain_id: &str, now: DateTime<Utc>) -> serde_json::Value {

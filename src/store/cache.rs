@@ -174,4 +174,12 @@ impl<S: PlanExecutor> PlanExecutor for CachedStore<S> {
     ) -> Result<Vec<Item>, StoreError> {
         self.inner.query_range(pk, from_sk, to_sk).await
     }
+
+    async fn case_page(
+        &self,
+        domain_id: &str,
+        after: Option<&Key>,
+    ) -> Result<(Vec<String>, Option<Key>), StoreError> {
+        self.inner.case_page(domain_id, after).await
+    }
 }

@@ -1,6 +1,6 @@
 //! Load → decide → commit for one case, deciding again on a lost race: the loop every
-//! Cases-API read (backfill, reconcile) goes through. The projector has its own, which also
-//! handles counted events.
+//! Cases-API read (backfill, reconcile) and regroup go through. The projector has its own, which
+//! also enriches and reports per event.
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use crate::projection::{CaseDecision, CaseView};
 const MAX_ATTEMPTS: u32 = 8;
 
 /// Commits what `decide` makes of the stored state of `case_id`, again on a lost race (with
-/// backoff). For decisions that count nothing (snapshots, tombstones). Returns the state it was
+/// backoff). Returns the state it was
 /// decided on and the committed view, or `None` when the decision writes nothing.
 pub async fn commit_decision<S: CaseStore>(
     store: &S,
@@ -21,7 +21,6 @@ pub async fn commit_decision<S: CaseStore>(
     for attempt in 1..=MAX_ATTEMPTS {
         let stored = store.load(case_id).await?;
         let decision = decide(stored.as_ref().map(|s| &s.view));
-        debug_assert!(decision.counted.is_empty(), "a read counts nothing");
         let Some(view) = decision.view.as_ref().filter(|_| decision.writes()) else {
             return Ok(None);
         };
@@ -33,7 +32,6 @@ pub async fn commit_decision<S: CaseStore>(
                 .iter()
                 .filter_map(|id| view.related_items.get(id))
                 .collect(),
-            counted_events: Vec::new(),
             metric_deltas: &decision.metric_deltas,
         };
         match store.commit(&commit).await? {

@@ -1,5 +1,5 @@
-//! Per-domain bookkeeping on top of any store that can read an item and run a write plan: the
-//! counting cut-over, checkpoints of long runs, and counts from history (exactly once by marker).
+//! Per-domain bookkeeping on top of any store that can read an item and run a write plan:
+//! checkpoints and leases of long runs, the indexes reconcile reads, the cases regroup pages.
 
 use std::future::Future;
 
@@ -7,15 +7,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 use super::item::{Item, iso};
-use super::keys::{
-    BY_DEFERRED, BY_STATUS, Key, case_id_of, checkpoint_key, cutover_key, lease_key,
-};
-use super::writes::{Condition, Write, WritePlan, count_plan};
+use super::keys::{BY_DEFERRED, BY_STATUS, Key, case_id_of, checkpoint_key, lease_key};
+use super::writes::{Condition, Write, WritePlan};
 use super::{CommitOutcome, StoreError};
-use crate::projection::CountedEvent;
-
-/// Markers per counting transaction (plus a few counter updates: well under 100 actions).
-const EVENTS_PER_COUNT: usize = 40;
 
 /// A query of a secondary index: every item whose partition attribute equals the value and whose
 /// sort attribute is at least `from` (all of them with `None`), in sort order.
@@ -53,23 +47,18 @@ pub trait PlanExecutor: Send + Sync {
         from_sk: &str,
         to_sk: &str,
     ) -> impl Future<Output = Result<Vec<Item>, StoreError>> + Send;
+
+    /// One page of the case items of `domain_id` in table order, after `after` (a key this
+    /// returned before): their case ids, and the key to go on from (`None` at the end).
+    fn case_page(
+        &self,
+        domain_id: &str,
+        after: Option<&Key>,
+    ) -> impl Future<Output = Result<(Vec<String>, Option<Key>), StoreError>> + Send;
 }
 
 /// Per-domain state of the read model.
 pub trait DomainStore: Send + Sync {
-    /// The counting cut-over: live events count at or after it, backfill's history before it.
-    fn cutover(
-        &self,
-        domain_id: &str,
-    ) -> impl Future<Output = Result<Option<DateTime<Utc>>, StoreError>> + Send;
-
-    /// Sets the cut-over unless one is set (conditional write); returns the one in force.
-    fn set_cutover_once(
-        &self,
-        domain_id: &str,
-        at: DateTime<Utc>,
-    ) -> impl Future<Output = Result<DateTime<Utc>, StoreError>> + Send;
-
     /// A long run's saved state (opaque text), by name.
     fn checkpoint(
         &self,
@@ -89,12 +78,6 @@ pub trait DomainStore: Send + Sync {
         domain_id: &str,
         name: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Counts each event at most once ever (its marker is kept); returns how many counted now.
-    fn count_once(
-        &self,
-        events: &[CountedEvent],
-    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
 
     /// Takes (or renews) the lease `name` of the domain for `owner` until `until` (epoch
     /// seconds), unless someone else holds an unexpired one. Returns whether `owner` holds it,
@@ -165,36 +148,6 @@ fn single(write: Write) -> WritePlan {
 }
 
 impl<T: PlanExecutor> DomainStore for T {
-    async fn cutover(&self, domain_id: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let key = cutover_key(domain_id);
-        let Some(item) = self.get_item(&key).await? else {
-            return Ok(None);
-        };
-        let at = text(&item, "at").and_then(|t| t.parse().ok());
-        at.map(Some).ok_or_else(|| StoreError::Corrupt {
-            key: format!("{}/{}", key.0, key.1),
-            reason: "`at` is not a timestamp".into(),
-        })
-    }
-
-    async fn set_cutover_once(
-        &self,
-        domain_id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<DateTime<Utc>, StoreError> {
-        let mut item = keyed(cutover_key(domain_id));
-        item.insert("at".into(), AttributeValue::S(iso(at)));
-        self.execute(&single(Write::Put {
-            item,
-            condition: Some(Condition::Absent),
-        }))
-        .await?;
-        // Whoever came first set it: read what is in force.
-        self.cutover(domain_id)
-            .await?
-            .ok_or_else(|| StoreError::Unavailable("cut-over not readable after write".into()))
-    }
-
     async fn checkpoint(&self, domain_id: &str, name: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .get_item(&checkpoint_key(domain_id, name))
@@ -223,28 +176,6 @@ impl<T: PlanExecutor> DomainStore for T {
         self.execute(&single(Write::Delete { pk, sk }))
             .await
             .map(drop)
-    }
-
-    async fn count_once(&self, events: &[CountedEvent]) -> Result<usize, StoreError> {
-        let mut counted = 0;
-        for chunk in events.chunks(EVENTS_PER_COUNT) {
-            let mut pending: Vec<CountedEvent> = chunk.to_vec();
-            while !pending.is_empty() {
-                match self.execute(&count_plan(&pending, None)).await? {
-                    CommitOutcome::Committed { .. } => {
-                        counted += pending.len();
-                        break;
-                    }
-                    CommitOutcome::AlreadyCounted { event_ids } => {
-                        pending.retain(|e| !event_ids.contains(&e.event_id));
-                    }
-                    CommitOutcome::RevisionConflict => {
-                        return Err(StoreError::Rejected("counting has no revision".into()));
-                    }
-                }
-            }
-        }
-        Ok(counted)
     }
 
     async fn acquire_lease(

@@ -8,15 +8,10 @@ pub const CASE_SK: &str = "CASE";
 pub const RELATED_PREFIX: &str = "RELATED#";
 /// Overflow items beside a case item: the full values of the fields the case item holds cut.
 pub const OVERFLOW_PREFIX: &str = "FULL#";
-pub const EVENT_PREFIX: &str = "EVENT#";
-pub const EVENT_SK: &str = "EVENT";
-pub const STATS_PREFIX: &str = "STATS#";
 pub const DAY_PREFIX: &str = "DAY#";
 pub const FIELDS_PREFIX: &str = "FIELDS#";
 pub const FIELD_PREFIX: &str = "FIELD#";
 pub const DOMAIN_PREFIX: &str = "DOMAIN#";
-/// The domain's counting cut-over instant (see `docs/read-model.md`).
-pub const CUTOVER_SK: &str = "CUTOVER";
 /// A long-running command's checkpoint (`BACKFILL`, `RECONCILE`).
 pub const CHECKPOINT_PREFIX: &str = "CHECKPOINT#";
 
@@ -42,20 +37,6 @@ pub fn overflow_key(case_id: &str, index: usize) -> Key {
     (case_pk(case_id), format!("{OVERFLOW_PREFIX}{index:03}"))
 }
 
-/// The marker of a counted event.
-pub fn event_key(event_id: &str) -> Key {
-    (format!("{EVENT_PREFIX}{event_id}"), EVENT_SK.into())
-}
-
-/// A domain's counters for one UTC day.
-pub fn stats_key(domain_id: &str, day: NaiveDate) -> Key {
-    (stats_pk(domain_id), format!("{DAY_PREFIX}{day}"))
-}
-
-pub fn stats_pk(domain_id: &str) -> String {
-    format!("{STATS_PREFIX}{domain_id}")
-}
-
 pub fn fields_pk(domain_id: &str) -> String {
     format!("{FIELDS_PREFIX}{domain_id}")
 }
@@ -73,10 +54,6 @@ pub fn field_id_of(sk: &str) -> Option<&str> {
 /// The related item id of a related item's sort key.
 pub fn related_item_id_of(sk: &str) -> Option<&str> {
     sk.strip_prefix(RELATED_PREFIX)
-}
-
-pub fn cutover_key(domain_id: &str) -> Key {
-    (format!("{DOMAIN_PREFIX}{domain_id}"), CUTOVER_SK.into())
 }
 
 pub fn checkpoint_key(domain_id: &str, name: &str) -> Key {
@@ -106,12 +83,8 @@ pub const BY_DEFERRED: &str = "byDeferred";
 /// Live cases of a domain in a status by `updatedAt` (`statusKey`, `updatedAt`).
 pub const BY_STATUS: &str = "byStatus";
 
-/// The marker id of an audit event counted by backfill (audit event ids are per case).
-pub fn audit_marker_id(case_id: &str, audit_event_id: &str) -> String {
-    format!("audit/{case_id}/{audit_event_id}")
-}
-
-pub const METRICS_PREFIX: &str = "METRICS#";
+/// The case-metric aggregates: what every stored case contributes (see `docs/metrics.md`).
+pub const METRICS_PREFIX: &str = "CASEMETRICS#";
 pub const CURRENT_SK: &str = "CURRENT";
 pub const CODE_PREFIX: &str = "CODE#";
 
@@ -129,7 +102,26 @@ pub fn metrics_current_key(domain_id: &str) -> Key {
     (metrics_pk(domain_id), CURRENT_SK.into())
 }
 
-/// The text an aggregate attribute-name code stands for (`analytics::codes`).
+/// What an aggregate attribute-name code stands for (`store::codes`).
 pub fn metrics_code_key(domain_id: &str, code: &str) -> Key {
     (metrics_pk(domain_id), format!("{CODE_PREFIX}{code}"))
+}
+
+/// Items an earlier version wrote and this one neither reads nor writes: daily event counters
+/// (`STATS#<domain>`), metric aggregates without per-case groups (`METRICS#<domain>`), the
+/// counting cut-over (`DOMAIN#<domain>` / `CUTOVER`) and counted-event markers (`EVENT#…`).
+/// `casesctl regroup` rebuilds every number from the cases; these stay until deleted.
+pub mod legacy {
+    pub const STATS_PREFIX: &str = "STATS#";
+    pub const METRICS_PREFIX: &str = "METRICS#";
+    pub const CUTOVER_SK: &str = "CUTOVER";
+    pub const EVENT_PREFIX: &str = "EVENT#";
+
+    /// Whether an item key is one of these.
+    pub fn is_legacy(pk: &str, sk: &str) -> bool {
+        pk.starts_with(STATS_PREFIX)
+            || pk.starts_with(METRICS_PREFIX)
+            || pk.starts_with(EVENT_PREFIX)
+            || (pk.starts_with(super::DOMAIN_PREFIX) && sk == CUTOVER_SK)
+    }
 }

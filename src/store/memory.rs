@@ -1,6 +1,6 @@
 //! The read model in memory, with DynamoDB's contract: items keyed by `(pk, sk)`, commits that
 //! apply the same [`WritePlan`] as the DynamoDB adapter, all or nothing, failing the same
-//! conditions (revision, marker, version) and the same limits (key sizes, 100 actions, one action
+//! conditions (revision, version, lease, code) and the same limits (key sizes, 100 actions, one action
 //! per item, 400 KB items). For projector tests that must run in milliseconds and for fuzzing;
 //! the DynamoDB adapter is tested against DynamoDB Local.
 
@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::domain::IndexQuery;
 use super::item::{self, Item, view_from_items};
 use super::keys::Key;
-use super::keys::{case_pk, field_id_of, fields_pk};
+use super::keys::{CASE_SK, case_id_of, case_pk, field_id_of, fields_pk};
 use super::writes::{
     Condition, MAX_TRANSACTION_ITEMS, Write, WritePlan, code_collision, key_fits, plan,
 };
@@ -182,6 +182,36 @@ impl PlanExecutor for MemoryStore {
             .collect())
     }
 
+    async fn case_page(
+        &self,
+        domain_id: &str,
+        after: Option<&Key>,
+    ) -> Result<(Vec<String>, Option<Key>), StoreError> {
+        const PAGE: usize = 100;
+        let items = self.items.lock().unwrap();
+        let start = match after {
+            Some(k) => std::ops::Bound::Excluded(k.clone()),
+            None => std::ops::Bound::Unbounded,
+        };
+        let mut ids = Vec::new();
+        let mut last = None;
+        for (key, item) in items.range((start, std::ops::Bound::Unbounded)) {
+            if ids.len() == PAGE {
+                return Ok((ids, last));
+            }
+            last = Some(key.clone());
+            let domain = item.get("domainId").and_then(|v| v.as_s().ok());
+            if let (Some(case_id), CASE_SK, Some(true)) = (
+                case_id_of(&key.0),
+                key.1.as_str(),
+                domain.map(|d| d == domain_id),
+            ) {
+                ids.push(case_id.to_owned());
+            }
+        }
+        Ok((ids, None))
+    }
+
     async fn query_index(&self, query: &IndexQuery<'_>) -> Result<Vec<Item>, StoreError> {
         let text = |i: &Item, name: &str| i.get(name).and_then(|v| v.as_s().ok()).cloned();
         let mut found: Vec<Item> = self
@@ -243,17 +273,8 @@ impl PlanExecutor for MemoryStore {
             })
             .map(|(i, _)| i)
             .collect();
-        if failed.contains(&0) && !plan.is_marker(0) {
-            return Ok(CommitOutcome::RevisionConflict);
-        }
         if !failed.is_empty() {
-            let event_ids = plan
-                .markers
-                .iter()
-                .filter(|(i, _)| failed.contains(i))
-                .map(|(_, id)| id.clone())
-                .collect();
-            return Ok(CommitOutcome::AlreadyCounted { event_ids });
+            return Ok(CommitOutcome::RevisionConflict);
         }
         for w in &plan.atomic {
             Self::apply(&mut items, w);
@@ -297,7 +318,7 @@ impl CaseStore for MemoryStore {
         {
             return Err(StoreError::Unavailable("injected failure".into()));
         }
-        self.execute(&plan(commit, 0)).await
+        self.execute(&plan(commit)).await
     }
 }
 

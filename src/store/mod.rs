@@ -2,6 +2,7 @@
 //! conditionally on that revision. One adapter: [`dynamodb`].
 
 pub mod cache;
+pub mod codes;
 mod commit;
 pub mod domain;
 pub mod dynamodb;
@@ -14,11 +15,10 @@ use std::future::Future;
 
 use std::collections::HashSet;
 
-use crate::analytics::aggregate::Contributions;
 use crate::model::FieldInfo;
+use crate::projection::contribution::Contributions;
 use crate::projection::{CaseView, RelatedItemView};
 
-pub use crate::projection::CountedEvent;
 pub use commit::commit_decision;
 pub use domain::{DeferredCase, DomainStore, IndexQuery, PlanExecutor};
 pub use item::RELATED_META;
@@ -42,7 +42,6 @@ pub struct CaseCommit<'a> {
     pub view: &'a CaseView,
     /// Related items whose record changed.
     pub related_items: Vec<&'a RelatedItemView>,
-    pub counted_events: Vec<CountedEvent>,
     /// Changes to the metric aggregates, written with the case item.
     pub metric_deltas: &'a Contributions,
 }
@@ -68,10 +67,9 @@ pub enum CommitOutcome {
         write_units: f64,
         write_requests: u32,
     },
-    /// Someone else committed since the load: reload and decide again.
+    /// Someone else committed since the load (or a conditional write's condition failed):
+    /// reload and decide again.
     RevisionConflict,
-    /// These events were counted by an earlier delivery; nothing was written.
-    AlreadyCounted { event_ids: Vec<String> },
 }
 
 #[derive(Debug, thiserror::Error)]

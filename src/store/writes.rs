@@ -3,14 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use super::codes::{CodeText, compact};
 use super::item::{Item, case_items, encode_version, overflow_item_count, related_item};
-use super::keys::{
-    event_key, metrics_code_key, metrics_current_key, metrics_day_key, overflow_key, stats_key,
-};
+use super::keys::{metrics_code_key, metrics_current_key, metrics_day_key, overflow_key};
 use super::{CaseCommit, StoreError};
-use crate::analytics::aggregate::Bucket;
-use crate::analytics::codes::compact;
-use crate::projection::{CountedEvent, CounterIncrements, RelatedItemView};
+use crate::projection::RelatedItemView;
+use crate::projection::contribution::Bucket;
 
 /// DynamoDB allows 100 actions per transaction.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
@@ -27,7 +25,7 @@ pub enum Condition {
     /// A lease item: none exists, it expired (`leaseUntil` before `now`, epoch seconds), or
     /// `owner` holds it.
     LeaseFree { owner: String, now: u64 },
-    /// No item exists, or its `text` is this one.
+    /// No item exists, or its `text` is this one (a code's canonical meaning).
     TextIs(String),
 }
 
@@ -72,23 +70,14 @@ pub struct WritePlan {
     pub ahead: Vec<Write>,
     /// All or nothing. The first write is the case item, conditional on the revision loaded.
     pub atomic: Vec<Write>,
-    /// Index in `atomic` of each counted event's marker, with the event id.
-    pub markers: Vec<(usize, String)>,
     /// `CODE#` items: the texts of the codes the aggregate updates name. The same whenever
     /// written, so they go first (each at most once per store instance), conditional on not
     /// replacing another text: a failed condition is a code collision, an error.
     pub codes: Vec<Write>,
 }
 
-impl WritePlan {
-    /// Whether the atomic write at `index` is a counted event's marker.
-    pub fn is_marker(&self, index: usize) -> bool {
-        self.markers.iter().any(|(i, _)| *i == index)
-    }
-}
-
-/// Plans `commit`. `expires_at` is the markers' TTL (epoch seconds).
-pub fn plan(commit: &CaseCommit<'_>, expires_at: u64) -> WritePlan {
+/// Plans `commit`.
+pub fn plan(commit: &CaseCommit<'_>) -> WritePlan {
     let view = commit.view;
     let case_id = &view.case_id;
     let (case, overflow) = case_items(view, commit.new_revision());
@@ -112,47 +101,22 @@ pub fn plan(commit: &CaseCommit<'_>, expires_at: u64) -> WritePlan {
         Write::Delete { pk, sk }
     }));
 
-    let merged = merge_counters(&commit.counted_events);
-
-    // Related items a counted event creates commit with its marker; the others may go ahead
-    // when they do not fit (only a case delete's tombstones are that many).
-    let (with_marker, rest): (Vec<&RelatedItemView>, Vec<&RelatedItemView>) =
-        commit.related_items.iter().copied().partition(|r| {
-            commit
-                .counted_events
-                .iter()
-                .any(|e| e.related_item_id.as_deref() == Some(r.id.as_str()))
-        });
-    let fixed = atomic.len() + commit.counted_events.len() + merged.len() + with_marker.len();
-    let put = |r: &RelatedItemView| Write::Put {
+    let aggregates = commit.metric_deltas.len();
+    let put = |r: &RelatedItemView, condition: Option<Condition>| Write::Put {
         item: related_item(case_id, r),
-        condition: None,
+        condition,
     };
+    // Related items go ahead when they do not fit (only a case delete's tombstones are that many).
     let mut ahead = Vec::new();
-    if fixed + rest.len() > MAX_TRANSACTION_ITEMS {
-        ahead.extend(rest.iter().map(|r| Write::Put {
-            item: related_item(case_id, r),
-            condition: Some(Condition::VersionAtMost(encode_version(&r.version))),
+    if atomic.len() + aggregates + commit.related_items.len() > MAX_TRANSACTION_ITEMS {
+        ahead.extend(commit.related_items.iter().map(|r| {
+            put(
+                r,
+                Some(Condition::VersionAtMost(encode_version(&r.version))),
+            )
         }));
     } else {
-        atomic.extend(rest.iter().map(|r| put(r)));
-    }
-    atomic.extend(with_marker.iter().map(|r| put(r)));
-    let mut markers = Vec::new();
-    for e in &commit.counted_events {
-        markers.push((atomic.len(), e.event_id.clone()));
-        atomic.push(Write::Put {
-            item: marker(&e.event_id, case_id, Some(expires_at)),
-            condition: Some(Condition::Absent),
-        });
-    }
-    for c in &merged {
-        let (pk, sk) = stats_key(&c.domain_id, c.day);
-        atomic.push(Write::Add {
-            pk,
-            sk,
-            increments: c.increments.clone(),
-        });
+        atomic.extend(commit.related_items.iter().map(|r| put(r, None)));
     }
     // Pairs, not a map: two texts of one code both go to the store, whose condition refuses
     // the second.
@@ -164,8 +128,8 @@ pub fn plan(commit: &CaseCommit<'_>, expires_at: u64) -> WritePlan {
         };
         let increments = increments
             .iter()
-            .map(|(name, by)| {
-                let (stored, coded) = compact(name);
+            .map(|(counter, by)| {
+                let (stored, coded) = compact(counter);
                 texts.extend(coded);
                 (stored, *by)
             })
@@ -179,56 +143,8 @@ pub fn plan(commit: &CaseCommit<'_>, expires_at: u64) -> WritePlan {
     WritePlan {
         ahead,
         atomic,
-        markers,
         codes,
     }
-}
-
-/// Counts `events` exactly once: a conditional marker per event and one `ADD` per domain and
-/// day, all or nothing. A failed marker condition means that event was counted before. Markers
-/// without `expires_at` are kept for good (audit history can be read again any time).
-pub fn count_plan(events: &[CountedEvent], expires_at: Option<u64>) -> WritePlan {
-    let mut atomic = Vec::new();
-    let mut markers = Vec::new();
-    for e in events {
-        markers.push((atomic.len(), e.event_id.clone()));
-        atomic.push(Write::Put {
-            item: marker(&e.event_id, "", expires_at),
-            condition: Some(Condition::Absent),
-        });
-    }
-    for c in merge_counters(events) {
-        let (pk, sk) = stats_key(&c.domain_id, c.day);
-        atomic.push(Write::Add {
-            pk,
-            sk,
-            increments: c.increments,
-        });
-    }
-    WritePlan {
-        atomic,
-        markers,
-        ..WritePlan::default()
-    }
-}
-
-/// Counters of several events on the same domain and day, as one increment each.
-fn merge_counters(events: &[CountedEvent]) -> Vec<CounterIncrements> {
-    let mut merged: Vec<CounterIncrements> = Vec::new();
-    for e in events {
-        match merged
-            .iter_mut()
-            .find(|c| c.domain_id == e.counters.domain_id && c.day == e.counters.day)
-        {
-            Some(c) => {
-                for (k, v) in &e.counters.increments {
-                    *c.increments.entry(k.clone()).or_insert(0) += v;
-                }
-            }
-            None => merged.push(e.counters.clone()),
-        }
-    }
-    merged
 }
 
 /// Two texts share an aggregate code (60 bits: about 4 chances in 10^9 among 10^5 groups):
@@ -239,35 +155,46 @@ pub fn code_collision(sk: &str) -> StoreError {
     ))
 }
 
-/// The `CODE#` item of an aggregate code.
-fn code_item(domain_id: &str, code: &str, text: String) -> Write {
+/// The `CODE#` item of an aggregate code: its meaning as separate attributes (`field` and
+/// `value` of a group, or `status`, or `relatedItemType`), and `text`, the canonical form the
+/// condition compares.
+fn code_item(domain_id: &str, code: &str, meaning: CodeText) -> Write {
     use aws_sdk_dynamodb::types::AttributeValue;
     let (pk, sk) = metrics_code_key(domain_id, code);
+    let text = meaning.canonical();
+    let mut item = Item::from([
+        ("pk".into(), AttributeValue::S(pk)),
+        ("sk".into(), AttributeValue::S(sk)),
+        ("text".into(), AttributeValue::S(text.clone())),
+    ]);
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    match &meaning {
+        CodeText::Group(g) => {
+            item.insert("field".into(), s(&g.field));
+            item.insert("value".into(), s(&g.value));
+        }
+        CodeText::Status(status) => {
+            item.insert("status".into(), s(status));
+        }
+        CodeText::RelatedItemType(t) => {
+            item.insert("relatedItemType".into(), s(t));
+        }
+    }
     Write::Put {
-        item: Item::from([
-            ("pk".into(), AttributeValue::S(pk)),
-            ("sk".into(), AttributeValue::S(sk)),
-            ("text".into(), AttributeValue::S(text.clone())),
-        ]),
+        item,
         condition: Some(Condition::TextIs(text)),
     }
 }
 
-/// A counted-event marker; `expires_at` `None` keeps it for good.
-fn marker(event_id: &str, case_id: &str, expires_at: Option<u64>) -> Item {
-    use aws_sdk_dynamodb::types::AttributeValue;
-    let (pk, sk) = event_key(event_id);
-    let mut item = Item::from([
-        ("pk".into(), AttributeValue::S(pk)),
-        ("sk".into(), AttributeValue::S(sk)),
-    ]);
-    if !case_id.is_empty() {
-        item.insert("caseId".into(), AttributeValue::S(case_id.into()));
+/// The meaning of a stored `CODE#` item (see [`code_item`]).
+pub fn code_meaning(item: &Item) -> Option<CodeText> {
+    let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+    if let (Some(field), Some(value)) = (s("field"), s("value")) {
+        return Some(CodeText::Group(crate::projection::contribution::Group { field, value }));
     }
-    if let Some(at) = expires_at {
-        item.insert("expiresAt".into(), AttributeValue::N(at.to_string()));
-    }
-    item
+    s("status")
+        .map(CodeText::Status)
+        .or_else(|| s("relatedItemType").map(CodeText::RelatedItemType))
 }
 
 /// Keys are bounded by DynamoDB (partition key < 2048 bytes, sort key < 1024): ids are validated

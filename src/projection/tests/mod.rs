@@ -304,7 +304,7 @@ fn snapshot_fills_fields_but_never_rolls_back_a_newer_event_value() {
         field(&view, "summary"),
         Some(&FieldValue::String("from GetCase".into()))
     );
-    assert_eq!(view.snapshot_taken_at(), Some(snapshot.taken_at));
+    assert_eq!(view.snapshot_at(), Some(snapshot.taken_at));
     assert_eq!(view.enrichment.as_deref(), Some("fetched"));
 }
 

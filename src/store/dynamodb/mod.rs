@@ -5,7 +5,7 @@ mod requests;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
@@ -24,29 +24,18 @@ use crate::model::FieldInfo;
 pub struct DynamoStore {
     client: Client,
     table: String,
-    dedupe_ttl: Duration,
     /// The aggregate `CODE#` items written by this instance, with their texts: they never
     /// change.
     codes_written: Arc<Mutex<HashMap<Key, String>>>,
 }
 
 impl DynamoStore {
-    pub fn new(client: Client, table: impl Into<String>, dedupe_ttl: Duration) -> Self {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoStore {
             client,
             table: table.into(),
-            dedupe_ttl,
             codes_written: Arc::default(),
         }
-    }
-
-    /// When markers written now expire (epoch seconds).
-    fn marker_expiry(&self) -> u64 {
-        (SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            + self.dedupe_ttl)
-            .as_secs()
     }
 
     pub fn client(&self) -> &Client {
@@ -172,7 +161,7 @@ impl CaseStore for DynamoStore {
     }
 
     async fn commit(&self, commit: &CaseCommit<'_>) -> Result<CommitOutcome, StoreError> {
-        let plan = writes::plan(commit, self.marker_expiry());
+        let plan = writes::plan(commit);
         self.execute(&plan).await
     }
 }

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 
 use crate::store::domain::IndexQuery;
 use crate::store::item::Item;
-use crate::store::keys::Key;
+use crate::store::keys::{CASE_PREFIX, CASE_SK, Key, case_id_of};
 use crate::store::writes::{Condition, Write, WritePlan, code_collision};
 use crate::store::{CommitOutcome, PlanExecutor, StoreError};
 
@@ -50,6 +50,41 @@ impl PlanExecutor for DynamoStore {
             .try_collect()
             .await
             .map_err(classify)
+    }
+
+    async fn case_page(
+        &self,
+        domain_id: &str,
+        after: Option<&Key>,
+    ) -> Result<(Vec<String>, Option<Key>), StoreError> {
+        // Only what regroup needs back: the key. The filter is applied after the read, so a
+        // page may hold few cases; its `LastEvaluatedKey` still moves on.
+        let start = after.map(|(pk, sk)| {
+            HashMap::from([("pk".to_owned(), av_s(pk)), ("sk".to_owned(), av_s(sk))])
+        });
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .set_exclusive_start_key(start)
+            .filter_expression("sk = :case AND begins_with(pk, :prefix) AND domainId = :d")
+            .expression_attribute_values(":case", av_s(CASE_SK))
+            .expression_attribute_values(":prefix", av_s(CASE_PREFIX))
+            .expression_attribute_values(":d", av_s(domain_id))
+            .projection_expression("pk")
+            .send()
+            .await
+            .map_err(classify)?;
+        let text = |i: &Item, k: &str| i.get(k).and_then(|v| v.as_s().ok()).cloned();
+        let ids = out
+            .items()
+            .iter()
+            .filter_map(|i| Some(case_id_of(&text(i, "pk")?)?.to_owned()))
+            .collect();
+        let next = out
+            .last_evaluated_key()
+            .and_then(|k| Some((text(k, "pk")?, text(k, "sk")?)));
+        Ok((ids, next))
     }
 
     async fn query_index(&self, query: &IndexQuery<'_>) -> Result<Vec<Item>, StoreError> {
@@ -161,17 +196,8 @@ impl PlanExecutor for DynamoStore {
                     .map(|r| r.code().unwrap_or("None"))
                     .collect();
                 let failed = |i: usize| codes.get(i) == Some(&"ConditionalCheckFailed");
-                if failed(0) && !plan.is_marker(0) {
+                if (0..plan.atomic.len()).any(failed) {
                     return Ok(CommitOutcome::RevisionConflict);
-                }
-                let counted: Vec<String> = plan
-                    .markers
-                    .iter()
-                    .filter(|(i, _)| failed(*i))
-                    .map(|(_, id)| id.clone())
-                    .collect();
-                if !counted.is_empty() {
-                    return Ok(CommitOutcome::AlreadyCounted { event_ids: counted });
                 }
                 let reasons = codes.join(",");
                 if codes.contains(&"TransactionConflict") {

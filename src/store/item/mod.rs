@@ -208,7 +208,7 @@ fn case_item_with(view: &CaseView, revision: u64, cut: &BTreeMap<String, String>
     if !versions.is_empty() {
         item.insert("fieldVersions".into(), AttributeValue::M(versions));
     }
-    if let Some(at) = view.snapshot_taken_at() {
+    if let Some(at) = view.snapshot_at() {
         item.insert("snapshotAt".into(), s(iso(at)));
         let mut from_snapshot: Vec<String> = view
             .fields
@@ -251,6 +251,12 @@ fn case_item_with(view: &CaseView, revision: u64, cut: &BTreeMap<String, String>
                 AttributeValue::Ss(d.fields.iter().cloned().collect()),
             );
         }
+    }
+    if let Some(dimensions) = &view.grouped_by {
+        item.insert(
+            "groupedBy".into(),
+            AttributeValue::L(dimensions.iter().map(s).collect()),
+        );
     }
     let counts = view.related_item_counts();
     item.insert(
