@@ -10,7 +10,7 @@ use cases_projector::backfill::{self, Backfill, Counts, Limiter, Mode, Options, 
 use cases_projector::config::Config;
 use cases_projector::connect_cases::{self, CasesApi};
 use cases_projector::wiring;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub struct Args {
@@ -118,10 +118,10 @@ impl backfill::Progress for Progress {
     fn advanced(&self, counts: &Counts, calls: u64, throttles: u64) {
         let elapsed = self.started.elapsed().as_secs_f64().max(0.001);
         let message = format!(
-            "{:.1} calls/s, {throttles} throttled, {} related item(s), {} history event(s) counted",
+            "{:.1} calls/s, {throttles} throttled, {} related item(s), {} history(ies) read",
             calls as f64 / elapsed,
             counts.related_items,
-            counts.history_counted
+            counts.histories_read
         );
         match &self.bar {
             Some(bar) => {
@@ -144,16 +144,12 @@ fn render_summary(s: &Summary, dry_run: bool) -> String {
         return "dry run: nothing written".into();
     }
     let calls: Vec<String> = s.calls.iter().map(|(op, n)| format!("{op} {n}")).collect();
-    let cutover = s
-        .cutover
-        .map(|c: DateTime<Utc>| c.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default();
     format!(
-        "backfill done in {:.1}s: {} case(s), {} related item(s), {} history event(s) counted; calls: {}; {} throttled; counting cut-over {cutover}",
+        "backfill done in {:.1}s: {} case(s), {} related item(s), {} case history(ies) read; calls: {}; {} throttled",
         s.elapsed.as_secs_f64(),
         s.counts.cases,
         s.counts.related_items,
-        s.counts.history_counted,
+        s.counts.histories_read,
         calls.join(", "),
         s.throttles,
     )

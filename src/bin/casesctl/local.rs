@@ -206,27 +206,48 @@ pub async fn render_read_model(store: &DynamoStore) -> Result<String, StoreError
             content
         );
     }
-    let _ = writeln!(out, "\nDAILY COUNTERS");
-    for i in sorted
+    let _ = writeln!(
+        out,
+        "\nDAILY NUMBERS (from case state, as `casesctl report` gives them)"
+    );
+    let _ = writeln!(
+        out,
+        "{:<10} {:<10} {:>7} {:>8} {:>8} {:>7}  related items created",
+        "domain", "day", "created", "resolved", "reopened", "deleted"
+    );
+    let domains: std::collections::BTreeSet<String> = sorted
         .iter()
-        .filter(|i| get(i, "pk").starts_with(keys::STATS_PREFIX))
-    {
-        let counters: BTreeMap<_, _> = i
-            .iter()
-            .filter(|(k, _)| !["pk", "sk"].contains(&k.as_str()))
-            .collect();
-        let counters = counters
-            .iter()
-            .map(|(k, v)| format!("{k}={}", text(v)))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let _ = writeln!(
-            out,
-            "{:<10} {} {}",
-            short(Some(get(i, "pk").trim_start_matches(keys::STATS_PREFIX))),
-            get(i, "sk").trim_start_matches(keys::DAY_PREFIX),
-            counters
-        );
+        .filter_map(|i| {
+            get(i, "pk")
+                .strip_prefix(keys::METRICS_PREFIX)
+                .map(str::to_owned)
+        })
+        .collect();
+    for domain in domains {
+        for row in daily_numbers(store, &domain).await? {
+            let by_type = row
+                .related_items_created_by_type
+                .iter()
+                .map(|(t, n)| format!("{t}={n}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let _ = writeln!(
+                out,
+                "{:<10} {:<10} {:>7} {:>8} {:>8} {:>7}  {} {}",
+                short(Some(&domain)),
+                row.start,
+                row.cases_created,
+                row.resolved_case_actions,
+                row.reopened_case_actions,
+                row.cases_deleted,
+                row.related_items_created,
+                if by_type.is_empty() {
+                    String::new()
+                } else {
+                    format!("({by_type})")
+                }
+            );
+        }
     }
     let _ = writeln!(out, "\nFIELD METADATA");
     for i in sorted
@@ -243,15 +264,52 @@ pub async fn render_read_model(store: &DynamoStore) -> Result<String, StoreError
             get(i, "options")
         );
     }
-    let markers = sorted
+    let legacy = sorted
         .iter()
-        .filter(|i| get(i, "pk").starts_with(keys::EVENT_PREFIX))
+        .filter(|i| keys::legacy::is_legacy(&get(i, "pk"), &get(i, "sk")))
         .count();
-    let _ = writeln!(
-        out,
-        "\n{markers} counted-event marker(s) (expire with the table's TTL)"
-    );
+    if legacy > 0 {
+        let _ = writeln!(
+            out,
+            "\n{legacy} item(s) an earlier version wrote (daily event counters, markers, cut-over): \
+             not read any more; `casesctl regroup` rebuilds every number from the cases"
+        );
+    }
     Ok(out)
+}
+
+/// The days with any number of `domain`, ungrouped, as `casesctl report --interval day` gives them.
+async fn daily_numbers(
+    store: &DynamoStore,
+    domain: &str,
+) -> Result<Vec<cases_projector::analytics::model::Row>, StoreError> {
+    use cases_projector::analytics::{model::Interval, read, report};
+    let codes = read::codes(store, domain).await?;
+    let all = read::days(
+        store,
+        domain,
+        &codes,
+        chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date"),
+        chrono::NaiveDate::from_ymd_opt(9999, 12, 31).expect("a date"),
+    )
+    .await?;
+    let (Some(first), Some(last)) = (all.keys().next(), all.keys().next_back()) else {
+        return Ok(Vec::new());
+    };
+    let request = report::ReportRequest {
+        domain_id: domain.to_owned(),
+        from: *first,
+        to: *last + chrono::TimeDelta::days(1),
+        interval: Interval::Day,
+        by: None,
+        labels: BTreeMap::new(),
+    };
+    let built = report::build(&request, &all, &Default::default(), chrono::Utc::now());
+    Ok(built
+        .rows
+        .into_iter()
+        .filter(|r| all.get(&r.start).is_some_and(|a| !a.is_empty()))
+        .collect())
 }
 
 /// System fields the dashboards read (status, title, reason, assignment, dates, reference).

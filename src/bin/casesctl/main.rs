@@ -12,6 +12,7 @@
 //! casesctl dashboard --domain-id D [--from DATE --to DATE] --out FILE.html
 //! casesctl reconcile --domain-id D [--since DURATION] [--rate R] [--deferred-only]
 //!                                                     fill deferred cases, heal lost updates and deletes
+//! casesctl regroup --domain-id D [--restart]          every stored case counted under REPORT_DIMENSIONS now
 //!
 //! Exit status: 0 on success, 1 when a command fails, 2 on a usage error.
 
@@ -20,6 +21,7 @@ mod commands;
 mod dashboard;
 mod local;
 mod reconcile;
+mod regroup;
 mod report;
 
 use std::path::PathBuf;
@@ -29,7 +31,8 @@ use clap::{Args, Parser, Subcommand};
 
 const ENVIRONMENT: &str = "\
 Environment:
-  TABLE_NAME                     the read-model table (table, replay, show, backfill)
+  TABLE_NAME                     the read-model table (every command but event-config)
+  REPORT_DIMENSIONS              comma-separated field ids the numbers are grouped by
   CASE_FIELDS                    comma-separated case field ids (replay; event-config apply adds them)
   AWS_ENDPOINT_URL_DYNAMODB      e.g. DynamoDB Local
   AWS_ENDPOINT_URL_CONNECTCASES  e.g. the Connect Cases stand-in
@@ -57,18 +60,19 @@ enum Command {
         #[arg(value_name = "PATH", required = true)]
         paths: Vec<PathBuf>,
     },
-    /// Print the read model: cases, related items, daily counters, field metadata (a Scan: for
+    /// Print the read model: cases, related items, daily numbers, field metadata (a Scan: for
     /// local tables).
     Show,
     /// Show or set the Connect Cases domain's case event configuration.
     #[command(subcommand)]
     EventConfig(EventConfigCommand),
-    /// Fill the read model from the Cases API: every case, its related items, and the daily
-    /// counters from its audit history before the counting cut-over.
+    /// Fill the read model from the Cases API: every case, its related items, and the statuses
+    /// its audit history shows.
     ///
-    /// Safe while the projector is live: cases are applied as snapshots taken at the read, and
-    /// each history event counts once (a second run counts nothing). Deleted cases cannot be
-    /// backfilled: DeleteCase removes a case with its audit history.
+    /// Safe while the projector is live: each read is applied as of its own data's time, so it
+    /// never rolls back a newer change, and every number follows from the merged case states (a
+    /// second run counts nothing twice). Deleted cases cannot be backfilled: DeleteCase removes a
+    /// case with its audit history.
     Backfill(BackfillArgs),
     /// Connect's case metrics per interval (and group) from the read model's aggregates.
     ///
@@ -85,6 +89,23 @@ enum Command {
     /// One run at a time per domain (a lease that expires if a run dies); another run meanwhile
     /// exits 0 doing nothing. Prints the summary on stderr and an EMF metrics line on stdout.
     Reconcile(ReconcileArgs),
+    /// Count every stored case of the domain under the REPORT_DIMENSIONS set now: after changing
+    /// them, and once after upgrading a table an earlier version wrote (its numbers then come
+    /// from the cases).
+    ///
+    /// Reads only the table (a Scan), moves each case's contribution in the case's own
+    /// conditional write (safe beside the live projector), checkpoints every page: a failed or
+    /// interrupted run goes on where it stopped when run again.
+    Regroup(RegroupArgs),
+}
+
+#[derive(Debug, Args)]
+struct RegroupArgs {
+    #[command(flatten)]
+    domain: Domain,
+    /// Start over instead of going on from an unfinished run.
+    #[arg(long)]
+    restart: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -272,6 +293,7 @@ async fn main() -> ExitCode {
             })
             .await
         }
+        Command::Regroup(a) => regroup::run(a.domain.domain_id, a.restart).await,
         Command::Reconcile(a) => {
             reconcile::run(reconcile::Args {
                 domain_id: a.domain.domain_id,

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use cases_projector::analytics::aggregate::{STATUS_GROUP, TEMPLATE_GROUP};
+use cases_projector::projection::contribution::{STATUS_GROUP, TEMPLATE_GROUP};
 use cases_projector::analytics::model::{Grouping, Interval, Report};
 use cases_projector::analytics::read;
 use cases_projector::analytics::report::{ReportRequest, build};
@@ -59,7 +59,7 @@ pub async fn make(config: &Config, store: &DynamoStore, q: &Query) -> Result<Rep
         Some(id) => {
             return Err((
                 format!(
-                    "`{id}` is not a report dimension: group by template, status, or a field listed in REPORT_DIMENSIONS (now: {}). Aggregates are grouped when cases are written, so add it there and run a backfill",
+                    "`{id}` is not a report dimension: group by template, status, or a field listed in REPORT_DIMENSIONS (now: {}). Add it there, then run `casesctl regroup --domain-id D` to regroup the cases already stored",
                     if config.report_dimensions.is_empty() {
                         "empty".to_owned()
                     } else {
@@ -94,7 +94,13 @@ pub async fn make(config: &Config, store: &DynamoStore, q: &Query) -> Result<Rep
     let current = read::current(store, &q.domain_id, &codes)
         .await
         .map_err(err)?;
-    // Every aggregate write names codes (and earlier ones left spelled-out counters).
+    if read::needs_regroup(store, &q.domain_id).await.map_err(err)? {
+        eprintln!(
+            "warning: this table holds numbers of an earlier version; until `casesctl regroup --domain-id {}` has run, the report covers only the cases changed since the upgrade",
+            q.domain_id
+        );
+    }
+    // Every aggregate write names codes.
     if codes.is_empty() && current.is_empty() && days.is_empty() {
         eprintln!(
             "note: the read model holds no cases of domain {} (wrong --domain-id, or run casesctl backfill)",
@@ -131,6 +137,15 @@ pub async fn report(q: Query, format: Format) -> ExitCode {
     }
 }
 
+/// `Contact=3;Comment=1`: related items created per type, for one CSV cell.
+fn by_type(r: &cases_projector::analytics::model::Row) -> String {
+    r.related_items_created_by_type
+        .iter()
+        .map(|(t, n)| format!("{t}={n}"))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
 fn cell(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.2}")).unwrap_or_default()
 }
@@ -143,26 +158,29 @@ pub fn render(report: &Report, format: Format) -> String {
             out.push('\n');
         }
         Format::Csv => {
-            out.push_str("start,group,CASES_CREATED,RESOLVED_CASE_ACTIONS,REOPENED_CASE_ACTIONS,AVG_CASE_RESOLUTION_TIME,AVG_CASE_RELATED_CONTACTS,PERCENT_CASES_FIRST_CONTACT_RESOLVED\n");
+            out.push_str("start,group,CASES_CREATED,RESOLVED_CASE_ACTIONS,REOPENED_CASE_ACTIONS,AVG_CASE_RESOLUTION_TIME,AVG_CASE_RELATED_CONTACTS,PERCENT_CASES_FIRST_CONTACT_RESOLVED,CASES_DELETED,RELATED_ITEMS_CREATED,RELATED_ITEMS_CREATED_BY_TYPE\n");
             for r in &report.rows {
                 let group = r.group.clone().unwrap_or_default().replace('"', "\"\"");
                 let _ = writeln!(
                     out,
-                    "{},\"{group}\",{},{},{},{},{},{}",
+                    "{},\"{group}\",{},{},{},{},{},{},{},{},\"{}\"",
                     r.start,
                     r.cases_created,
                     r.resolved_case_actions,
                     r.reopened_case_actions,
                     cell(r.avg_case_resolution_time),
                     cell(r.avg_case_related_contacts),
-                    cell(r.percent_cases_first_contact_resolved)
+                    cell(r.percent_cases_first_contact_resolved),
+                    r.cases_deleted,
+                    r.related_items_created,
+                    by_type(r)
                 );
             }
         }
         Format::Table => {
             let _ = writeln!(
                 out,
-                "{:<10}  {:<24} {:>7} {:>8} {:>8} {:>12} {:>9} {:>7}",
+                "{:<10}  {:<24} {:>7} {:>8} {:>8} {:>12} {:>9} {:>7} {:>7} {:>7}",
                 "start",
                 "group",
                 "created",
@@ -170,7 +188,9 @@ pub fn render(report: &Report, format: Format) -> String {
                 "reopened",
                 "avg res (h)",
                 "contacts",
-                "FCR %"
+                "FCR %",
+                "deleted",
+                "related"
             );
             for r in &report.rows {
                 let group = r.label.clone().or(r.group.clone()).unwrap_or_else(|| {
@@ -182,7 +202,7 @@ pub fn render(report: &Report, format: Format) -> String {
                 });
                 let _ = writeln!(
                     out,
-                    "{:<10}  {:<24} {:>7} {:>8} {:>8} {:>12} {:>9} {:>7}",
+                    "{:<10}  {:<24} {:>7} {:>8} {:>8} {:>12} {:>9} {:>7} {:>7} {:>7}",
                     r.start.to_string(),
                     group.chars().take(24).collect::<String>(),
                     r.cases_created,
@@ -190,7 +210,9 @@ pub fn render(report: &Report, format: Format) -> String {
                     r.reopened_case_actions,
                     cell(r.avg_case_resolution_time.map(|s| s / 3600.0)),
                     cell(r.avg_case_related_contacts),
-                    cell(r.percent_cases_first_contact_resolved)
+                    cell(r.percent_cases_first_contact_resolved),
+                    r.cases_deleted,
+                    r.related_items_created
                 );
             }
             let _ = writeln!(
