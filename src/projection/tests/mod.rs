@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::counters::*;
+use super::contribution::{Bucket, Metric};
 use super::*;
 use crate::event::{CaseEvent, parse_event};
 
@@ -30,6 +30,23 @@ fn ts(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
 
+/// What a case contributes, ungrouped: (day, metric) → amount.
+fn numbers(view: &CaseView) -> BTreeMap<(Bucket, Metric), i64> {
+    contribution::contributions(view, &[])
+        .into_iter()
+        .flat_map(|(bucket, counters)| {
+            counters
+                .into_iter()
+                .filter(|(c, _)| c.group.is_none())
+                .map(move |(c, n)| ((bucket.clone(), c.metric), n))
+        })
+        .collect()
+}
+
+fn on(day: &str, metric: Metric) -> (Bucket, Metric) {
+    (Bucket::Day(day.parse().unwrap()), metric)
+}
+
 #[test]
 fn created_case_gets_metadata_fields_and_version() {
     let d = when(&None, "01-case-created.json");
@@ -49,12 +66,11 @@ fn created_case_gets_metadata_fields_and_version() {
     let version = v.version.as_ref().unwrap();
     assert_eq!(version.at, ts("2026-11-20T09:00:00.125Z"));
     assert_eq!(version.event_id, "a1f0c9d2-0001-4e1a-9b1c-000000000001");
-    let counters = d.counters.unwrap();
-    assert_eq!(counters.day.to_string(), "2026-11-20");
-    assert_eq!(counters.increments.get(CASES_CREATED), Some(&1));
+    let n = numbers(v);
+    assert_eq!(n.get(&on("2026-11-20", Metric::Created)), Some(&1));
     assert_eq!(
-        counters.increments.len(),
-        1,
+        n.get(&on("2026-11-20", Metric::Resolved)),
+        None,
         "an open case is not a resolution"
     );
 }
@@ -74,7 +90,11 @@ fn update_replaces_carried_fields_and_keeps_absent_ones() {
         field(&d.view, "customer_id"),
         field(state.as_ref().unwrap(), "customer_id")
     );
-    assert_eq!(d.counters, None, "a plain update moves no counter");
+    assert_eq!(
+        numbers(&d.view),
+        numbers(state.as_ref().unwrap()),
+        "a plain update changes no number"
+    );
 }
 
 #[test]
@@ -151,15 +171,12 @@ fn ties_on_change_time_break_on_event_id() {
 fn closing_counts_a_resolution_and_reopening_is_a_transition_of_the_status_history() {
     let state = given(&["01-case-created.json"]);
     let closed = when(&state, "13-case-updated-closed.json");
+    let closed_day = closed.view.status_history.keys().next_back().unwrap().at;
     assert_eq!(
-        closed.counters.unwrap().increments.get(CASE_RESOLUTIONS),
+        numbers(&closed.view).get(&(Bucket::Day(closed_day.date_naive()), Metric::Resolved)),
         Some(&1)
     );
     let reopened = when(&Some(closed.view.clone()), "14-case-updated-reopened.json");
-    assert!(
-        reopened.counters.is_none(),
-        "one event cannot tell a reopening: the status history does"
-    );
     let statuses: Vec<&str> = reopened
         .view
         .status_history
@@ -167,11 +184,8 @@ fn closing_counts_a_resolution_and_reopening_is_a_transition_of_the_status_histo
         .map(String::as_str)
         .collect();
     assert_eq!(statuses, ["open", "closed", "open"]);
-    use crate::analytics::aggregate::{Bucket, REOPENED, contributions};
-    let c = contributions(Some(&reopened.view), &[]);
-    let day = Bucket::Day("2026-11-21".parse().unwrap());
     assert_eq!(
-        c[&day].get(REOPENED),
+        numbers(&reopened.view).get(&on("2026-11-21", Metric::Reopened)),
         Some(&1),
         "on the UTC day of the change"
     );
@@ -203,7 +217,16 @@ fn delete_makes_a_tombstone_without_customer_data() {
             .all(|i| i.deleted && i.content.is_empty())
     );
     assert!(d.view.related_item_counts().is_empty());
-    assert_eq!(d.counters.unwrap().increments.get(CASES_DELETED), Some(&1));
+    let deleted_day = d.view.deleted.as_ref().unwrap().at.date_naive();
+    assert_eq!(
+        numbers(&d.view).get(&(Bucket::Day(deleted_day), Metric::Deleted)),
+        Some(&1)
+    );
+    assert_eq!(
+        numbers(&d.view).get(&on("2026-11-20", Metric::RelatedItemsCreated)),
+        Some(&2),
+        "its related items were created all the same"
+    );
 }
 
 fn fold_with(state: Option<CaseView>, names: &[&str]) -> CaseView {
@@ -238,7 +261,15 @@ fn created_event_arriving_after_the_delete_still_counts() {
     created.case_id = state.as_ref().unwrap().case_id.clone();
     let d = decide(state.as_ref(), &created, &ProjectionOptions::default());
     assert!(d.view.is_deleted());
-    assert_eq!(d.counters.unwrap().increments.get(CASES_CREATED), Some(&1));
+    let created_day = d.view.created_at.unwrap().date_naive();
+    let n = numbers(&d.view);
+    assert_eq!(n.get(&(Bucket::Day(created_day), Metric::Created)), Some(&1));
+    let created: i64 = n
+        .iter()
+        .filter(|((_, m), _)| *m == Metric::Created)
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(created, 1, "once");
 }
 
 #[test]
@@ -262,8 +293,8 @@ fn unknown_event_and_related_item_types_are_skipped_without_writes() {
 fn snapshot_fills_fields_but_never_rolls_back_a_newer_event_value() {
     let state = given(&["01-case-created.json", "02-case-updated.json"]);
     let snapshot = Snapshot {
-        // Taken before event 02 (09:05:30.500) reached us, so its title is older.
-        taken_at: ts("2026-11-20T09:05:00.000Z"),
+        // As of before event 02 (09:05:30.500), so its title is older.
+        as_of: ts("2026-11-20T09:05:00.000Z"),
         fields: [
             (
                 "title".to_owned(),
@@ -287,13 +318,11 @@ fn snapshot_fills_fields_but_never_rolls_back_a_newer_event_value() {
         state.as_ref(),
         &[metadata_only],
         &DecideContext {
-            already_counted: &Default::default(),
             enrichment: Some(EnrichmentResult {
                 snapshot: Some(&snapshot),
                 status: "fetched",
                 deferred: None,
             }),
-            count_from: None,
             dimensions: &[],
             options: &ProjectionOptions::default(),
         },
@@ -304,7 +333,7 @@ fn snapshot_fills_fields_but_never_rolls_back_a_newer_event_value() {
         field(&view, "summary"),
         Some(&FieldValue::String("from GetCase".into()))
     );
-    assert_eq!(view.snapshot_at(), Some(snapshot.taken_at));
+    assert_eq!(view.snapshot_at(), Some(snapshot.as_of));
     assert_eq!(view.enrichment.as_deref(), Some("fetched"));
 }
 
@@ -413,8 +442,8 @@ fn same_status_observations_past_the_horizon_go_and_every_metric_stays() {
     // ...and so does everything the metrics read from the history.
     let dims = ["priority".to_owned()];
     assert_eq!(
-        crate::analytics::aggregate::contributions(Some(&compacted), &dims),
-        crate::analytics::aggregate::contributions(Some(&full), &dims)
+        contribution::contributions(&compacted, &dims),
+        contribution::contributions(&full, &dims)
     );
 }
 
