@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use cases_projector::projection::{ProjectionOptions, decide_case};
 use cases_projector::projector::Projector;
@@ -416,9 +416,7 @@ async fn ahead_written_tombstones_never_replace_a_newer_record() {
             Some(&stale.view),
             &[delete],
             &cases_projector::projection::DecideContext {
-                already_counted: &HashSet::new(),
                 enrichment: None,
-                count_from: None,
                 dimensions: &[],
                 options: &OPTIONS,
             },
@@ -429,7 +427,6 @@ async fn ahead_written_tombstones_never_replace_a_newer_record() {
             previous: Some(&stale),
             view: &view,
             related_items: view.related_items.values().collect(),
-            counted_events: decision.counted,
             metric_deltas: &decision.metric_deltas,
         };
         let outcome = projector.store().commit(&commit).await.unwrap();
@@ -458,14 +455,15 @@ async fn ahead_written_tombstones_never_replace_a_newer_record() {
 /// fails (retryably, so the record waits in its queue) and writes nothing.
 #[tokio::test]
 async fn an_aggregate_code_taken_by_another_text_fails_the_commit_and_writes_nothing() {
-    use cases_projector::analytics::codes::code;
+    use cases_projector::store::codes::{CodeText, code};
     use cases_projector::store::PlanExecutor;
     use cases_projector::store::writes::{Write, WritePlan};
 
     async fn check<S: Inspect + PlanExecutor>(store: S) {
-        let (pk, sk) = keys::metrics_code_key(support::streams::DOMAIN, &code("status=open"));
+        let open = CodeText::Status("open".into());
+        let (pk, sk) = keys::metrics_code_key(support::streams::DOMAIN, &code(&open));
         let squatter = Write::Put {
-            item: [("pk", pk), ("sk", sk), ("text", "status=another".into())]
+            item: [("pk", pk), ("sk", sk), ("text", "sanother".into())]
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), aws_sdk_dynamodb::types::AttributeValue::S(v)))
                 .collect(),

@@ -93,7 +93,6 @@ fn shown(v: &Value) -> String {
 async fn the_dashboard_in_a_browser_shows_the_report_numbers_and_bad_input_is_explained() {
     let server = DynamoLocal::start();
     let store = new_store(&server, "cases").await;
-    preset_cutover(&store).await;
     let projector = projector(store).with_dimensions(vec!["case_reason".into()]);
     for event in sample_stream() {
         handle(&projector, event).await;

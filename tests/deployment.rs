@@ -89,7 +89,7 @@ async fn template_grants_exactly_the_dynamodb_and_cases_actions_the_code_uses() 
     let dynamo = DynamoLocal::start();
     let standin = CasesStandIn::start(sample_fixture()).await;
     let table_client = dynamodb_client(&dynamo.endpoint(), Duration::from_secs(5));
-    DynamoStore::new(table_client.clone(), "cases", DEDUPE_TTL)
+    DynamoStore::new(table_client.clone(), "cases")
         .create_table()
         .await
         .unwrap();
@@ -116,7 +116,7 @@ async fn template_grants_exactly_the_dynamodb_and_cases_actions_the_code_uses() 
         cache_ttl: Duration::from_secs(900),
         max_snapshot_age: Duration::from_secs(3600),
     };
-    let projector = projector(DynamoStore::new(dynamo_client, "cases", DEDUPE_TTL))
+    let projector = projector(DynamoStore::new(dynamo_client, "cases"))
         .with_enricher(Enricher::new(CasesApi::new(cases), settings));
     for event in sample_stream() {
         assert_eq!(handle(&projector, event).await.counts().failed, 0);
@@ -269,7 +269,7 @@ async fn the_readme_backfill_policy_grants_exactly_the_calls_backfill_makes() {
     // More than 25 fields, so some come from GetCase.
     let standin = CasesStandIn::start(support::domain_gen::generate(1, 5, 30).fixture()).await;
     let table_client = dynamodb_client(&dynamo.endpoint(), Duration::from_secs(5));
-    DynamoStore::new(table_client.clone(), "cases", DEDUPE_TTL)
+    DynamoStore::new(table_client.clone(), "cases")
         .create_table()
         .await
         .unwrap();
@@ -282,8 +282,7 @@ async fn the_readme_backfill_policy_grants_exactly_the_calls_backfill_makes() {
                 .interceptor(recorder.clone())
                 .build(),
         ),
-        "cases",
-        DEDUPE_TTL,
+        "cases"
     );
     let cases = CasesApi::new(aws_sdk_connectcases::Client::from_conf(
         cases_client(&standin.endpoint())
@@ -356,7 +355,7 @@ async fn template_grants_the_reconciler_exactly_the_calls_reconcile_makes() {
     let dynamo = DynamoLocal::start();
     let standin = CasesStandIn::start(sample_fixture()).await;
     let table_client = dynamodb_client(&dynamo.endpoint(), Duration::from_secs(5));
-    let store = DynamoStore::new(table_client.clone(), "cases", DEDUPE_TTL);
+    let store = DynamoStore::new(table_client.clone(), "cases");
     store.create_table().await.unwrap();
     // The projector leaves cases deferred (GetCase throttled past the SDK's retries).
     standin.inject(FaultRule {
@@ -401,7 +400,7 @@ async fn template_grants_the_reconciler_exactly_the_calls_reconcile_makes() {
             .interceptor(recorder.clone())
             .build(),
     );
-    let recorded_store = DynamoStore::new(dynamo_client, "cases", DEDUPE_TTL);
+    let recorded_store = DynamoStore::new(dynamo_client, "cases");
     let limiter = Limiter::new(1000.0);
     let api = CasesApi::new(cases);
     let summary = Reconcile::new(

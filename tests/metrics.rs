@@ -15,7 +15,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
 use support::streams::{DOMAIN, case_event, related_event, text};
-use support::{preset_cutover, shuffle, sqs_batch};
+use support::{shuffle, sqs_batch};
 
 const REASONS: [&str; 3] = ["billing", "technical", "other"];
 const CHANNELS: [&str; 4] = ["VOICE", "CHAT", "EMAIL", "TASK"];
@@ -225,8 +225,7 @@ fn every_metric_every_day_and_group_equals_the_truth_under_any_delivery() {
             |(stories, seed)| {
                 rt.block_on(async {
                     let store = MemoryStore::new();
-                    preset_cutover(&store).await;
-                    let projector = Projector::new(store, Default::default(), 4)
+                                    let projector = Projector::new(store, Default::default(), 4)
                         .with_dimensions(vec!["case_reason".into()]);
                     let mut all: Vec<Value> = stories
                         .iter()

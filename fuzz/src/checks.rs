@@ -7,23 +7,23 @@
 //!   store. Bad input ends the same way every time: a value-free error for that record, not
 //!   retried, and the rest of the batch processed.
 //! - [`check_decide`] / [`check_events`]: one case's events through `decide_case`: no panic,
-//!   idempotent, the same view in any order, deletes final, each counter moved once per distinct
-//!   event that `counters_for` names, the metric deltas of any delivery order adding up to the
-//!   final state's contribution, and the view surviving the trip to items and back.
+//!   idempotent (a redelivery writes nothing), the same view in any order, deletes final, the
+//!   metric deltas of any delivery order adding up to the final state's contribution, and the
+//!   view surviving the trip to items and back.
 #![allow(dead_code)]
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use arbitrary::{Arbitrary, Unstructured};
-use cases_projector::analytics::aggregate::{Contributions, contributions};
+use cases_projector::projection::contribution::{Contributions, contributions};
 use cases_projector::event::{
     CaseChange, CaseEvent, Change, FieldValue, Invocation, Operation, RelatedItem,
     RelatedItemChange, RelatedItemContent, RelatedItemType, parse_event, parse_event_value,
     parse_invocation,
 };
 use cases_projector::projection::{
-    CaseDecision, CaseView, DecideContext, Outcome, ProjectionOptions, counters_for, decide_case,
+    CaseView, DecideContext, Outcome, ProjectionOptions, decide_case,
 };
 use cases_projector::projector::Projector;
 use cases_projector::report::RecordOutcome;
@@ -492,9 +492,9 @@ pub fn check_decide(spec: &Spec) {
         rotated.rotate_left(usize::from(spec.rotation) % n);
         let mut shuffled = events.clone();
         shuffle(&mut shuffled, spec.shuffle_seed);
-        let expected = decide_case(None, &events, &context(&HashSet::new(), &options)).view;
+        let expected = decide_case(None, &events, &context(&options)).view;
         for (name, order) in [("rotated", rotated), ("shuffled", shuffled)] {
-            let (view, _, metrics) = fold_one_at_a_time(&order, &options);
+            let (view, metrics) = fold_one_at_a_time(&order, &options);
             assert_eq!(view, expected, "{name} delivery gives another state");
             assert_eq!(
                 metrics,
@@ -507,8 +507,7 @@ pub fn check_decide(spec: &Spec) {
 
 /// The invariants of `decide_case` on one case's events (delivery order as given).
 pub fn check_events(events: &[CaseEvent], options: &ProjectionOptions) {
-    let none = HashSet::new();
-    let first = decide_case(None, events, &context(&none, options));
+    let first = decide_case(None, events, &context(options));
     assert_eq!(first.outcomes.len(), events.len(), "one outcome per event");
     let mut seen = HashSet::new();
     for (event, outcome) in events.iter().zip(&first.outcomes) {
@@ -516,31 +515,27 @@ pub fn check_events(events: &[CaseEvent], options: &ProjectionOptions) {
             assert_eq!(*outcome, Outcome::Duplicate, "a copy within the batch");
         }
     }
-    check_counted(events, &first);
     if first.view.is_none() {
         assert!(!first.writes(), "nothing stored, nothing written");
     }
-
-    // Applying the same events again changes nothing: with the markers of what was counted
-    // (what the store holds) nothing is written at all; without them only the counted events
-    // would be proposed again, and the store's marker condition refuses them.
-    let counted: HashSet<String> = first.counted.iter().map(|c| c.event_id.clone()).collect();
-    let again = decide_case(first.view.as_ref(), events, &context(&counted, options));
-    assert!(!again.writes(), "redelivery writes: {again:?}");
-    assert_eq!(again.view, first.view, "redelivery changes the state");
-    let unmarked = decide_case(first.view.as_ref(), events, &context(&none, options));
-    assert_eq!(unmarked.view, first.view, "redelivery changes the state");
-    assert!(!unmarked.case_changed, "redelivery changes the case item");
-    assert!(
-        unmarked.changed_related_items.is_empty(),
-        "redelivery changes related items"
+    assert_eq!(
+        nonzero(first.metric_deltas.clone()),
+        contribution(first.view.as_ref()),
+        "a new case's deltas are its contribution"
     );
 
-    // Any order gives the same state, and counts the same events once each.
+    // Applying the same events again changes nothing and writes nothing: every number follows
+    // from the state, which already holds them.
+    let again = decide_case(first.view.as_ref(), events, &context(options));
+    assert!(!again.writes(), "redelivery writes: {again:?}");
+    assert_eq!(again.view, first.view, "redelivery changes the state");
+    assert!(again.metric_deltas.is_empty(), "redelivery moves a number");
+
+    // Any order gives the same state and the same numbers.
     let mut reversed = events.to_vec();
     reversed.reverse();
     for order in [events.to_vec(), reversed] {
-        let (view, counted_ids, metrics) = fold_one_at_a_time(&order, options);
+        let (view, metrics) = fold_one_at_a_time(&order, options);
         // The aggregates are written as deltas: whatever the order, they must add up to what
         // the final state contributes.
         assert_eq!(
@@ -552,47 +547,11 @@ pub fn check_events(events: &[CaseEvent], options: &ProjectionOptions) {
             view, first.view,
             "another delivery order gives another state"
         );
-        assert_eq!(
-            counted_ids, counted,
-            "another delivery order counts other events"
-        );
     }
 
     if let Some(view) = &first.view {
         check_deleted(events, view);
         check_items_round_trip(view);
-    }
-}
-
-/// Each distinct event that `counters_for` names is counted exactly once, with those counters,
-/// and nothing else is.
-fn check_counted(events: &[CaseEvent], decision: &CaseDecision) {
-    let mut expected = BTreeMap::new();
-    for event in events {
-        if let Some(c) = counters_for(event) {
-            expected.entry(event.id.clone()).or_insert((c, event));
-        }
-    }
-    let mut counted = BTreeMap::new();
-    for c in &decision.counted {
-        assert!(
-            counted.insert(c.event_id.clone(), c).is_none(),
-            "event counted twice"
-        );
-    }
-    assert_eq!(
-        counted.keys().collect::<Vec<_>>(),
-        expected.keys().collect::<Vec<_>>(),
-        "counted events"
-    );
-    for (id, c) in counted {
-        let (counters, event) = &expected[&id];
-        assert_eq!(&c.counters, counters);
-        let item = match &event.change {
-            Change::RelatedItem(r) => Some(r.item.id.clone()),
-            _ => None,
-        };
-        assert_eq!(c.related_item_id, item);
     }
 }
 
@@ -636,31 +595,27 @@ fn check_items_round_trip(view: &CaseView) {
     );
 }
 
-/// Delivers events one per invocation, with the markers of what earlier deliveries counted;
-/// returns the state, the counted events and the sum of the metric deltas written.
+/// Delivers events one per invocation; returns the state and the sum of the metric deltas
+/// written.
 fn fold_one_at_a_time(
     events: &[CaseEvent],
     options: &ProjectionOptions,
-) -> (Option<CaseView>, HashSet<String>, Contributions) {
+) -> (Option<CaseView>, Contributions) {
     let mut state: Option<CaseView> = None;
-    let mut counted = HashSet::new();
     let mut metrics = Contributions::new();
     for event in events {
-        let d = decide_case(
-            state.as_ref(),
-            std::slice::from_ref(event),
-            &context(&counted, options),
-        );
-        counted.extend(d.counted.into_iter().map(|c| c.event_id));
+        let d = decide_case(state.as_ref(), std::slice::from_ref(event), &context(options));
         for (bucket, attrs) in d.metric_deltas {
             let sum = metrics.entry(bucket).or_default();
             for (name, n) in attrs {
                 *sum.entry(name).or_default() += n;
             }
         }
-        state = d.view;
+        if d.view.is_some() {
+            state = d.view;
+        }
     }
-    (state, counted, nonzero(metrics))
+    (state, nonzero(metrics))
 }
 
 /// Grouped by two of the fuzzed fields, so that changing them moves contributions.
@@ -672,7 +627,7 @@ fn dimensions() -> Vec<String> {
 
 /// What a case in state `view` contributes to the aggregates.
 fn contribution(view: Option<&CaseView>) -> Contributions {
-    nonzero(contributions(view, &dimensions()))
+    nonzero(view.map(|v| contributions(v, &dimensions())).unwrap_or_default())
 }
 
 fn nonzero(mut c: Contributions) -> Contributions {
@@ -694,14 +649,11 @@ fn shuffle<T>(items: &mut [T], seed: u64) {
     }
 }
 
-/// The decision context of a live projector with no enrichment, no cut-over, reporting by
-/// [`DIMENSIONS`].
-fn context<'a>(counted: &'a HashSet<String>, options: &'a ProjectionOptions) -> DecideContext<'a> {
+/// The decision context of a live projector with no enrichment, reporting by [`DIMENSIONS`].
+fn context(options: &ProjectionOptions) -> DecideContext<'_> {
     static DIMS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     DecideContext {
-        already_counted: counted,
         enrichment: None,
-        count_from: None,
         dimensions: DIMS.get_or_init(dimensions),
         options,
     }

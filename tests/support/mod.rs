@@ -160,14 +160,11 @@ pub fn dynamodb_client(endpoint: &str, timeout: Duration) -> Client {
     Client::from_conf(config)
 }
 
-pub const DEDUPE_TTL: Duration = Duration::from_secs(35 * 86_400);
-
 /// A fresh table on `server`, created the way `casesctl table create` does.
 pub async fn new_store(server: &DynamoLocal, table: &str) -> DynamoStore {
     let store = DynamoStore::new(
         dynamodb_client(&server.endpoint(), Duration::from_secs(5)),
         table,
-        DEDUPE_TTL,
     );
     store.create_table().await.expect("create table");
     store
@@ -339,20 +336,6 @@ pub fn sample_fixture() -> cases_standin::Fixture {
     serde_json::from_value(read_json("events/fixtures/connect-cases.json")).unwrap()
 }
 
-/// Sets the domain's counting cut-over far back, as a backfill run long ago would have: every
-/// live event counts. For tests of live counting under any delivery order (without it, the
-/// first event counted sets the cut-over, and older events delivered later count only through
-/// a backfill).
-pub async fn preset_cutover(store: &impl cases_projector::store::DomainStore) {
-    store
-        .set_cutover_once(
-            "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d",
-            "2020-01-01T00:00:00Z".parse().unwrap(),
-        )
-        .await
-        .expect("preset the cut-over");
-}
-
 /// A `(pk, sk)` key (from `cases_projector::store::keys`) as a [`snapshot_table`] key.
 pub fn table_key((pk, sk): (String, String)) -> String {
     format!("{pk}|{sk}")
@@ -413,4 +396,40 @@ pub fn reconcile_options(domain_id: &str, rate: f64) -> cases_projector::reconci
         deferred_only: false,
         dimensions: Vec::new(),
     }
+}
+
+/// The ungrouped numbers of `domain` over `[from, to)` per UTC day, as `casesctl report
+/// --format json` gives them.
+pub async fn report_rows(
+    store: &impl cases_projector::store::PlanExecutor,
+    domain: &str,
+    from: &str,
+    to: &str,
+) -> Vec<cases_projector::analytics::model::Row> {
+    use cases_projector::analytics::{model::Interval, read, report};
+    let (from, to) = (from.parse().unwrap(), to.parse().unwrap());
+    let codes = read::codes(store, domain).await.expect("codes");
+    let days = read::days(store, domain, &codes, from, to)
+        .await
+        .expect("days");
+    let request = report::ReportRequest {
+        domain_id: domain.to_owned(),
+        from,
+        to,
+        interval: Interval::Day,
+        by: None,
+        labels: BTreeMap::new(),
+    };
+    report::build(&request, &days, &Default::default(), chrono::Utc::now()).rows
+}
+
+/// One UTC day's ungrouped numbers of the sample domain.
+pub async fn day_row(
+    store: &impl cases_projector::store::PlanExecutor,
+    day: &str,
+) -> cases_projector::analytics::model::Row {
+    let next = (day.parse::<chrono::NaiveDate>().unwrap() + chrono::TimeDelta::days(1)).to_string();
+    report_rows(store, "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d", day, &next)
+        .await
+        .remove(0)
 }
