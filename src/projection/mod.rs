@@ -20,7 +20,9 @@ use crate::event::{
 };
 
 pub use case::{CaseDecision, DecideContext, EnrichmentResult, decide_case};
-pub use snapshot::{CaseSnapshot, decide_gone, decide_regroup, decide_snapshot, read_time};
+pub use snapshot::{
+    CaseSnapshot, LAST_UPDATED, decide_gone, decide_regroup, decide_snapshot, read_time,
+};
 pub use trim::{estimated_field_bytes, trimmed_values};
 pub use view::{CaseView, Deferred, RelatedItemView, Snapshot, Version, Versioned};
 

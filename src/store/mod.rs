@@ -143,3 +143,59 @@ pub trait FieldMetadataStore: Send + Sync {
 pub trait ReadModelStore: CaseStore + FieldMetadataStore + DomainStore {}
 
 impl<S: CaseStore + FieldMetadataStore + DomainStore> ReadModelStore for S {}
+
+/// One store shared by several projectors, as instances of a function share one table.
+impl<S: CaseStore> CaseStore for std::sync::Arc<S> {
+    async fn load(&self, case_id: &str) -> Result<Option<StoredCase>, StoreError> {
+        self.as_ref().load(case_id).await
+    }
+
+    async fn commit(&self, commit: &CaseCommit<'_>) -> Result<CommitOutcome, StoreError> {
+        self.as_ref().commit(commit).await
+    }
+}
+
+impl<S: FieldMetadataStore> FieldMetadataStore for std::sync::Arc<S> {
+    async fn described_fields(&self, domain_id: &str) -> Result<HashSet<String>, StoreError> {
+        self.as_ref().described_fields(domain_id).await
+    }
+
+    async fn put_field_metadata(
+        &self,
+        domain_id: &str,
+        fields: &[FieldInfo],
+    ) -> Result<(), StoreError> {
+        self.as_ref().put_field_metadata(domain_id, fields).await
+    }
+}
+
+impl<S: PlanExecutor> PlanExecutor for std::sync::Arc<S> {
+    async fn get_item(&self, key: &keys::Key) -> Result<Option<item::Item>, StoreError> {
+        self.as_ref().get_item(key).await
+    }
+
+    async fn query_index(&self, query: &IndexQuery<'_>) -> Result<Vec<item::Item>, StoreError> {
+        self.as_ref().query_index(query).await
+    }
+
+    async fn execute(&self, plan: &writes::WritePlan) -> Result<CommitOutcome, StoreError> {
+        self.as_ref().execute(plan).await
+    }
+
+    async fn query_range(
+        &self,
+        pk: &str,
+        from_sk: &str,
+        to_sk: &str,
+    ) -> Result<Vec<item::Item>, StoreError> {
+        self.as_ref().query_range(pk, from_sk, to_sk).await
+    }
+
+    async fn case_page(
+        &self,
+        domain_id: &str,
+        after: Option<&keys::Key>,
+    ) -> Result<(Vec<String>, Option<keys::Key>), StoreError> {
+        self.as_ref().case_page(domain_id, after).await
+    }
+}
