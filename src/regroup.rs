@@ -62,7 +62,10 @@ pub struct Summary {
     pub resumed: bool,
 }
 
-async fn saved(store: &impl DomainStore, domain_id: &str) -> Result<Option<Checkpoint>, StoreError> {
+async fn saved(
+    store: &impl DomainStore,
+    domain_id: &str,
+) -> Result<Option<Checkpoint>, StoreError> {
     let Some(raw) = store.checkpoint(domain_id, CHECKPOINT).await? else {
         return Ok(None);
     };

@@ -332,15 +332,18 @@ async fn backfill_interleaved_with_live_events_counts_each_change_once_and_rolls
     let s = setup(15, 20, 5).await;
     let projector = projector(s.store.clone());
     let case_id = s.domain.cases.keys().next().unwrap().clone();
-    // A live event from before the backfill (late, redelivered): the history counts it.
+    // A live event from before the backfill (late, redelivered): a fact the history holds too
+    // (the case was open right after its creation), so it changes no number.
     let old_time = s.domain.cases[&case_id].created;
-    let old_event = live_event(
+    let mut old_event = live_event(
         "live-old",
         old_time + chrono::TimeDelta::seconds(1),
         &case_id,
         "CASE.UPDATED",
-        "closed",
+        "open",
     );
+    old_event["detail"]["case"]["createdDateTime"] =
+        json!(old_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
     // Live events while the backfill runs: a new case created now and closed, delivered twice.
     let new_case = "5e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b";
     let backfill = tokio::task::spawn_blocking({
@@ -354,14 +357,17 @@ async fn backfill_interleaved_with_live_events_counts_each_change_once_and_rolls
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let now = Utc::now() + chrono::TimeDelta::seconds(1);
-    let created = live_event("live-1", now, new_case, "CASE.CREATED", "open");
-    let closed = live_event(
+    let mut created = live_event("live-1", now, new_case, "CASE.CREATED", "open");
+    let created_at = json!(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    created["detail"]["case"]["createdDateTime"] = created_at.clone();
+    let mut closed = live_event(
         "live-2",
         now + chrono::TimeDelta::seconds(1),
         new_case,
         "CASE.UPDATED",
         "closed",
     );
+    closed["detail"]["case"]["createdDateTime"] = created_at;
     // The first case changes live meanwhile: its new title must survive the backfill.
     let mut retitled = live_event(
         "live-3",
@@ -370,9 +376,11 @@ async fn backfill_interleaved_with_live_events_counts_each_change_once_and_rolls
         "CASE.UPDATED",
         "open",
     );
-    retitled["detail"]["case"]["fields"]["title"] =
-        json!({"value": {"stringValue": "changed live"}});
-    retitled["detail"]["changedFieldIds"] = json!(["title", "status"]);
+    retitled["detail"]["case"]["fields"] =
+        json!({"title": {"value": {"stringValue": "changed live"}}});
+    retitled["detail"]["changedFieldIds"] = json!(["title"]);
+    retitled["detail"]["case"]["createdDateTime"] =
+        json!(old_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
     for e in [
         old_event.clone(),
         created.clone(),

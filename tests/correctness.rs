@@ -455,8 +455,8 @@ async fn ahead_written_tombstones_never_replace_a_newer_record() {
 /// fails (retryably, so the record waits in its queue) and writes nothing.
 #[tokio::test]
 async fn an_aggregate_code_taken_by_another_text_fails_the_commit_and_writes_nothing() {
-    use cases_projector::store::codes::{CodeText, code};
     use cases_projector::store::PlanExecutor;
+    use cases_projector::store::codes::{CodeText, code};
     use cases_projector::store::writes::{Write, WritePlan};
 
     async fn check<S: Inspect + PlanExecutor>(store: S) {

@@ -282,7 +282,7 @@ async fn the_readme_backfill_policy_grants_exactly_the_calls_backfill_makes() {
                 .interceptor(recorder.clone())
                 .build(),
         ),
-        "cases"
+        "cases",
     );
     let cases = CasesApi::new(aws_sdk_connectcases::Client::from_conf(
         cases_client(&standin.endpoint())

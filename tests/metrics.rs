@@ -225,7 +225,7 @@ fn every_metric_every_day_and_group_equals_the_truth_under_any_delivery() {
             |(stories, seed)| {
                 rt.block_on(async {
                     let store = MemoryStore::new();
-                                    let projector = Projector::new(store, Default::default(), 4)
+                    let projector = Projector::new(store, Default::default(), 4)
                         .with_dimensions(vec!["case_reason".into()]);
                     let mut all: Vec<Value> = stories
                         .iter()

@@ -241,9 +241,11 @@ async fn deliver<S: ReadModelStore + cases_projector::store::PlanExecutor + Clon
         });
         futures::future::join_all(runs).await;
         done += round.len();
-        for (_, case, event) in delivery.reads.iter().filter(|(after, _, _)| {
-            (done - round.len()..done).contains(after)
-        }) {
+        for (_, case, event) in delivery
+            .reads
+            .iter()
+            .filter(|(after, _, _)| (done - round.len()..done).contains(after))
+        {
             let history = &parsed_histories[case % parsed_histories.len()];
             let when = history[event % history.len()].changed_at + TimeDelta::milliseconds(1);
             let id = history[0].case_id.clone();
@@ -284,7 +286,10 @@ async fn stored_numbers(store: &impl cases_projector::store::PlanExecutor) -> Co
         .into_iter()
         .map(|(day, a)| (Bucket::Day(day), a))
         .collect();
-    out.insert(Bucket::Current, read::current(store, DOMAIN, &codes).await.unwrap());
+    out.insert(
+        Bucket::Current,
+        read::current(store, DOMAIN, &codes).await.unwrap(),
+    );
     out.retain(|_, counters| {
         counters.retain(|_, n| *n != 0);
         !counters.is_empty()
@@ -330,7 +335,12 @@ async fn check<S: ReadModelStore + cases_projector::store::PlanExecutor + Clone 
         .collect();
     for expected in &truth {
         let stored = store.load(&expected.case_id).await.unwrap().unwrap().view;
-        assert_eq!(visible(&stored), visible(expected), "case {}", expected.case_id);
+        assert_eq!(
+            visible(&stored),
+            visible(expected),
+            "case {}",
+            expected.case_id
+        );
     }
     assert_eq!(stored_numbers(&store).await, total(&truth), "the numbers");
 }

@@ -16,12 +16,12 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use arbitrary::{Arbitrary, Unstructured};
-use cases_projector::projection::contribution::{Contributions, contributions};
 use cases_projector::event::{
     CaseChange, CaseEvent, Change, FieldValue, Invocation, Operation, RelatedItem,
     RelatedItemChange, RelatedItemContent, RelatedItemType, parse_event, parse_event_value,
     parse_invocation,
 };
+use cases_projector::projection::contribution::{Contributions, contributions};
 use cases_projector::projection::{
     CaseView, DecideContext, Outcome, ProjectionOptions, decide_case,
 };
@@ -604,7 +604,11 @@ fn fold_one_at_a_time(
     let mut state: Option<CaseView> = None;
     let mut metrics = Contributions::new();
     for event in events {
-        let d = decide_case(state.as_ref(), std::slice::from_ref(event), &context(options));
+        let d = decide_case(
+            state.as_ref(),
+            std::slice::from_ref(event),
+            &context(options),
+        );
         for (bucket, attrs) in d.metric_deltas {
             let sum = metrics.entry(bucket).or_default();
             for (name, n) in attrs {
@@ -627,7 +631,10 @@ fn dimensions() -> Vec<String> {
 
 /// What a case in state `view` contributes to the aggregates.
 fn contribution(view: Option<&CaseView>) -> Contributions {
-    nonzero(view.map(|v| contributions(v, &dimensions())).unwrap_or_default())
+    nonzero(
+        view.map(|v| contributions(v, &dimensions()))
+            .unwrap_or_default(),
+    )
 }
 
 fn nonzero(mut c: Contributions) -> Contributions {

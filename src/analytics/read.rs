@@ -89,10 +89,7 @@ pub async fn current(
 /// Whether the table holds numbers an earlier version kept (`METRICS#`/`STATS#` of the domain)
 /// while no `casesctl regroup` has finished since: then the numbers cover only the cases written
 /// since the upgrade.
-pub async fn needs_regroup(
-    store: &impl PlanExecutor,
-    domain_id: &str,
-) -> Result<bool, StoreError> {
+pub async fn needs_regroup(store: &impl PlanExecutor, domain_id: &str) -> Result<bool, StoreError> {
     use crate::store::keys::legacy;
     if crate::regroup::finished(store, domain_id).await? {
         return Ok(false);

@@ -60,7 +60,10 @@ fn value(attrs: &Aggregate, metric: Metric, group: Option<&Group>) -> i64 {
 
 /// The values of grouping field `field` that some non-zero amount in `attrs` is grouped under
 /// (a group whose cases all moved elsewhere leaves zeros behind: it has nothing to show).
-fn groups_in<'a>(attrs: impl Iterator<Item = (&'a Counter, &'a i64)>, field: &str) -> BTreeSet<String> {
+fn groups_in<'a>(
+    attrs: impl Iterator<Item = (&'a Counter, &'a i64)>,
+    field: &str,
+) -> BTreeSet<String> {
     attrs
         .filter(|(_, n)| **n != 0)
         .filter_map(|(c, _)| c.group.as_ref().filter(|g| g.field == field))

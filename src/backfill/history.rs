@@ -67,6 +67,11 @@ mod tests {
         let statuses: Vec<&str> = history.iter().map(|(_, s)| s.as_str()).collect();
         assert_eq!(statuses, ["closed", "open"]);
         assert_eq!(history[0].0.event_id, "audit/c/a1");
-        assert_eq!(history[1].0.at, "2026-11-03T10:00:00Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap());
+        assert_eq!(
+            history[1].0.at,
+            "2026-11-03T10:00:00Z"
+                .parse::<chrono::DateTime<chrono::Utc>>()
+                .unwrap()
+        );
     }
 }

@@ -325,8 +325,8 @@ where
             _ => None,
         };
         let mut status_history = Vec::new();
-        let history_read = time("last_updated_datetime")
-            .is_none_or(|t| t >= self.options.history_since);
+        let history_read =
+            time("last_updated_datetime").is_none_or(|t| t >= self.options.history_since);
         if history_read {
             let mut token: Option<String> = None;
             let mut audit = Vec::new();

@@ -16,8 +16,8 @@ use crate::backfill::source::{
     RelatedItemPage,
 };
 use crate::enrichment::ReaderError;
-use crate::model::now_ms;
 use crate::event::{FieldValue, RelatedItem, RelatedItemContent, RelatedItemType};
+use crate::model::now_ms;
 
 /// Related-item and audit searches return at most 25 per page.
 const PAGE_25: i32 = 25;

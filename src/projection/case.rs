@@ -6,9 +6,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use super::contribution::Contributions;
-use super::{
-    CaseView, Deferred, Outcome, ProjectionOptions, Snapshot, decide, with_contribution,
-};
+use super::{CaseView, Deferred, Outcome, ProjectionOptions, Snapshot, decide, with_contribution};
 use crate::event::CaseEvent;
 
 /// What GetCase said about the case, for [`decide_case`].

@@ -163,7 +163,11 @@ pub fn contributions(view: &CaseView, dimensions: &[String]) -> Contributions {
         };
         let day = Bucket::Day(created.date_naive());
         add(day.clone(), Metric::RelatedItemsCreated, 1);
-        add(day, Metric::RelatedItemsCreatedOf(item.item_type.clone()), 1);
+        add(
+            day,
+            Metric::RelatedItemsCreatedOf(item.item_type.clone()),
+            1,
+        );
     }
     let mut previous: Option<&str> = None;
     // Nothing happens to a case after its delete.
@@ -190,11 +194,7 @@ pub fn contributions(view: &CaseView, dimensions: &[String]) -> Contributions {
         previous = Some(status);
     }
     if let (false, Some(status)) = (view.is_deleted(), view.status()) {
-        add(
-            Bucket::Current,
-            Metric::CurrentStatus(status.to_owned()),
-            1,
-        );
+        add(Bucket::Current, Metric::CurrentStatus(status.to_owned()), 1);
     }
     out
 }

@@ -10,9 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::case::CaseDecision;
 use super::related::apply_related;
-use super::{
-    CaseView, ProjectionOptions, Snapshot, Version, apply_snapshot, with_contribution,
-};
+use super::{CaseView, ProjectionOptions, Snapshot, Version, apply_snapshot, with_contribution};
 use crate::event::{FieldValue, Operation, RelatedItem, RelatedItemChange, RelatedItemType};
 
 /// The system field every read asks for: the case's own time of its last change.
@@ -303,7 +301,11 @@ mod tests {
         let d = decide_snapshot(state.as_ref(), &newer, &[], &Default::default());
         assert_eq!(d.view.unwrap().title(), Some("new"));
 
-        let deleted = decide_case(state.as_ref(), &events(&["19-case-deleted.json"]), &context());
+        let deleted = decide_case(
+            state.as_ref(),
+            &events(&["19-case-deleted.json"]),
+            &context(),
+        );
         let tombstone = deleted.view.unwrap();
         let d = decide_snapshot(Some(&tombstone), &newer, &[], &Default::default());
         assert!(!d.case_changed, "a tombstone stays as it is");
@@ -330,7 +332,11 @@ mod tests {
             ),
         ]);
         stale.reads[0].as_of = read_time(&stale.reads[0].fields, ts("2026-11-22T00:00:00Z"));
-        assert_eq!(stale.reads[0].as_of, ts(last_updated), "the data's own time");
+        assert_eq!(
+            stale.reads[0].as_of,
+            ts(last_updated),
+            "the data's own time"
+        );
         let view = decide_snapshot(Some(&state), &stale, &[], &Default::default())
             .view
             .unwrap();
@@ -437,10 +443,12 @@ mod tests {
         let regrouped = d.view.unwrap();
         assert_eq!(regrouped.grouped_by.as_ref(), Some(&dims));
         // Only the new groups are added: nothing ungrouped moves.
-        assert!(d.metric_deltas.values().flat_map(|c| c.keys()).all(|c| c
-            .group
-            .as_ref()
-            .is_some_and(|g| g.field == "case_reason")));
+        assert!(
+            d.metric_deltas
+                .values()
+                .flat_map(|c| c.keys())
+                .all(|c| c.group.as_ref().is_some_and(|g| g.field == "case_reason"))
+        );
         assert!(!decide_regroup(Some(&regrouped), &dims).writes());
         // A case from before per-case contributions: all of it is added.
         let mut legacy = written.clone();

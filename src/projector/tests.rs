@@ -136,7 +136,11 @@ async fn seventy_events_of_one_case_commit_in_chunks_of_32() {
     let report = run(&p, sqs(&events)).await;
     assert_eq!(report.counts().applied, 70, "{report:?}");
     assert_eq!(p.store().commit_attempts(), 3, "32 + 32 + 6");
-    assert_eq!(created_count(&p).await, 1, "one case, however many events say so");
+    assert_eq!(
+        created_count(&p).await,
+        1,
+        "one case, however many events say so"
+    );
     assert_eq!(title(&p), "t69");
 }
 

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::output::time_field;
-use crate::model::now_ms;
 use super::types::Applied;
 use super::{Reconcile, ReconcileError};
 use crate::backfill::source::CaseDirectory;
 use crate::enrichment::{CaseReader, ReaderError};
 use crate::event::FieldValue;
+use crate::model::now_ms;
 use crate::projection::{CaseSnapshot, Snapshot, decide_gone, decide_snapshot, read_time};
 use crate::store::{DomainStore, ReadModelStore, commit_decision};
 

@@ -50,8 +50,8 @@ mod apply;
 mod output;
 mod types;
 
-pub use output::{emf, parse_window, render};
 use crate::model::now_ms;
+pub use output::{emf, parse_window, render};
 use output::{time_field, updated_at};
 pub use types::*;
 use types::{Applied, Checkpoint, Pending, RelatedPass};

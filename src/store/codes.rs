@@ -85,7 +85,9 @@ pub fn compact(counter: &Counter) -> (String, BTreeMap<String, CodeText>) {
         c
     };
     let mut out = match &counter.metric {
-        Metric::CurrentStatus(s) => format!("{STATUS_METRIC}{}", coded(CodeText::Status(s.clone()))),
+        Metric::CurrentStatus(s) => {
+            format!("{STATUS_METRIC}{}", coded(CodeText::Status(s.clone())))
+        }
         Metric::RelatedItemsCreatedOf(t) => match RELATED_TYPES.iter().find(|(_, k)| k == t) {
             Some((letter, _)) => format!("{RELATED_TYPE_METRIC}{letter}"),
             None => format!(

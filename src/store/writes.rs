@@ -190,7 +190,10 @@ fn code_item(domain_id: &str, code: &str, meaning: CodeText) -> Write {
 pub fn code_meaning(item: &Item) -> Option<CodeText> {
     let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
     if let (Some(field), Some(value)) = (s("field"), s("value")) {
-        return Some(CodeText::Group(crate::projection::contribution::Group { field, value }));
+        return Some(CodeText::Group(crate::projection::contribution::Group {
+            field,
+            value,
+        }));
     }
     s("status")
         .map(CodeText::Status)

@@ -4,11 +4,11 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use cases_projector::projection::contribution::{STATUS_GROUP, TEMPLATE_GROUP};
 use cases_projector::analytics::model::{Grouping, Interval, Report};
 use cases_projector::analytics::read;
 use cases_projector::analytics::report::{ReportRequest, build};
 use cases_projector::config::Config;
+use cases_projector::projection::contribution::{STATUS_GROUP, TEMPLATE_GROUP};
 use cases_projector::store::dynamodb::DynamoStore;
 use cases_projector::wiring;
 use chrono::{NaiveDate, Utc};
@@ -94,7 +94,10 @@ pub async fn make(config: &Config, store: &DynamoStore, q: &Query) -> Result<Rep
     let current = read::current(store, &q.domain_id, &codes)
         .await
         .map_err(err)?;
-    if read::needs_regroup(store, &q.domain_id).await.map_err(err)? {
+    if read::needs_regroup(store, &q.domain_id)
+        .await
+        .map_err(err)?
+    {
         eprintln!(
             "warning: this table holds numbers of an earlier version; until `casesctl regroup --domain-id {}` has run, the report covers only the cases changed since the upgrade",
             q.domain_id

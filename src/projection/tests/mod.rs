@@ -263,7 +263,10 @@ fn created_event_arriving_after_the_delete_still_counts() {
     assert!(d.view.is_deleted());
     let created_day = d.view.created_at.unwrap().date_naive();
     let n = numbers(&d.view);
-    assert_eq!(n.get(&(Bucket::Day(created_day), Metric::Created)), Some(&1));
+    assert_eq!(
+        n.get(&(Bucket::Day(created_day), Metric::Created)),
+        Some(&1)
+    );
     let created: i64 = n
         .iter()
         .filter(|((_, m), _)| *m == Metric::Created)

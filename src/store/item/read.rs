@@ -160,7 +160,11 @@ pub fn view_from_items(case_id: &str, items: &[Item]) -> Result<Option<StoredCas
         grouped_by: match case.get("groupedBy") {
             Some(AttributeValue::L(list)) => Some(
                 list.iter()
-                    .map(|v| v.as_s().cloned().map_err(|_| r.err("`groupedBy` holds a non-string")))
+                    .map(|v| {
+                        v.as_s()
+                            .cloned()
+                            .map_err(|_| r.err("`groupedBy` holds a non-string"))
+                    })
                     .collect::<Result<_, StoreError>>()?,
             ),
             Some(_) => return Err(r.err("`groupedBy` is not a list")),
