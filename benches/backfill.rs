@@ -49,8 +49,8 @@ async fn main() {
     println!("| measure | value |");
     println!("|---|---|");
     println!(
-        "| cases / related items / history events counted | {} / {} / {} |",
-        wide.counts.cases, wide.counts.related_items, wide.counts.history_counted
+        "| cases / related items / case histories read | {} / {} / {} |",
+        wide.counts.cases, wide.counts.related_items, wide.counts.histories_read
     );
     for (op, n) in &wide.calls {
         println!(

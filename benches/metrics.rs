@@ -19,7 +19,7 @@ use cases_projector::store::memory::MemoryStore;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 use support::streams::{DOMAIN, case_event, related_event, text};
-use support::{DynamoLocal, new_store, preset_cutover, sqs_batch};
+use support::{DynamoLocal, new_store, sqs_batch};
 
 const DIMENSIONS: [&str; 4] = ["case_reason", "assigned_queue", "assigned_user", "priority"];
 
@@ -85,7 +85,6 @@ fn case_events(n: usize) -> Vec<Value> {
 
 async fn write_units(dynamo: &DynamoLocal, dims: &[&str], cases: usize) -> (f64, usize) {
     let store = new_store(dynamo, &format!("wcu-{}", dims.len())).await;
-    preset_cutover(&store).await;
     let projector = Projector::new(store, Default::default(), 8)
         .with_dimensions(dims.iter().map(|d| d.to_string()).collect());
     let events: Vec<Value> = (0..cases).flat_map(case_events).collect();
@@ -100,7 +99,6 @@ async fn write_units(dynamo: &DynamoLocal, dims: &[&str], cases: usize) -> (f64,
 
 async fn report_cost(dynamo: &DynamoLocal, cases: usize) -> (usize, usize, f64, u128) {
     let memory = MemoryStore::new();
-    preset_cutover(&memory).await;
     let projector = Projector::new(memory, Default::default(), 8)
         .with_dimensions(DIMENSIONS.iter().map(|d| d.to_string()).collect());
     let events: Vec<Value> = (0..cases).flat_map(case_events).collect();

@@ -156,6 +156,17 @@ async fn the_dashboard_in_a_browser_shows_the_report_numbers_and_bad_input_is_ex
             assert_eq!(rendered, &shown(&row[metric]), "{metric} {start}");
             compared += 1;
         }
+        for metric in ["CASES_DELETED", "RELATED_ITEMS_CREATED"] {
+            let rendered = &cells[&(metric.to_owned(), start.clone(), String::new())];
+            assert_eq!(rendered, &row[metric].to_string(), "{metric} {start}");
+            compared += 1;
+        }
+        for (kind, n) in row["RELATED_ITEMS_CREATED_BY_TYPE"].as_object().unwrap() {
+            let metric = format!("RELATED_ITEMS_CREATED_BY_TYPE.{kind}");
+            let rendered = &cells[&(metric.clone(), start.clone(), String::new())];
+            assert_eq!(rendered, &n.to_string(), "{metric} {start}");
+            compared += 1;
+        }
     }
     for current in report["CURRENT_CASES"].as_array().unwrap() {
         for (status, n) in current["statuses"].as_object().unwrap() {

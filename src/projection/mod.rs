@@ -264,9 +264,8 @@ pub fn record_status(view: &mut CaseView, version: &Version, status: &str) {
 
 /// Same-status observations this much older than the newest are dropped. One would matter only
 /// if an event *changing* the status arrived at least that late and landed next to it: then the
-/// order of delivery would decide where a transition falls. Chosen equal to the counted-event
-/// markers' default life (`DEDUPE_TTL_DAYS`, 35), past which the read model already assumes
-/// nothing is redelivered.
+/// order of delivery would decide where a transition falls. 35 days: longer than SQS keeps a
+/// message (14 days) plus the time to redrive a dead-letter queue.
 pub const STATUS_HISTORY_HORIZON_DAYS: i64 = 35;
 /// Observations kept at most (~70 bytes each in the case item, beside up to 300 KB of fields).
 /// Only a broken or hostile sender gets there within the horizon; then the oldest same-status

@@ -238,7 +238,8 @@ mod tests {
             field: "template".into(),
             value: "t1".into(),
         });
-        assert_eq!(code(&t1), code(&t1.clone()));
+        // Computed apart (Python hashlib) from the canonical text.
+        assert_eq!(code(&t1), "2H__Rg9a4o");
         assert_eq!(t1.canonical(), "g8:templatet1");
         let codes: std::collections::HashSet<String> = (0..100_000)
             .map(|i| {

@@ -153,7 +153,18 @@ fn metric_table(rows: &[&Row], metrics: &[(&str, &str)], by: Option<&str>) -> St
                 "REOPENED_CASE_ACTIONS" => r.reopened_case_actions.to_string(),
                 "AVG_CASE_RESOLUTION_TIME" => num(r.avg_case_resolution_time),
                 "AVG_CASE_RELATED_CONTACTS" => num(r.avg_case_related_contacts),
-                _ => num(r.percent_cases_first_contact_resolved),
+                "PERCENT_CASES_FIRST_CONTACT_RESOLVED" => {
+                    num(r.percent_cases_first_contact_resolved)
+                }
+                "CASES_DELETED" => r.cases_deleted.to_string(),
+                "RELATED_ITEMS_CREATED" => r.related_items_created.to_string(),
+                // RELATED_ITEMS_CREATED_BY_TYPE.<Type>
+                other => other
+                    .split_once('.')
+                    .and_then(|(_, t)| r.related_items_created_by_type.get(t))
+                    .copied()
+                    .unwrap_or(0)
+                    .to_string(),
             };
             let _ = write!(
                 t,
@@ -203,6 +214,35 @@ pub fn page(daily: &Report, breakdowns: &[Report]) -> String {
                 ("CASES_CREATED", "created"),
                 ("RESOLVED_CASE_ACTIONS", "resolved"),
                 ("REOPENED_CASE_ACTIONS", "reopened"),
+            ],
+            None,
+        ),
+    );
+    let activity = line_chart(
+        "Cases deleted and related items created per day",
+        &rows,
+        &[
+            ("deleted", &|r: &Row| Some(r.cases_deleted as f64)),
+            ("related items", &|r: &Row| {
+                Some(r.related_items_created as f64)
+            }),
+        ],
+    );
+    panel(
+        &mut body,
+        "Deleted cases and related items created",
+        has(&|r| r.cases_deleted + r.related_items_created > 0).then_some(activity),
+        metric_table(
+            &rows,
+            &[
+                ("CASES_DELETED", "deleted"),
+                ("RELATED_ITEMS_CREATED", "related items"),
+                ("RELATED_ITEMS_CREATED_BY_TYPE.Contact", "contacts"),
+                ("RELATED_ITEMS_CREATED_BY_TYPE.Comment", "comments"),
+                ("RELATED_ITEMS_CREATED_BY_TYPE.File", "files"),
+                ("RELATED_ITEMS_CREATED_BY_TYPE.Sla", "SLAs"),
+                ("RELATED_ITEMS_CREATED_BY_TYPE.ConnectCase", "linked cases"),
+                ("RELATED_ITEMS_CREATED_BY_TYPE.Custom", "custom"),
             ],
             None,
         ),
