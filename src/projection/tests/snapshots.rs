@@ -1,0 +1,253 @@
+//! Reads of the Cases API (backfill, reconcile) applied as of their own data's time.
+
+use std::collections::BTreeMap;
+
+use super::{sample, ts};
+use crate::event::{FieldValue, RelatedItem, RelatedItemContent, RelatedItemType};
+use crate::projection::contribution::{Bucket, Metric, contributions};
+use crate::projection::snapshot::*;
+use crate::projection::{CaseView, DecideContext, ProjectionOptions, Snapshot, decide_case, fold};
+
+const CASE: &str = "4f1d2c3b-5a6e-4b5c-8d9e-0f1a2b3c4d5e";
+
+fn snapshot(as_of: &str, title: &str) -> CaseSnapshot {
+    CaseSnapshot {
+        case_id: CASE.into(),
+        domain_id: "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d".into(),
+        template_id: Some("tpl".into()),
+        created_at: Some(ts("2026-11-01T00:00:00Z")),
+        reads: vec![Snapshot {
+            as_of: ts(as_of),
+            fields: BTreeMap::from([("title".to_owned(), FieldValue::String(title.into()))]),
+        }],
+        related_read_at: ts(as_of),
+        status_history: Vec::new(),
+        related_items: vec![RelatedItem {
+            id: "ri-1".into(),
+            item_type: RelatedItemType::Contact,
+            created_at: Some(ts("2026-11-01T00:00:00Z")),
+            content: Some(RelatedItemContent::Contact {
+                contact_arn: "arn:c".into(),
+                channel: Some("VOICE".into()),
+            }),
+        }],
+    }
+}
+
+fn context() -> DecideContext<'static> {
+    DecideContext {
+        enrichment: None,
+        dimensions: &[],
+        options: &ProjectionOptions {
+            store_customer_content: false,
+        },
+    }
+}
+
+fn events(names: &[&str]) -> Vec<crate::event::CaseEvent> {
+    names
+        .iter()
+        .map(|n| {
+            let mut e = sample(n);
+            e.case_id = CASE.into();
+            e
+        })
+        .collect()
+}
+
+#[test]
+fn a_case_no_event_has_touched_is_created_from_the_read() {
+    let d = decide_snapshot(
+        None,
+        &snapshot("2026-11-20T00:00:00Z", "t"),
+        &[],
+        &Default::default(),
+    );
+    let view = d.view.unwrap();
+    assert_eq!(view.title(), Some("t"));
+    assert_eq!(view.related_item_counts()["Contact"], 1);
+    assert_eq!(d.changed_related_items.len(), 1);
+    let created = Bucket::Day("2026-11-01".parse().unwrap());
+    assert_eq!(
+        d.metric_deltas[&created]
+            .iter()
+            .filter(|(c, _)| c.group.is_none() && c.metric == Metric::Created)
+            .map(|(_, n)| *n)
+            .sum::<i64>(),
+        1,
+        "its numbers follow from the state it gives"
+    );
+}
+
+#[test]
+fn a_read_never_rolls_back_a_newer_event_and_never_resurrects_a_delete() {
+    // 02 (09:05:30) sets the title; a read as of before it must not win.
+    let state = fold(
+        &events(&["01-case-created.json", "02-case-updated.json"]),
+        &Default::default(),
+    );
+    let older = snapshot("2026-11-20T09:01:00Z", "old");
+    let d = decide_snapshot(state.as_ref(), &older, &[], &Default::default());
+    assert_eq!(
+        d.view.unwrap().title(),
+        Some("Card declined at checkout (2 attempts)")
+    );
+    let newer = snapshot("2026-11-20T09:10:00Z", "new");
+    let d = decide_snapshot(state.as_ref(), &newer, &[], &Default::default());
+    assert_eq!(d.view.unwrap().title(), Some("new"));
+
+    let deleted = decide_case(
+        state.as_ref(),
+        &events(&["19-case-deleted.json"]),
+        &context(),
+    );
+    let tombstone = deleted.view.unwrap();
+    let d = decide_snapshot(Some(&tombstone), &newer, &[], &Default::default());
+    assert!(!d.case_changed, "a tombstone stays as it is");
+}
+
+#[test]
+fn a_search_answer_older_than_a_live_close_neither_reopens_nor_rolls_back_the_case() {
+    // Given a case closed live (13: status closed).
+    let state = fold(
+        &events(&["01-case-created.json", "13-case-updated-closed.json"]),
+        &Default::default(),
+    )
+    .unwrap();
+    let closed_at = state.status_history.keys().next_back().unwrap().at;
+    // When a search answer arrives afterwards whose data is from before the close (a lagging
+    // index, or an answer in flight during the close): still open, old title.
+    let mut stale = snapshot("2026-11-20T09:00:00.125Z", "old title");
+    let last_updated = "2026-11-20T09:00:00.125Z";
+    stale.reads[0].fields.extend([
+        ("status".to_owned(), FieldValue::String("open".into())),
+        (
+            LAST_UPDATED.to_owned(),
+            FieldValue::String(last_updated.into()),
+        ),
+    ]);
+    stale.reads[0].as_of = read_time(&stale.reads[0].fields, ts("2026-11-22T00:00:00Z"));
+    assert_eq!(
+        stale.reads[0].as_of,
+        ts(last_updated),
+        "the data's own time"
+    );
+    let view = decide_snapshot(Some(&state), &stale, &[], &Default::default())
+        .view
+        .unwrap();
+    // Then it stays closed, and no reopening appears.
+    assert_eq!(view.status(), Some("closed"));
+    assert!(view.status_history.keys().next_back().unwrap().at == closed_at);
+    let reopened: i64 = contributions(&view, &[])
+        .values()
+        .flat_map(|c| c.iter())
+        .filter(|(c, _)| c.metric == Metric::Reopened)
+        .map(|(_, n)| *n)
+        .sum();
+    assert_eq!(reopened, 0);
+}
+
+#[test]
+fn a_read_without_its_own_time_is_as_of_when_it_was_sent() {
+    let sent = ts("2026-11-20T10:00:00.123Z");
+    assert_eq!(read_time(&BTreeMap::new(), sent), sent);
+    let fields = BTreeMap::from([(
+        LAST_UPDATED.to_owned(),
+        FieldValue::String("2026-11-20T09:00:00.123456Z".into()),
+    )]);
+    assert_eq!(read_time(&fields, sent), ts("2026-11-20T09:00:00.123Z"));
+}
+
+#[test]
+fn a_read_filling_the_deferred_fields_clears_the_marker_and_a_partial_one_keeps_the_rest() {
+    let mut state = fold(&events(&["01-case-created.json"]), &Default::default()).unwrap();
+    state.enrichment = Some("deferred".into());
+    state.deferred = Some(crate::projection::Deferred {
+        since: ts("2026-11-20T09:00:00Z"),
+        fields: ["title".to_owned(), "summary".to_owned()].into(),
+    });
+    let partial = decide_snapshot(
+        Some(&state),
+        &snapshot("2026-11-20T09:10:00Z", "t"),
+        &[],
+        &Default::default(),
+    )
+    .view
+    .unwrap();
+    let left = partial.deferred.as_ref().unwrap();
+    assert_eq!(left.fields, ["summary".to_owned()].into());
+    assert_eq!(partial.enrichment.as_deref(), Some("deferred"));
+    let mut full = snapshot("2026-11-20T09:10:00Z", "t");
+    full.reads[0]
+        .fields
+        .insert("summary".into(), FieldValue::Empty);
+    let filled = decide_snapshot(Some(&state), &full, &[], &Default::default())
+        .view
+        .unwrap();
+    assert_eq!(filled.deferred, None);
+    assert_eq!(filled.enrichment.as_deref(), Some("fetched"));
+}
+
+#[test]
+fn a_case_gone_from_the_api_counts_deleted_until_its_delete_event_dates_it() {
+    let state = fold(
+        &events(&[
+            "01-case-created.json",
+            "05-related-item-comment-created.json",
+        ]),
+        &Default::default(),
+    );
+    let d = decide_gone(state.as_ref(), ts("2026-11-25T00:00:00Z"), &[]);
+    let view = d.view.clone().unwrap();
+    assert!(view.is_deleted() && view.deleted_by_reconcile());
+    assert!(view.fields.is_empty());
+    assert!(d.writes());
+    assert!(view.related_items.values().all(|r| r.deleted));
+    let deleted_on = |v: &CaseView| -> Vec<String> {
+        contributions(v, &[])
+            .iter()
+            .filter(|(_, c)| c.keys().any(|c| c.metric == Metric::Deleted))
+            .map(|(b, _)| format!("{b:?}"))
+            .collect()
+    };
+    assert_eq!(deleted_on(&view), ["Day(2026-11-25)"]);
+    // The lost delete, delivered after all: the case counts deleted on its day instead.
+    let late = decide_case(Some(&view), &events(&["19-case-deleted.json"]), &context());
+    let late_view = late.view.unwrap();
+    assert!(!late_view.deleted_by_reconcile());
+    let event_day = sample("19-case-deleted.json").changed_at.date_naive();
+    assert_eq!(deleted_on(&late_view), [format!("Day({event_day})")]);
+    // Nothing to do for a tombstone or an unknown case.
+    assert!(!decide_gone(Some(&view), ts("2026-11-26T00:00:00Z"), &[]).writes());
+    assert!(!decide_gone(None, ts("2026-11-26T00:00:00Z"), &[]).writes());
+}
+
+#[test]
+fn regroup_moves_what_was_written_and_writes_nothing_when_current() {
+    let mut with_reason = events(&["01-case-created.json"]);
+    if let crate::event::Change::Case(c) = &mut with_reason[0].change {
+        c.fields
+            .get_or_insert_with(Default::default)
+            .insert("case_reason".into(), FieldValue::String("billing".into()));
+    }
+    let written = decide_case(None, &with_reason, &context()).view.unwrap();
+    assert_eq!(written.grouped_by.as_deref(), Some(&[][..]));
+    let dims = vec!["case_reason".to_owned()];
+    let d = decide_regroup(Some(&written), &dims);
+    assert!(d.writes());
+    let regrouped = d.view.unwrap();
+    assert_eq!(regrouped.grouped_by.as_ref(), Some(&dims));
+    // Only the new groups are added: nothing ungrouped moves.
+    assert!(
+        d.metric_deltas
+            .values()
+            .flat_map(|c| c.keys())
+            .all(|c| c.group.as_ref().is_some_and(|g| g.field == "case_reason"))
+    );
+    assert!(!decide_regroup(Some(&regrouped), &dims).writes());
+    // A case from before per-case contributions: all of it is added.
+    let mut legacy = written.clone();
+    legacy.grouped_by = None;
+    let d = decide_regroup(Some(&legacy), &[]);
+    assert_eq!(d.metric_deltas, contributions(&written, &[]));
+}
