@@ -251,3 +251,75 @@ fn regroup_moves_what_was_written_and_writes_nothing_when_current() {
     let d = decide_regroup(Some(&legacy), &[]);
     assert_eq!(d.metric_deltas, contributions(&written, &[]));
 }
+
+/// Item 2 of "one truth": the same close seen by its event and by its audit event a millisecond
+/// apart, in either order, is one resolution; so is a create seen by both.
+#[test]
+fn a_change_seen_by_its_event_and_by_audit_history_ms_apart_counts_once() {
+    let created = events(&["01-case-created.json"]);
+    let closed = events(&["13-case-updated-closed.json"]);
+    let close_at = closed[0].changed_at;
+    for audit_offset in [-1i64, 1] {
+        let mut audit = snapshot("2026-11-19T00:00:00Z", "t");
+        audit.reads.clear();
+        audit.related_items.clear();
+        (audit.template_id, audit.created_at) = (None, None);
+        audit.status_history = vec![(
+            crate::projection::Version {
+                at: close_at + chrono::TimeDelta::milliseconds(audit_offset),
+                event_id: "audit/c/a1".into(),
+            },
+            "closed".into(),
+        )];
+        let resolved = |v: &CaseView| -> i64 {
+            contributions(v, &[])
+                .values()
+                .flat_map(|c| c.iter())
+                .filter(|(c, _)| c.group.is_none() && c.metric == Metric::Resolved)
+                .map(|(_, n)| *n)
+                .sum()
+        };
+        // Event first, then the audit history.
+        let live = decide_case(None, &[created[0].clone(), closed[0].clone()], &context())
+            .view
+            .unwrap();
+        let both = decide_snapshot(Some(&live), &audit, &[], &Default::default())
+            .view
+            .unwrap();
+        assert_eq!(resolved(&both), 1, "offset {audit_offset} ms");
+        // The audit history first, then the events.
+        let read = decide_snapshot(None, &audit, &[], &Default::default())
+            .view
+            .unwrap();
+        let then = decide_case(
+            Some(&read),
+            &[created[0].clone(), closed[0].clone()],
+            &context(),
+        )
+        .view
+        .unwrap();
+        assert_eq!(resolved(&then), 1, "offset {audit_offset} ms");
+        assert_eq!(contributions(&then, &[]), contributions(&both, &[]));
+    }
+}
+
+/// A related item of a type this version does not know counts nowhere, whoever reports it: its
+/// events are skipped, and so is it in a read.
+#[test]
+fn a_read_skips_related_items_of_unknown_types_as_events_do() {
+    let mut read = snapshot("2026-11-20T00:00:00Z", "t");
+    read.related_items[0].item_type = RelatedItemType::Unknown("Task".into());
+    let view = decide_snapshot(None, &read, &[], &Default::default())
+        .view
+        .unwrap();
+    assert!(view.related_items.is_empty());
+    assert!(
+        contributions(&view, &[])
+            .values()
+            .flat_map(|c| c.keys())
+            .all(|c| !matches!(
+                c.metric,
+                Metric::RelatedItemsCreated | Metric::RelatedItemsCreatedOf(_)
+            ))
+    );
+}
