@@ -517,13 +517,13 @@ fn expected_numbers(stream: &Stream) -> BTreeMap<(chrono::NaiveDate, String), i6
         };
         for (c, n) in counters {
             use contribution::Metric::*;
-            if c.group.is_none()
-                && matches!(
-                    c.metric,
-                    Created | Resolved | Reopened | Deleted | RelatedItemsCreated
-                )
-            {
-                out.insert((day, format!("{:?}", c.metric)), n);
+            if c.group.is_none() {
+                let name = match c.metric {
+                    Created | Resolved | Reopened | Deleted => format!("{:?}", c.metric),
+                    RelatedItemsCreatedOf(_) => "RelatedItemsCreated".into(),
+                    _ => continue,
+                };
+                *out.entry((day, name)).or_default() += n;
             }
         }
     }

@@ -59,10 +59,6 @@ async fn stored_numbers(
         (format!("{:?}", Metric::Resolved), row.resolved_case_actions),
         (format!("{:?}", Metric::Reopened), row.reopened_case_actions),
         (format!("{:?}", Metric::Deleted), row.cases_deleted),
-        (
-            format!("{:?}", Metric::RelatedItemsCreated),
-            row.related_items_created,
-        ),
     ]);
     for (t, n) in row.related_items_created_by_type {
         let t = cases_projector::event::RelatedItemType::parse(&t);

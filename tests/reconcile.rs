@@ -254,6 +254,8 @@ fn expected_counters(events: &[Value]) -> BTreeMap<(NaiveDate, String), i64> {
         for (c, n) in counters.into_iter().filter(|(c, _)| c.group.is_none()) {
             let name = match c.metric {
                 contribution::Metric::RelatedItemsCreatedOf(t) => {
+                    *out.entry((day, "RelatedItemsCreated".to_owned()))
+                        .or_default() += n;
                     format!("RelatedItemsCreatedOf({})", t.as_str())
                 }
                 m => format!("{m:?}"),

@@ -114,7 +114,7 @@ pub fn build(
             let v = |metric: Metric| value(attrs, metric, k);
             let resolved = v(Metric::Resolved);
             let created = v(Metric::Created);
-            let by_type = attrs
+            let by_type: BTreeMap<String, i64> = attrs
                 .iter()
                 .filter(|(c, n)| c.group.as_ref() == k && **n != 0)
                 .filter_map(|(c, n)| match &c.metric {
@@ -137,7 +137,7 @@ pub fn build(
                     100.0,
                 ),
                 cases_deleted: v(Metric::Deleted),
-                related_items_created: v(Metric::RelatedItemsCreated),
+                related_items_created: by_type.values().sum(),
                 related_items_created_by_type: by_type,
             });
         }
@@ -206,7 +206,6 @@ mod tests {
                     (counter(Metric::Resolved, None), 1),
                     (counter(Metric::ResolutionSeconds, None), 3600),
                     (counter(Metric::FirstContactResolved, None), 1),
-                    (counter(Metric::RelatedItemsCreated, None), 4),
                     (
                         counter(
                             Metric::RelatedItemsCreatedOf(crate::event::RelatedItemType::Contact),

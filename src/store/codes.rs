@@ -39,7 +39,7 @@ pub type Codes = HashMap<String, CodeText>;
 pub const CODE_LEN: usize = 10;
 const STATUS_METRIC: char = 'n';
 const RELATED_TYPE_METRIC: char = 'y';
-const METRICS: [(char, Metric); 8] = [
+const METRICS: [(char, Metric); 7] = [
     ('c', Metric::Created),
     ('r', Metric::Resolved),
     ('o', Metric::Reopened),
@@ -47,7 +47,6 @@ const METRICS: [(char, Metric); 8] = [
     ('k', Metric::Contacts),
     ('f', Metric::FirstContactResolved),
     ('d', Metric::Deleted),
-    ('i', Metric::RelatedItemsCreated),
 ];
 const RELATED_TYPES: [(char, RelatedItemType); 6] = [
     ('C', RelatedItemType::Contact),

@@ -20,7 +20,6 @@ fn related_item_for_unknown_case_is_recorded_and_counted() {
     );
     let day = item.created_at.unwrap().date_naive().to_string();
     let n = numbers(&d.view);
-    assert_eq!(n.get(&on(&day, Metric::RelatedItemsCreated)), Some(&1));
     assert_eq!(
         n.get(&on(
             &day,
@@ -161,7 +160,10 @@ fn a_related_item_older_than_the_delete_is_stale_and_recorded_as_deleted() {
     assert!(item.deleted && item.content.is_empty());
     let day = item.created_at.unwrap().date_naive().to_string();
     assert_eq!(
-        numbers(&d.view).get(&on(&day, Metric::RelatedItemsCreated)),
+        numbers(&d.view).get(&on(
+            &day,
+            Metric::RelatedItemsCreatedOf(RelatedItemType::Comment)
+        )),
         Some(&1),
         "it still counts as created on its day"
     );

@@ -317,9 +317,6 @@ fn a_read_skips_related_items_of_unknown_types_as_events_do() {
         contributions(&view, &[])
             .values()
             .flat_map(|c| c.keys())
-            .all(|c| !matches!(
-                c.metric,
-                Metric::RelatedItemsCreated | Metric::RelatedItemsCreatedOf(_)
-            ))
+            .all(|c| !matches!(c.metric, Metric::RelatedItemsCreatedOf(_)))
     );
 }
