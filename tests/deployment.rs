@@ -239,9 +239,14 @@ async fn casesctl_event_config_shows_and_applies_after_confirmation() {
 /// The policy the README gives an operator for `casesctl backfill` (the JSON block after the
 /// `backfill-policy` marker), as its actions.
 fn readme_backfill_actions() -> BTreeSet<String> {
+    readme_policy_actions("backfill-policy")
+}
+
+/// The actions of the README's policy after `<!-- marker -->`.
+fn readme_policy_actions(marker: &str) -> BTreeSet<String> {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let after = readme
-        .split("<!-- backfill-policy -->")
+        .split(&format!("<!-- {marker} -->"))
         .nth(1)
         .expect("marker in README");
     let json = after
@@ -433,4 +438,61 @@ async fn template_grants_the_reconciler_exactly_the_calls_reconcile_makes() {
     // Index queries are authorised on the index ARNs.
     assert!(TEMPLATE.contains("${ReadModelTable.Arn}/index/byDeferred"));
     assert!(TEMPLATE.contains("${ReadModelTable.Arn}/index/byStatus"));
+}
+
+/// `casesctl regroup` on a table with cases to move and cases already grouped: the README's policy
+/// grants exactly what it sends, a transaction's actions each counted.
+#[tokio::test]
+async fn the_readme_regroup_policy_grants_exactly_the_calls_regroup_makes() {
+    let dynamo = DynamoLocal::start();
+    let table_client = dynamodb_client(&dynamo.endpoint(), Duration::from_secs(5));
+    let plain = DynamoStore::new(table_client.clone(), "cases");
+    plain.create_table().await.unwrap();
+    for event in sample_stream() {
+        assert_eq!(
+            handle(&projector(plain.clone()), event)
+                .await
+                .counts()
+                .failed,
+            0
+        );
+    }
+    let recorder = Recorder::default();
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::from_conf(
+            table_client
+                .config()
+                .to_builder()
+                .interceptor(recorder.clone())
+                .build(),
+        ),
+        "cases",
+    );
+    let options = cases_projector::regroup::Options {
+        domain_id: "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d".into(),
+        dimensions: vec!["case_reason".into()],
+        restart: false,
+    };
+    let summary = cases_projector::regroup::run(&store, &options, &())
+        .await
+        .unwrap();
+    assert!(summary.counts.regrouped > 0, "{summary:?}");
+    let used: BTreeSet<String> = recorder
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|op| iam_actions(op))
+        .collect();
+    let granted = readme_policy_actions("regroup-policy");
+    let missing: Vec<_> = used.difference(&granted).collect();
+    let extra: Vec<_> = granted.difference(&used).collect();
+    assert!(
+        missing.is_empty(),
+        "the README's regroup policy lacks {missing:?}"
+    );
+    assert!(
+        extra.is_empty(),
+        "the README's regroup policy grants unused {extra:?}"
+    );
 }
