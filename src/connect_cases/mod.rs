@@ -8,10 +8,16 @@ use std::time::Duration;
 
 use aws_sdk_connectcases::Client;
 use aws_sdk_connectcases::config::http::HttpResponse;
+use aws_sdk_connectcases::config::interceptors::InterceptorContext;
+use aws_sdk_connectcases::config::retry::{ClassifyRetry, RetryAction};
 use aws_sdk_connectcases::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_connectcases::types::error::ResourceNotFoundException;
 use aws_sdk_connectcases::types::{FieldIdentifier, FieldValueUnion};
+use aws_smithy_runtime_api::client::retries::classifiers::RetryClassifierPriority;
 
-use crate::enrichment::{CaseFields, CaseReader, EventConfiguration, FieldInfo, ReaderError};
+use crate::enrichment::{
+    CaseFields, CaseReader, EventConfiguration, FieldInfo, MissingResource, ReaderError,
+};
 use crate::event::FieldValue;
 
 /// GetCase accepts at most 220 field ids per request.
@@ -38,19 +44,69 @@ impl CasesApi {
 /// included), with adaptive retries: GetCase throttling slows the client down instead of
 /// hammering the quota.
 pub fn client(sdk: &aws_config::SdkConfig, operation_timeout: Duration) -> Client {
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .operation_timeout(operation_timeout)
-        .connect_timeout(Duration::from_millis(500))
-        .build();
     let config = aws_sdk_connectcases::config::Builder::from(sdk)
-        .timeout_config(timeouts)
+        .timeout_config(timeouts(operation_timeout))
         .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(4))
         .build();
     Client::from_conf(config)
 }
 
+/// The client of a batch run (backfill, reconcile): the SDK retries outages, never throttling.
+/// A throttling answer comes back at once to the run's [`crate::backfill::Limiter`], which
+/// backs off and goes on however long the throttling lasts (and counts it for the progress
+/// line); inside the SDK, its backoff would count against `operation_timeout` and turn a long
+/// throttle into a timeout that stops the run.
+pub fn batch_client(sdk: &aws_config::SdkConfig, operation_timeout: Duration) -> Client {
+    let config = aws_sdk_connectcases::config::Builder::from(sdk)
+        .timeout_config(timeouts(operation_timeout))
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(4))
+        .retry_classifier(NoThrottleRetries)
+        .build();
+    Client::from_conf(config)
+}
+
+fn timeouts(operation_timeout: Duration) -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .operation_timeout(operation_timeout)
+        .connect_timeout(Duration::from_millis(500))
+        .build()
+}
+
+/// Forbids the SDK's retry of a throttling answer (HTTP 429 or a `ThrottlingException`); runs
+/// after the SDK's own classifiers, so its verdict stands.
+#[derive(Debug)]
+struct NoThrottleRetries;
+
+impl ClassifyRetry for NoThrottleRetries {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let Some(response) = ctx.response() else {
+            return RetryAction::NoActionIndicated;
+        };
+        let error_type = response
+            .headers()
+            .get("x-amzn-ErrorType")
+            .unwrap_or_default();
+        if response.status().as_u16() == 429 || error_type.starts_with("ThrottlingException") {
+            RetryAction::RetryForbidden
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "no throttle retries (the batch run's limiter backs off)"
+    }
+
+    fn priority(&self) -> RetryClassifierPriority {
+        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
+    }
+}
+
+/// A failed call as a [`ReaderError`]; `case_id` is the case the call was about, if any (a
+/// ResourceNotFoundException naming it means the case was deleted).
 fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
     operation: &'static str,
+    case_id: Option<&str>,
     err: SdkError<E, HttpResponse>,
 ) -> ReaderError {
     let message = match &err {
@@ -61,9 +117,44 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>
         Some("ThrottlingException") => ReaderError::Throttled { operation, message },
         Some("AccessDeniedException") => ReaderError::AccessDenied { operation, message },
         Some("ValidationException") => ReaderError::Invalid { operation, message },
-        Some("ResourceNotFoundException") => ReaderError::NotFound { operation, message },
+        Some("ResourceNotFoundException") => {
+            // Every operation's error enum gives its ResourceNotFoundException as the source.
+            let detail = err
+                .as_service_error()
+                .and_then(|e| e.source())
+                .and_then(|e| e.downcast_ref::<ResourceNotFoundException>());
+            let (resource_type, resource_id) = detail
+                .map(|d| (d.resource_type(), d.resource_id()))
+                .unwrap_or_default();
+            ReaderError::NotFound {
+                operation,
+                resource: MissingResource::classify(resource_type, resource_id, case_id),
+                resource_id: resource_id.to_owned(),
+                message,
+            }
+        }
         _ => ReaderError::Unavailable { operation, message },
     }
+}
+
+/// The requested field ids a ValidationException's message names. The Cases API documents no
+/// structured member for them (ValidationException has only `message`; for CreateCase it says
+/// the exception is "denoting which field identifiers in the request" are deleted), so an id
+/// counts as named when it appears in the message as a whole token (between characters that
+/// cannot be part of an id: not alphanumeric, `_` or `-`). An id that is itself a common word
+/// could be named by a message about something else: it is then left out of the read, which
+/// costs its value for that read only.
+pub fn fields_named(message: &str, requested: &[String]) -> Vec<String> {
+    let is_id_char = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
+    let tokens: std::collections::HashSet<&str> = message
+        .split(|c: char| !is_id_char(c))
+        .filter(|t| !t.is_empty())
+        .collect();
+    requested
+        .iter()
+        .filter(|id| tokens.contains(id.as_str()))
+        .cloned()
+        .collect()
 }
 
 fn from_union(v: &FieldValueUnion) -> Option<FieldValue> {
@@ -125,7 +216,7 @@ impl CasesApi {
             .event_bridge(event_bridge)
             .send()
             .await
-            .map_err(|e| classify("PutCaseEventConfiguration", e))?;
+            .map_err(|e| classify("PutCaseEventConfiguration", None, e))?;
         Ok(())
     }
 }
@@ -139,26 +230,38 @@ impl CaseReader for CasesApi {
     ) -> Result<CaseFields, ReaderError> {
         let mut values = BTreeMap::new();
         for chunk in field_ids.chunks(GET_CASE_MAX_FIELDS) {
+            let mut chunk: Vec<String> = chunk.to_vec();
             let mut next_token: Option<String> = None;
-            loop {
+            while !chunk.is_empty() {
                 let result = self
                     .client
                     .get_case()
                     .domain_id(domain_id)
                     .case_id(case_id)
-                    .set_fields(Some(ids(chunk)))
+                    .set_fields(Some(ids(&chunk)))
                     .set_next_token(next_token.take())
                     .send()
                     .await;
-                let out = match result {
+                let out = match result.map_err(|e| classify("GetCase", Some(case_id), e)) {
                     Ok(out) => out,
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                    Err(e) if e.is_case_gone() => return Ok(None),
+                    // Field ids the domain does not have: read the rest without them (from the
+                    // first page again). Each round drops at least one id, so this ends.
+                    Err(ReaderError::Invalid { message, .. })
+                        if !fields_named(&message, &chunk).is_empty() =>
                     {
-                        return Ok(None);
+                        let unknown = fields_named(&message, &chunk);
+                        tracing::warn!(
+                            domain_id,
+                            case_id,
+                            ?unknown,
+                            "GetCase refused field ids the domain does not have: read without them (check CASE_FIELDS)"
+                        );
+                        chunk.retain(|id| !unknown.contains(id));
+                        values.retain(|id, _| !unknown.contains(id));
+                        continue;
                     }
-                    Err(e) => return Err(classify("GetCase", e)),
+                    Err(e) => return Err(e),
                 };
                 for f in out.fields() {
                     if let Some(v) = f.value().and_then(from_union) {
@@ -184,7 +287,7 @@ impl CaseReader for CasesApi {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| classify("ListFields", e))?;
+            let page = page.map_err(|e| classify("ListFields", None, e))?;
             fields.extend(page.fields().iter().map(|f| FieldInfo {
                 id: f.field_id().to_owned(),
                 name: f.name().to_owned(),
@@ -210,7 +313,7 @@ impl CaseReader for CasesApi {
                 .set_fields(Some(ids(chunk)))
                 .send()
                 .await
-                .map_err(|e| classify("BatchGetField", e))?;
+                .map_err(|e| classify("BatchGetField", None, e))?;
             for f in out.fields() {
                 let mut info = FieldInfo {
                     id: f.field_id().to_owned(),
@@ -243,7 +346,7 @@ impl CaseReader for CasesApi {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| classify("ListFieldOptions", e))?;
+            let page = page.map_err(|e| classify("ListFieldOptions", None, e))?;
             options.extend(
                 page.options()
                     .iter()
@@ -263,7 +366,7 @@ impl CaseReader for CasesApi {
             .domain_id(domain_id)
             .send()
             .await
-            .map_err(|e| classify("GetCaseEventConfiguration", e))?;
+            .map_err(|e| classify("GetCaseEventConfiguration", None, e))?;
         let eb = out.event_bridge();
         let included = eb.and_then(|e| e.included_data());
         Ok(EventConfiguration {
@@ -282,4 +385,35 @@ impl CaseReader for CasesApi {
 /// The token of the next page; the service may send an empty one for none.
 fn next_page(token: Option<&str>) -> Option<String> {
     token.filter(|t| !t.is_empty()).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_validation_message_names_the_requested_ids_it_contains_as_whole_tokens() {
+        let requested = ids(&["status", "a1b2-c3", "priority", "title"]);
+        assert_eq!(
+            fields_named("Field a1b2-c3 does not exist in domain", &requested),
+            ids(&["a1b2-c3"])
+        );
+        assert_eq!(
+            fields_named("Fields not found: [a1b2-c3, priority]", &requested),
+            ids(&["a1b2-c3", "priority"])
+        );
+        // A part of a longer token is not the id.
+        assert_eq!(
+            fields_named("Field priority_level does not exist", &requested),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            fields_named("1 validation error detected", &requested),
+            Vec::<String>::new()
+        );
+    }
 }

@@ -29,7 +29,7 @@ pub async fn run(args: Args) -> ExitCode {
     };
     let sdk = wiring::sdk_config().await;
     let store = wiring::store(&sdk, &config);
-    let cases = CasesApi::new(connect_cases::client(&sdk, config.cases_timeout));
+    let cases = CasesApi::new(connect_cases::batch_client(&sdk, config.cases_timeout));
     let limiter = Limiter::new(args.rate);
     let history_since = match args.history_since {
         Some(day) => day.and_hms_opt(0, 0, 0).unwrap().and_utc(),
@@ -145,9 +145,10 @@ fn render_summary(s: &Summary, dry_run: bool) -> String {
     }
     let calls: Vec<String> = s.calls.iter().map(|(op, n)| format!("{op} {n}")).collect();
     format!(
-        "backfill done in {:.1}s: {} case(s), {} related item(s), {} case history(ies) read; calls: {}; {} throttled",
+        "backfill done in {:.1}s: {} case(s), {} deleted meanwhile (skipped), {} related item(s), {} case history(ies) read; calls: {}; {} throttled",
         s.elapsed.as_secs_f64(),
         s.counts.cases,
+        s.counts.cases_gone,
         s.counts.related_items,
         s.counts.histories_read,
         calls.join(", "),
