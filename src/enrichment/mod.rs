@@ -42,12 +42,19 @@ pub enum MissingResource {
 }
 
 impl MissingResource {
-    /// From a ResourceNotFoundException's `resourceType` and `resourceId`. Only an answer that
-    /// names a case (and, when it names an id, the case asked about) is a deleted case: an
-    /// unknown or absent type is never taken for a delete, since a tombstone is final.
+    /// From a ResourceNotFoundException's `resourceType` and `resourceId`. Only an answer whose
+    /// type names a case (and, when it names an id, the case asked about) is a deleted case: an
+    /// unknown or absent type is never taken for a delete, since a tombstone is final. The
+    /// service documents no values for the type: its last word, in any case (`Case`, `CASE`,
+    /// `AWS::Cases::Case`), is what is compared.
     pub fn classify(resource_type: &str, resource_id: &str, case_id: Option<&str>) -> Self {
         let names_the_case = case_id.is_some_and(|c| resource_id.is_empty() || resource_id == c);
-        match resource_type.trim().to_ascii_lowercase().as_str() {
+        let kind = resource_type
+            .rsplit(|c: char| !c.is_ascii_alphanumeric())
+            .find(|w| !w.is_empty())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        match kind.as_str() {
             "case" if names_the_case => MissingResource::Case,
             "domain" => MissingResource::Domain,
             _ => MissingResource::Other(resource_type.to_owned()),
@@ -231,6 +238,14 @@ mod tests {
             MissingResource::classify("case", "", case),
             MissingResource::Case,
             "no id named: the case asked about"
+        );
+        assert_eq!(
+            MissingResource::classify("AWS::Cases::Case", "case-1", case),
+            MissingResource::Case
+        );
+        assert_eq!(
+            MissingResource::classify("CaseRule", "case-1", case),
+            MissingResource::Other("CaseRule".into())
         );
         // Another case named, or no case asked about: not this case's delete.
         assert_eq!(
