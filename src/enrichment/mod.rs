@@ -149,7 +149,10 @@ impl ReaderError {
 /// The Connect Cases reads the projector needs. Paging and per-call limits are the adapter's
 /// concern: each method returns the complete answer.
 pub trait CaseReader: Send + Sync {
-    /// GetCase for `field_ids` (any number: chunked by 220 and paged by the adapter).
+    /// GetCase for `field_ids` (any number: chunked by 220 and paged by the adapter). Ids the
+    /// service refuses by name (ValidationException: the domain does not have them) are left
+    /// out of the answer. `None` only when a ResourceNotFoundException names the case (deleted);
+    /// anything else missing is an error ([`ReaderError::is_refusal`]).
     fn get_case(
         &self,
         domain_id: &str,
