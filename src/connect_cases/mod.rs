@@ -1,23 +1,20 @@
 //! The Connect Cases adapter: [`CaseReader`] (and, in `search`, the backfill port
 //! [`crate::backfill::source::CaseDirectory`]) on `aws-sdk-connectcases`.
 
+mod client;
+mod errors;
 mod search;
 
+pub use client::{batch_client, client};
+use errors::classify;
+pub use errors::fields_named;
+
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use aws_sdk_connectcases::Client;
-use aws_sdk_connectcases::config::http::HttpResponse;
-use aws_sdk_connectcases::config::interceptors::InterceptorContext;
-use aws_sdk_connectcases::config::retry::{ClassifyRetry, RetryAction};
-use aws_sdk_connectcases::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_connectcases::types::error::ResourceNotFoundException;
 use aws_sdk_connectcases::types::{FieldIdentifier, FieldValueUnion};
-use aws_smithy_runtime_api::client::retries::classifiers::RetryClassifierPriority;
 
-use crate::enrichment::{
-    CaseFields, CaseReader, EventConfiguration, FieldInfo, MissingResource, ReaderError,
-};
+use crate::enrichment::{CaseFields, CaseReader, EventConfiguration, FieldInfo, ReaderError};
 use crate::event::FieldValue;
 
 /// GetCase accepts at most 220 field ids per request.
@@ -38,123 +35,6 @@ impl CasesApi {
     pub fn client(&self) -> &Client {
         &self.client
     }
-}
-
-/// The Connect Cases client, from the shared AWS config (`AWS_ENDPOINT_URL_CONNECTCASES`
-/// included), with adaptive retries: GetCase throttling slows the client down instead of
-/// hammering the quota.
-pub fn client(sdk: &aws_config::SdkConfig, operation_timeout: Duration) -> Client {
-    let config = aws_sdk_connectcases::config::Builder::from(sdk)
-        .timeout_config(timeouts(operation_timeout))
-        .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(4))
-        .build();
-    Client::from_conf(config)
-}
-
-/// The client of a batch run (backfill, reconcile): the SDK retries outages, never throttling.
-/// A throttling answer comes back at once to the run's [`crate::backfill::Limiter`], which
-/// backs off and goes on however long the throttling lasts (and counts it for the progress
-/// line); inside the SDK, its backoff would count against `operation_timeout` and turn a long
-/// throttle into a timeout that stops the run.
-pub fn batch_client(sdk: &aws_config::SdkConfig, operation_timeout: Duration) -> Client {
-    let config = aws_sdk_connectcases::config::Builder::from(sdk)
-        .timeout_config(timeouts(operation_timeout))
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(4))
-        .retry_classifier(NoThrottleRetries)
-        .build();
-    Client::from_conf(config)
-}
-
-fn timeouts(operation_timeout: Duration) -> aws_config::timeout::TimeoutConfig {
-    aws_config::timeout::TimeoutConfig::builder()
-        .operation_timeout(operation_timeout)
-        .connect_timeout(Duration::from_millis(500))
-        .build()
-}
-
-/// Forbids the SDK's retry of a throttling answer (HTTP 429 or a `ThrottlingException`); runs
-/// after the SDK's own classifiers, so its verdict stands.
-#[derive(Debug)]
-struct NoThrottleRetries;
-
-impl ClassifyRetry for NoThrottleRetries {
-    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
-        let Some(response) = ctx.response() else {
-            return RetryAction::NoActionIndicated;
-        };
-        let error_type = response
-            .headers()
-            .get("x-amzn-ErrorType")
-            .unwrap_or_default();
-        if response.status().as_u16() == 429 || error_type.starts_with("ThrottlingException") {
-            RetryAction::RetryForbidden
-        } else {
-            RetryAction::NoActionIndicated
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        "no throttle retries (the batch run's limiter backs off)"
-    }
-
-    fn priority(&self) -> RetryClassifierPriority {
-        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
-    }
-}
-
-/// A failed call as a [`ReaderError`]; `case_id` is the case the call was about, if any (a
-/// ResourceNotFoundException naming it means the case was deleted).
-fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
-    operation: &'static str,
-    case_id: Option<&str>,
-    err: SdkError<E, HttpResponse>,
-) -> ReaderError {
-    let message = match &err {
-        SdkError::ServiceError(s) => s.err().message().unwrap_or_default().to_owned(),
-        other => aws_sdk_connectcases::error::DisplayErrorContext(other).to_string(),
-    };
-    match err.code() {
-        Some("ThrottlingException") => ReaderError::Throttled { operation, message },
-        Some("AccessDeniedException") => ReaderError::AccessDenied { operation, message },
-        Some("ValidationException") => ReaderError::Invalid { operation, message },
-        Some("ResourceNotFoundException") => {
-            // Every operation's error enum gives its ResourceNotFoundException as the source.
-            let detail = err
-                .as_service_error()
-                .and_then(|e| e.source())
-                .and_then(|e| e.downcast_ref::<ResourceNotFoundException>());
-            let (resource_type, resource_id) = detail
-                .map(|d| (d.resource_type(), d.resource_id()))
-                .unwrap_or_default();
-            ReaderError::NotFound {
-                operation,
-                resource: MissingResource::classify(resource_type, resource_id, case_id),
-                resource_id: resource_id.to_owned(),
-                message,
-            }
-        }
-        _ => ReaderError::Unavailable { operation, message },
-    }
-}
-
-/// The requested field ids a ValidationException's message names. The Cases API documents no
-/// structured member for them (ValidationException has only `message`; for CreateCase it says
-/// the exception is "denoting which field identifiers in the request" are deleted), so an id
-/// counts as named when it appears in the message as a whole token (between characters that
-/// cannot be part of an id: not alphanumeric, `_` or `-`). An id that is itself a common word
-/// could be named by a message about something else: it is then left out of the read, which
-/// costs its value for that read only.
-pub fn fields_named(message: &str, requested: &[String]) -> Vec<String> {
-    let is_id_char = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
-    let tokens: std::collections::HashSet<&str> = message
-        .split(|c: char| !is_id_char(c))
-        .filter(|t| !t.is_empty())
-        .collect();
-    requested
-        .iter()
-        .filter(|id| tokens.contains(id.as_str()))
-        .cloned()
-        .collect()
 }
 
 fn from_union(v: &FieldValueUnion) -> Option<FieldValue> {
@@ -385,35 +265,4 @@ impl CaseReader for CasesApi {
 /// The token of the next page; the service may send an empty one for none.
 fn next_page(token: Option<&str>) -> Option<String> {
     token.filter(|t| !t.is_empty()).map(str::to_owned)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ids(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn a_validation_message_names_the_requested_ids_it_contains_as_whole_tokens() {
-        let requested = ids(&["status", "a1b2-c3", "priority", "title"]);
-        assert_eq!(
-            fields_named("Field a1b2-c3 does not exist in domain", &requested),
-            ids(&["a1b2-c3"])
-        );
-        assert_eq!(
-            fields_named("Fields not found: [a1b2-c3, priority]", &requested),
-            ids(&["a1b2-c3", "priority"])
-        );
-        // A part of a longer token is not the id.
-        assert_eq!(
-            fields_named("Field priority_level does not exist", &requested),
-            Vec::<String>::new()
-        );
-        assert_eq!(
-            fields_named("1 validation error detected", &requested),
-            Vec::<String>::new()
-        );
-    }
 }
