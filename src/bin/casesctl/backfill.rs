@@ -50,9 +50,18 @@ pub async fn run(args: Args) -> ExitCode {
         dimensions: config.report_dimensions.clone(),
     };
     let progress = Progress::new();
-    let result = Backfill::new(&cases, &store, &limiter, options)
-        .run(&progress)
-        .await;
+    let backfill = Backfill::new(&cases, &store, &limiter, options);
+    let run = backfill.run(&progress);
+    tokio::pin!(run);
+    // Between pages too (a page throttled for minutes), the progress line shows the throttles.
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    tick.tick().await;
+    let result = loop {
+        tokio::select! {
+            result = &mut run => break result,
+            _ = tick.tick() => progress.tick(limiter.calls(), limiter.throttles()),
+        }
+    };
     progress.finish();
     match result {
         Ok(summary) => {
@@ -81,6 +90,8 @@ struct Progress {
     bar: Option<ProgressBar>,
     started: Instant,
     last_line: Mutex<Instant>,
+    /// The counts of the last page done.
+    counts: Mutex<Counts>,
 }
 
 impl Progress {
@@ -97,7 +108,14 @@ impl Progress {
             bar,
             started: Instant::now(),
             last_line: Mutex::new(Instant::now()),
+            counts: Mutex::new(Counts::default()),
         }
+    }
+
+    /// The progress line again with the calls and throttles so far.
+    fn tick(&self, calls: u64, throttles: u64) {
+        let counts = self.counts.lock().unwrap().clone();
+        backfill::Progress::advanced(self, &counts, calls, throttles);
     }
 
     fn finish(&self) {
@@ -116,6 +134,7 @@ impl backfill::Progress for Progress {
     }
 
     fn advanced(&self, counts: &Counts, calls: u64, throttles: u64) {
+        counts.clone_into(&mut self.counts.lock().unwrap());
         let elapsed = self.started.elapsed().as_secs_f64().max(0.001);
         let message = format!(
             "{:.1} calls/s, {throttles} throttled, {} related item(s), {} history(ies) read",
