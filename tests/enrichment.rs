@@ -271,7 +271,7 @@ async fn case_deleted_meanwhile_projects_the_event_and_marks_not_found() {
 }
 
 #[tokio::test]
-async fn access_denied_and_bad_field_ids_project_the_event_without_retrying() {
+async fn access_denied_projects_the_event_without_retrying_and_bad_field_ids_are_read_without() {
     let dynamo = DynamoLocal::start();
     let standin = CasesStandIn::start(sample_fixture()).await;
     standin.inject(FaultRule {
@@ -298,7 +298,8 @@ async fn access_denied_and_bad_field_ids_project_the_event_without_retrying() {
         Some("refused")
     );
 
-    // CASE_FIELDS naming a field the domain does not have: ValidationException, not a retry loop.
+    // CASE_FIELDS naming a field the domain does not have: the ValidationException names it,
+    // and the rest is read without it (two calls, no retry loop); it is recorded as null.
     let standin = CasesStandIn::start(sample_fixture()).await;
     let projector = enriched(
         new_store(&dynamo, "cases2").await,
@@ -314,13 +315,16 @@ async fn access_denied_and_bad_field_ids_project_the_event_without_retrying() {
         report.records[0].outcome,
         RecordOutcome::Done(Outcome::Applied)
     );
-    assert_eq!(standin.calls("GetCase"), 1);
+    assert_eq!(standin.calls("GetCase"), 2);
     assert!(lambda_response(&report).is_ok());
     let table = snapshot_table(projector.store()).await;
     assert_eq!(
         attr(&table, &case_key(CASE_C), "enrichment"),
-        Some("refused")
+        Some("fetched")
     );
+    let fields = attr(&table, &case_key(CASE_C), "fields").unwrap();
+    assert!(fields.contains(r#""status": "open""#), "{fields}");
+    assert!(fields.contains(r#""no_such_field": "NULL""#), "{fields}");
 }
 
 #[tokio::test]

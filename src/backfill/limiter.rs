@@ -23,6 +23,8 @@ pub struct Limiter {
 
 /// The longest pause after a throttling answer.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// A call throttled this many times in a row is logged (and every time after).
+const THROTTLES_LOGGED_FROM: u32 = 3;
 
 impl Limiter {
     /// `rate` requests per second (> 0).
@@ -85,8 +87,17 @@ impl Limiter {
                 Err(ReaderError::Throttled { .. }) => {
                     throttled = throttled.saturating_add(1);
                     self.throttles.fetch_add(1, Ordering::Relaxed);
-                    let backoff = Duration::from_millis(250 << throttled.min(7));
-                    self.back_off(backoff.min(MAX_BACKOFF));
+                    let backoff = Duration::from_millis(250 << throttled.min(7)).min(MAX_BACKOFF);
+                    if throttled >= THROTTLES_LOGGED_FROM {
+                        // Between two progress lines, a long throttle shows here.
+                        tracing::warn!(
+                            operation,
+                            throttled,
+                            backoff_s = backoff.as_secs_f64(),
+                            "throttled in a row: backing off, the run goes on"
+                        );
+                    }
+                    self.back_off(backoff);
                 }
                 other => return other,
             }

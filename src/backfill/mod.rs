@@ -130,14 +130,17 @@ where
 
         let mut page = Some(first).filter(|_| !checkpoint.cases_done);
         while let Some(current) = page.take() {
-            let results: Vec<Result<(u64, bool), BackfillError>> =
+            let results: Vec<Result<Option<(u64, bool)>, BackfillError>> =
                 futures::stream::iter(&current.cases)
                     .map(|found| self.case(found, current.sent_at, &fetched, strategy))
                     .buffer_unordered(CASES_AT_ONCE)
                     .collect()
                     .await;
             for r in results {
-                let (items, history_read) = r?;
+                let Some((items, history_read)) = r? else {
+                    checkpoint.counts.cases_gone += 1;
+                    continue;
+                };
                 checkpoint.counts.cases += 1;
                 checkpoint.counts.related_items += items;
                 checkpoint.counts.histories_read += u64::from(history_read);
@@ -268,14 +271,16 @@ where
     }
 
     /// One case found by a search sent at `searched_at`: fields, related items (per case),
-    /// history; returns (related items read, whether its history was read).
+    /// history; returns (related items read, whether its history was read), or `None` when the
+    /// case was deleted since the search found it: it is skipped (nothing written for it; its
+    /// delete event, or reconcile, makes it a tombstone).
     async fn case(
         &self,
         found: &FoundCase,
         searched_at: DateTime<Utc>,
         fetched: &[String],
         strategy: RelatedStrategy,
-    ) -> Result<(u64, bool), BackfillError> {
+    ) -> Result<Option<(u64, bool)>, BackfillError> {
         let domain = self.options.domain_id.as_str();
         // Each read as of its own data: the search's, then each GetCase's.
         let mut reads = vec![Snapshot {
@@ -295,8 +300,8 @@ where
                     as_of: read_time(&values, sent_at),
                     fields: values,
                 }),
-                // Deleted since the search: a live projector sees its delete event.
-                Ok(None) | Err(ReaderError::NotFound { .. }) => return Ok((0, false)),
+                // Deleted since the search.
+                Ok(None) => return Ok(None),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -305,13 +310,17 @@ where
         if strategy == RelatedStrategy::PerCase {
             let mut token: Option<String> = None;
             loop {
-                let page = self
+                let page = match self
                     .limiter
                     .call("SearchRelatedItems", || {
                         self.cases
                             .search_related_items(domain, &found.case_id, token.as_deref())
                     })
-                    .await?;
+                    .await
+                {
+                    Err(e) if e.is_case_gone() => return Ok(None),
+                    page => page?,
+                };
                 related_read_at = page.sent_at;
                 related_items.extend(page.items.into_iter().map(|(_, item)| item));
                 token = page.next_token;
@@ -331,13 +340,17 @@ where
             let mut token: Option<String> = None;
             let mut audit = Vec::new();
             loop {
-                let page = self
+                let page = match self
                     .limiter
                     .call("GetCaseAuditEvents", || {
                         self.cases
                             .audit_events(domain, &found.case_id, token.as_deref())
                     })
-                    .await?;
+                    .await
+                {
+                    Err(e) if e.is_case_gone() => return Ok(None),
+                    page => page?,
+                };
                 audit.extend(page.events);
                 token = page.next_token;
                 if token.is_none() {
@@ -358,7 +371,7 @@ where
             status_history,
         })
         .await?;
-        Ok((items, history_read))
+        Ok(Some((items, history_read)))
     }
 
     /// Applies a read as a snapshot.

@@ -46,6 +46,9 @@ pub struct Counts {
     #[serde(default)]
     pub histories_read: u64,
     pub pages: u64,
+    /// Cases deleted between the search that found them and their reads: skipped.
+    #[serde(default)]
+    pub cases_gone: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -45,7 +45,7 @@ async fn main() -> Result<(), Error> {
     let lease = Duration::from_secs_f64(setting("RECONCILE_LEASE_SECONDS", 900.0));
     let sdk = wiring::sdk_config().await;
     let store = wiring::store(&sdk, &config);
-    let cases = CasesApi::new(connect_cases::client(&sdk, config.cases_timeout));
+    let cases = CasesApi::new(connect_cases::batch_client(&sdk, config.cases_timeout));
     let (store, cases, config, domain_id) = (&store, &cases, &config, &domain_id);
     run(service_fn(|event: LambdaEvent<Value>| async move {
         cases_projector::telemetry::set_request_id(&event.context.request_id);

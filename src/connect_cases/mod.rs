@@ -1,14 +1,17 @@
 //! The Connect Cases adapter: [`CaseReader`] (and, in `search`, the backfill port
 //! [`crate::backfill::source::CaseDirectory`]) on `aws-sdk-connectcases`.
 
+mod client;
+mod errors;
 mod search;
 
+pub use client::{batch_client, client};
+use errors::classify;
+pub use errors::fields_named;
+
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use aws_sdk_connectcases::Client;
-use aws_sdk_connectcases::config::http::HttpResponse;
-use aws_sdk_connectcases::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_connectcases::types::{FieldIdentifier, FieldValueUnion};
 
 use crate::enrichment::{CaseFields, CaseReader, EventConfiguration, FieldInfo, ReaderError};
@@ -31,38 +34,6 @@ impl CasesApi {
 
     pub fn client(&self) -> &Client {
         &self.client
-    }
-}
-
-/// The Connect Cases client, from the shared AWS config (`AWS_ENDPOINT_URL_CONNECTCASES`
-/// included), with adaptive retries: GetCase throttling slows the client down instead of
-/// hammering the quota.
-pub fn client(sdk: &aws_config::SdkConfig, operation_timeout: Duration) -> Client {
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .operation_timeout(operation_timeout)
-        .connect_timeout(Duration::from_millis(500))
-        .build();
-    let config = aws_sdk_connectcases::config::Builder::from(sdk)
-        .timeout_config(timeouts)
-        .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(4))
-        .build();
-    Client::from_conf(config)
-}
-
-fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
-    operation: &'static str,
-    err: SdkError<E, HttpResponse>,
-) -> ReaderError {
-    let message = match &err {
-        SdkError::ServiceError(s) => s.err().message().unwrap_or_default().to_owned(),
-        other => aws_sdk_connectcases::error::DisplayErrorContext(other).to_string(),
-    };
-    match err.code() {
-        Some("ThrottlingException") => ReaderError::Throttled { operation, message },
-        Some("AccessDeniedException") => ReaderError::AccessDenied { operation, message },
-        Some("ValidationException") => ReaderError::Invalid { operation, message },
-        Some("ResourceNotFoundException") => ReaderError::NotFound { operation, message },
-        _ => ReaderError::Unavailable { operation, message },
     }
 }
 
@@ -125,7 +96,7 @@ impl CasesApi {
             .event_bridge(event_bridge)
             .send()
             .await
-            .map_err(|e| classify("PutCaseEventConfiguration", e))?;
+            .map_err(|e| classify("PutCaseEventConfiguration", None, e))?;
         Ok(())
     }
 }
@@ -139,26 +110,38 @@ impl CaseReader for CasesApi {
     ) -> Result<CaseFields, ReaderError> {
         let mut values = BTreeMap::new();
         for chunk in field_ids.chunks(GET_CASE_MAX_FIELDS) {
+            let mut chunk: Vec<String> = chunk.to_vec();
             let mut next_token: Option<String> = None;
-            loop {
+            while !chunk.is_empty() {
                 let result = self
                     .client
                     .get_case()
                     .domain_id(domain_id)
                     .case_id(case_id)
-                    .set_fields(Some(ids(chunk)))
+                    .set_fields(Some(ids(&chunk)))
                     .set_next_token(next_token.take())
                     .send()
                     .await;
-                let out = match result {
+                let out = match result.map_err(|e| classify("GetCase", Some(case_id), e)) {
                     Ok(out) => out,
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                    Err(e) if e.is_case_gone() => return Ok(None),
+                    // Field ids the domain does not have: read the rest without them (from the
+                    // first page again). Each round drops at least one id, so this ends.
+                    Err(ReaderError::Invalid { message, .. })
+                        if !fields_named(&message, &chunk).is_empty() =>
                     {
-                        return Ok(None);
+                        let unknown = fields_named(&message, &chunk);
+                        tracing::warn!(
+                            domain_id,
+                            case_id,
+                            ?unknown,
+                            "GetCase refused field ids the domain does not have: read without them (check CASE_FIELDS)"
+                        );
+                        chunk.retain(|id| !unknown.contains(id));
+                        values.retain(|id, _| !unknown.contains(id));
+                        continue;
                     }
-                    Err(e) => return Err(classify("GetCase", e)),
+                    Err(e) => return Err(e),
                 };
                 for f in out.fields() {
                     if let Some(v) = f.value().and_then(from_union) {
@@ -184,7 +167,7 @@ impl CaseReader for CasesApi {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| classify("ListFields", e))?;
+            let page = page.map_err(|e| classify("ListFields", None, e))?;
             fields.extend(page.fields().iter().map(|f| FieldInfo {
                 id: f.field_id().to_owned(),
                 name: f.name().to_owned(),
@@ -210,7 +193,7 @@ impl CaseReader for CasesApi {
                 .set_fields(Some(ids(chunk)))
                 .send()
                 .await
-                .map_err(|e| classify("BatchGetField", e))?;
+                .map_err(|e| classify("BatchGetField", None, e))?;
             for f in out.fields() {
                 let mut info = FieldInfo {
                     id: f.field_id().to_owned(),
@@ -243,7 +226,7 @@ impl CaseReader for CasesApi {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| classify("ListFieldOptions", e))?;
+            let page = page.map_err(|e| classify("ListFieldOptions", None, e))?;
             options.extend(
                 page.options()
                     .iter()
@@ -263,7 +246,7 @@ impl CaseReader for CasesApi {
             .domain_id(domain_id)
             .send()
             .await
-            .map_err(|e| classify("GetCaseEventConfiguration", e))?;
+            .map_err(|e| classify("GetCaseEventConfiguration", None, e))?;
         let eb = out.event_bridge();
         let included = eb.and_then(|e| e.included_data());
         Ok(EventConfiguration {

@@ -126,7 +126,7 @@ impl CaseDirectory for CasesApi {
         let out = request
             .send()
             .await
-            .map_err(|e| classify("SearchCases", e))?;
+            .map_err(|e| classify("SearchCases", None, e))?;
         Ok(CasePage {
             cases: out
                 .cases()
@@ -160,7 +160,7 @@ impl CaseDirectory for CasesApi {
             .set_next_token(next_token.map(str::to_owned))
             .send()
             .await
-            .map_err(|e| classify("SearchRelatedItems", e))?;
+            .map_err(|e| classify("SearchRelatedItems", Some(case_id), e))?;
         Ok(RelatedItemPage {
             items: out
                 .related_items()
@@ -206,7 +206,7 @@ impl CaseDirectory for CasesApi {
         let out = request
             .send()
             .await
-            .map_err(|e| classify("SearchAllRelatedItems", e))?;
+            .map_err(|e| classify("SearchAllRelatedItems", None, e))?;
         Ok(RelatedItemPage {
             items: out
                 .related_items()
@@ -242,7 +242,7 @@ impl CaseDirectory for CasesApi {
             .set_next_token(next_token.map(str::to_owned))
             .send()
             .await
-            .map_err(|e| classify("GetCaseAuditEvents", e))?;
+            .map_err(|e| classify("GetCaseAuditEvents", Some(case_id), e))?;
         Ok(AuditPage {
             events: out
                 .audit_events()

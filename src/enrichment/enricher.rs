@@ -34,7 +34,8 @@ pub enum EnrichmentStatus {
     Fetched,
     /// The case no longer exists (deleted meanwhile): the event's own data is projected.
     NotFound,
-    /// A permission or request problem an operator must fix; the event's own data is projected.
+    /// A permission or request problem an operator must fix (access denied, the domain missing,
+    /// a request refused); the event's own data is projected.
     Refused(String),
     /// GetCase throttled past the SDK's retries, or this instance's GetCase budget spent: the
     /// event's own data is projected and the fields still wanted are left for reconcile.

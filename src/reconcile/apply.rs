@@ -1,4 +1,5 @@
-//! Applying what the Cases API says to one case: a snapshot, or a tombstone on 404.
+//! Applying what the Cases API says to one case: a snapshot, or a tombstone when GetCase says
+//! the case does not exist. Every write first makes sure the run still holds its lease.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +9,7 @@ use super::output::time_field;
 use super::types::Applied;
 use super::{Reconcile, ReconcileError};
 use crate::backfill::source::CaseDirectory;
-use crate::enrichment::{CaseReader, ReaderError};
+use crate::enrichment::CaseReader;
 use crate::event::FieldValue;
 use crate::model::now_ms;
 use crate::projection::{CaseSnapshot, Snapshot, decide_gone, decide_snapshot, read_time};
@@ -20,17 +21,25 @@ where
     S: ReadModelStore + DomainStore,
 {
     /// GetCase for `fields` of a case the read model holds: applied as a snapshot, or a
-    /// tombstone on 404.
+    /// tombstone when the case does not exist. A requested field the answer leaves out (null,
+    /// or a field id the domain does not have) is recorded as null, and so is every `settled`
+    /// one (not read: no longer wanted): either way no longer deferred.
     pub(super) async fn refresh(
         &self,
         case_id: &str,
         fields: &[String],
+        settled: &[String],
     ) -> Result<Applied, ReconcileError> {
         let sent_at = now_ms();
-        match self.get_case(case_id, fields).await? {
+        let read = if fields.is_empty() {
+            Some(BTreeMap::new())
+        } else {
+            self.get_case(case_id, fields).await?
+        };
+        match read {
             None => self.gone(case_id, sent_at).await,
             Some(mut values) => {
-                for id in fields {
+                for id in fields.iter().chain(settled) {
                     values.entry(id.clone()).or_insert(FieldValue::Empty);
                 }
                 self.apply(CaseSnapshot {
@@ -51,7 +60,8 @@ where
         }
     }
 
-    /// GetCase in chunks; `None` when the case does not exist.
+    /// GetCase in chunks; `None` when the case does not exist (a ResourceNotFoundException
+    /// naming it: anything else missing, such as the domain, is a refusal that stops the run).
     pub(super) async fn get_case(
         &self,
         case_id: &str,
@@ -66,7 +76,8 @@ where
                 .await
             {
                 Ok(Some(v)) => values.extend(v),
-                Ok(None) | Err(ReaderError::NotFound { .. }) => return Ok(None),
+                Ok(None) => return Ok(None),
+                Err(e) if e.is_case_gone() => return Ok(None),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -78,6 +89,7 @@ where
         case_id: &str,
         sent_at: DateTime<Utc>,
     ) -> Result<Applied, ReconcileError> {
+        self.hold_lease().await?;
         let committed = commit_decision(self.store, case_id, |stored| {
             decide_gone(stored, sent_at, &self.options.dimensions)
         })
@@ -95,6 +107,7 @@ where
 
     /// Applies a read as a snapshot, and says what it changed.
     pub(super) async fn apply(&self, snapshot: CaseSnapshot) -> Result<Applied, ReconcileError> {
+        self.hold_lease().await?;
         let committed = commit_decision(self.store, &snapshot.case_id, |stored| {
             decide_snapshot(
                 stored,

@@ -21,7 +21,7 @@ pub struct Options {
     /// `CASE_FIELDS`; `None`: every field of the domain.
     pub case_fields: Option<Vec<String>>,
     pub projection: ProjectionOptions,
-    /// How long a lease holds without renewal (renewed after every page).
+    /// How long a lease holds without renewal (renewed by the first write after a third of it).
     pub lease: Duration,
     /// Who runs (written on the lease).
     pub owner: String,
@@ -125,6 +125,14 @@ pub enum ReconcileError {
     /// Another run holds the domain's lease: not a failure, nothing was done.
     #[error("another reconcile of this domain is running (its lease ends at {until})")]
     Busy { until: DateTime<Utc> },
+    /// Another run took this run's lease (this one stalled past its end): it stopped before
+    /// its next write, and the other run goes on.
+    #[error(
+        "another reconcile of this domain took over this run's lease (until {until}): this run stopped writing"
+    )]
+    LeaseLost { until: DateTime<Utc> },
+    /// Access denied, or the domain (or anything but a case) missing: an operator must act.
+    /// Nothing was written on the strength of that answer.
     #[error("{0}")]
     Refused(ReaderError),
     #[error("Cases API: {0}")]

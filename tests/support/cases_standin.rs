@@ -274,6 +274,18 @@ impl CasesStandIn {
         self.with_domain(domain_id, |d| d.cases.remove(case_id))
     }
 
+    /// Deletes a whole domain: every operation on it answers 404 naming the domain (as a wrong
+    /// domain id or Region would).
+    pub fn remove_domain(&self, domain_id: &str) -> Option<DomainFixture> {
+        self.state.lock().unwrap().fixture.domains.remove(domain_id)
+    }
+
+    /// Removes a field from the domain (ListFields no longer lists it; GetCase refuses its id
+    /// with a ValidationException naming it). Case values are kept.
+    pub fn remove_field(&self, domain_id: &str, field_id: &str) {
+        self.with_domain(domain_id, |d| d.fields.retain(|f| f["fieldId"] != field_id));
+    }
+
     /// Sets one field value (`value` a `FieldValueUnion`, such as `{"stringValue": "closed"}`) of
     /// an existing case. Panics when the case does not exist.
     pub fn set_case_field(&self, domain_id: &str, case_id: &str, field_id: &str, value: Value) {
@@ -428,12 +440,18 @@ impl CasesStandIn {
             }
             let message = |m: &str| json!({ "message": m });
             let answer = match rule.fault {
-                Fault::NotFound => (
-                    404,
-                    Some("ResourceNotFoundException"),
-                    json!({"message": "Case not found", "resourceId": case_id.unwrap_or(domain_id), "resourceType": "Case"}),
-                    None,
-                ),
+                // As the service names what is missing: the case of a per-case operation, the
+                // domain otherwise.
+                Fault::NotFound => match case_id {
+                    Some(case_id) => {
+                        let (status, error, body) = case_not_found(case_id);
+                        (status, error, body, None)
+                    }
+                    None => {
+                        let (status, error, body) = domain_not_found(domain_id);
+                        (status, error, body, None)
+                    }
+                },
                 Fault::AccessDenied => (
                     403,
                     Some("AccessDeniedException"),
@@ -471,12 +489,8 @@ impl CasesStandIn {
         }
         let page_size = state.page_size;
         let Some(domain) = state.fixture.domains.get_mut(domain_id) else {
-            return (
-                404,
-                Some("ResourceNotFoundException"),
-                json!({"message": "Domain not found", "resourceId": domain_id, "resourceType": "Domain"}),
-                delay,
-            );
+            let (status, error, body) = domain_not_found(domain_id);
+            return (status, error, body, delay);
         };
         let (status, error, body) = match operation {
             "GetCase" => get_case(domain, case_id.unwrap(), &request, page_size),
@@ -535,6 +549,17 @@ fn take_quota(quotas: &mut HashMap<Option<String>, Bucket>, operation: &str) -> 
     true
 }
 
+/// ResourceNotFoundException for a domain that does not exist (any operation of it).
+fn domain_not_found(domain_id: &str) -> (u16, Option<&'static str>, Value) {
+    (
+        404,
+        Some("ResourceNotFoundException"),
+        json!({"message": "Domain not found", "resourceId": domain_id, "resourceType": "Domain"}),
+    )
+}
+
+/// ResourceNotFoundException for a case that does not exist (deleted): `resourceType` names
+/// the case, `resourceId` is its id.
 fn case_not_found(case_id: &str) -> (u16, Option<&'static str>, Value) {
     (
         404,
@@ -584,11 +609,18 @@ fn get_case(
         Ok(ids) => ids,
         Err(refusal) => return refusal,
     };
-    if let Some(unknown) = requested
+    // Every requested id the domain does not have, named in the message (ValidationException
+    // has no other member), as CreateCase is documented to do for deleted fields.
+    let unknown: Vec<&str> = requested
         .iter()
-        .find(|id| !domain.fields.iter().any(|f| f["fieldId"] == **id))
-    {
-        return validation(format!("Field {unknown} does not exist in domain"));
+        .copied()
+        .filter(|id| !domain.fields.iter().any(|f| f["fieldId"] == *id))
+        .collect();
+    if !unknown.is_empty() {
+        return validation(format!(
+            "The following field ids do not exist in the domain: {}",
+            unknown.join(", ")
+        ));
     }
     let values: Vec<&Value> = requested
         .iter()

@@ -29,7 +29,7 @@ pub async fn run(args: Args) -> ExitCode {
     };
     let sdk = wiring::sdk_config().await;
     let store = wiring::store(&sdk, &config);
-    let cases = CasesApi::new(connect_cases::client(&sdk, config.cases_timeout));
+    let cases = CasesApi::new(connect_cases::batch_client(&sdk, config.cases_timeout));
     let limiter = Limiter::new(args.rate);
     let history_since = match args.history_since {
         Some(day) => day.and_hms_opt(0, 0, 0).unwrap().and_utc(),
@@ -50,9 +50,18 @@ pub async fn run(args: Args) -> ExitCode {
         dimensions: config.report_dimensions.clone(),
     };
     let progress = Progress::new();
-    let result = Backfill::new(&cases, &store, &limiter, options)
-        .run(&progress)
-        .await;
+    let backfill = Backfill::new(&cases, &store, &limiter, options);
+    let run = backfill.run(&progress);
+    tokio::pin!(run);
+    // Between pages too (a page throttled for minutes), the progress line shows the throttles.
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    tick.tick().await;
+    let result = loop {
+        tokio::select! {
+            result = &mut run => break result,
+            _ = tick.tick() => progress.tick(limiter.calls(), limiter.throttles()),
+        }
+    };
     progress.finish();
     match result {
         Ok(summary) => {
@@ -81,6 +90,8 @@ struct Progress {
     bar: Option<ProgressBar>,
     started: Instant,
     last_line: Mutex<Instant>,
+    /// The counts of the last page done.
+    counts: Mutex<Counts>,
 }
 
 impl Progress {
@@ -97,7 +108,14 @@ impl Progress {
             bar,
             started: Instant::now(),
             last_line: Mutex::new(Instant::now()),
+            counts: Mutex::new(Counts::default()),
         }
+    }
+
+    /// The progress line again with the calls and throttles so far.
+    fn tick(&self, calls: u64, throttles: u64) {
+        let counts = self.counts.lock().unwrap().clone();
+        backfill::Progress::advanced(self, &counts, calls, throttles);
     }
 
     fn finish(&self) {
@@ -116,6 +134,7 @@ impl backfill::Progress for Progress {
     }
 
     fn advanced(&self, counts: &Counts, calls: u64, throttles: u64) {
+        counts.clone_into(&mut self.counts.lock().unwrap());
         let elapsed = self.started.elapsed().as_secs_f64().max(0.001);
         let message = format!(
             "{:.1} calls/s, {throttles} throttled, {} related item(s), {} history(ies) read",
@@ -145,9 +164,10 @@ fn render_summary(s: &Summary, dry_run: bool) -> String {
     }
     let calls: Vec<String> = s.calls.iter().map(|(op, n)| format!("{op} {n}")).collect();
     format!(
-        "backfill done in {:.1}s: {} case(s), {} related item(s), {} case history(ies) read; calls: {}; {} throttled",
+        "backfill done in {:.1}s: {} case(s), {} deleted meanwhile (skipped), {} related item(s), {} case history(ies) read; calls: {}; {} throttled",
         s.elapsed.as_secs_f64(),
         s.counts.cases,
+        s.counts.cases_gone,
         s.counts.related_items,
         s.counts.histories_read,
         calls.join(", "),

@@ -26,7 +26,7 @@ pub async fn run(args: Args) -> ExitCode {
     };
     let sdk = wiring::sdk_config().await;
     let store = wiring::store(&sdk, &config);
-    let cases = CasesApi::new(connect_cases::client(&sdk, config.cases_timeout));
+    let cases = CasesApi::new(connect_cases::batch_client(&sdk, config.cases_timeout));
     let limiter = Limiter::new(args.rate);
     let options = Options {
         domain_id: args.domain_id.clone(),
