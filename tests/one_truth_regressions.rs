@@ -364,3 +364,147 @@ async fn a_table_an_earlier_version_wrote_gains_every_number_through_regroup() {
     assert!(!read::needs_regroup(&store, DOMAIN).await.unwrap());
     assert_eq!(totals(&store).await, (1, 1, 2), "old counters are not read");
 }
+
+/// A store that refuses every commit after the first `allowed`: a regroup interrupted midway.
+struct FailingAfter {
+    inner: std::sync::Arc<cases_projector::store::memory::MemoryStore>,
+    allowed: std::sync::atomic::AtomicI64,
+}
+
+impl CaseStore for FailingAfter {
+    async fn load(
+        &self,
+        case_id: &str,
+    ) -> Result<Option<cases_projector::store::StoredCase>, cases_projector::store::StoreError>
+    {
+        self.inner.load(case_id).await
+    }
+
+    async fn commit(
+        &self,
+        commit: &cases_projector::store::CaseCommit<'_>,
+    ) -> Result<cases_projector::store::CommitOutcome, cases_projector::store::StoreError> {
+        if self
+            .allowed
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
+            <= 0
+        {
+            return Err(cases_projector::store::StoreError::Unavailable(
+                "injected".into(),
+            ));
+        }
+        self.inner.commit(commit).await
+    }
+}
+
+impl cases_projector::store::FieldMetadataStore for FailingAfter {
+    async fn described_fields(
+        &self,
+        domain_id: &str,
+    ) -> Result<std::collections::HashSet<String>, cases_projector::store::StoreError> {
+        self.inner.described_fields(domain_id).await
+    }
+
+    async fn put_field_metadata(
+        &self,
+        domain_id: &str,
+        fields: &[cases_projector::model::FieldInfo],
+    ) -> Result<(), cases_projector::store::StoreError> {
+        self.inner.put_field_metadata(domain_id, fields).await
+    }
+}
+
+impl cases_projector::store::PlanExecutor for FailingAfter {
+    async fn get_item(
+        &self,
+        key: &cases_projector::store::keys::Key,
+    ) -> Result<Option<cases_projector::store::item::Item>, cases_projector::store::StoreError>
+    {
+        self.inner.get_item(key).await
+    }
+
+    async fn execute(
+        &self,
+        plan: &cases_projector::store::writes::WritePlan,
+    ) -> Result<cases_projector::store::CommitOutcome, cases_projector::store::StoreError> {
+        self.inner.execute(plan).await
+    }
+
+    async fn query_range(
+        &self,
+        pk: &str,
+        from_sk: &str,
+        to_sk: &str,
+    ) -> Result<Vec<cases_projector::store::item::Item>, cases_projector::store::StoreError> {
+        self.inner.query_range(pk, from_sk, to_sk).await
+    }
+
+    async fn case_page(
+        &self,
+        domain_id: &str,
+        after: Option<&cases_projector::store::keys::Key>,
+    ) -> Result<
+        (Vec<String>, Option<cases_projector::store::keys::Key>),
+        cases_projector::store::StoreError,
+    > {
+        self.inner.case_page(domain_id, after).await
+    }
+}
+
+#[tokio::test]
+async fn an_interrupted_regroup_goes_on_where_it_stopped_and_regroups_every_case_once() {
+    let memory = std::sync::Arc::new(cases_projector::store::memory::MemoryStore::new());
+    let events: Vec<Value> = (0..250)
+        .map(|i| {
+            case_event(
+                &format!("g{i}"),
+                "2026-11-20T09:00:00.000Z",
+                "CREATED",
+                &case(i),
+                json!({"status": text("open"), "case_reason": text(["a", "b"][i % 2])}),
+            )
+        })
+        .collect();
+    let p = projector(memory.clone());
+    for batch in events.chunks(10) {
+        assert_eq!(handle(&p, sqs_batch(batch)).await.counts().failed, 0);
+    }
+    let dims = vec!["case_reason".to_owned()];
+    let options = regroup::Options {
+        domain_id: DOMAIN.into(),
+        dimensions: dims.clone(),
+        restart: false,
+    };
+    // Fails in its second page (pages of 100 case items).
+    let failing = FailingAfter {
+        inner: memory.clone(),
+        allowed: 130.into(),
+    };
+    assert!(regroup::run(&failing, &options, &()).await.is_err());
+    let resumed = regroup::run(&memory, &options, &()).await.unwrap();
+    assert!(resumed.resumed);
+    assert!(
+        resumed.counts.cases < 250 + 100,
+        "the finished page is not read again: {:?}",
+        resumed.counts
+    );
+    assert!(regroup::finished(&*memory, DOMAIN).await.unwrap());
+    // Every case counted once under its reason.
+    let codes = read::codes(&*memory, DOMAIN).await.unwrap();
+    let day: chrono::NaiveDate = "2026-11-20".parse().unwrap();
+    let numbers = read::days(&*memory, DOMAIN, &codes, day, day.succ_opt().unwrap())
+        .await
+        .unwrap()
+        .remove(&day)
+        .unwrap();
+    for reason in ["a", "b"] {
+        let counter = Counter {
+            metric: Metric::Created,
+            group: Some(Group {
+                field: "case_reason".into(),
+                value: reason.into(),
+            }),
+        };
+        assert_eq!(numbers.get(&counter), Some(&125), "{reason}");
+    }
+}
