@@ -119,6 +119,16 @@ impl MemoryStore {
         }
     }
 
+    /// Applies `write`; returns its write units (1 per started KB of the larger of the item's
+    /// size before and after).
+    fn apply_billed(items: &mut BTreeMap<Key, Item>, write: &Write) -> f64 {
+        let key = write.key();
+        let before = items.get(&key).map_or(0, item_bytes);
+        Self::apply(items, write);
+        let after = items.get(&key).map_or(0, item_bytes);
+        before.max(after).div_ceil(1024).max(1) as f64
+    }
+
     fn validate(writes: &[Write]) -> Result<(), StoreError> {
         let mut keys = HashSet::new();
         for w in writes {
@@ -240,6 +250,9 @@ impl PlanExecutor for MemoryStore {
         for w in std::mem::take(&mut *self.interference.lock().unwrap()) {
             Self::apply(&mut items, &w);
         }
+        // Write units as DynamoDB bills them: per item, the larger of its size before and after,
+        // rounded up to 1 KB; twice inside a transaction.
+        let mut single = 0.0;
         for w in &plan.codes {
             if let Write::Put {
                 condition: Some(c), ..
@@ -248,7 +261,7 @@ impl PlanExecutor for MemoryStore {
             {
                 return Err(code_collision(&w.key().1));
             }
-            Self::apply(&mut items, w);
+            single += Self::apply_billed(&mut items, w);
         }
         for w in &plan.ahead {
             let holds = match w {
@@ -258,7 +271,7 @@ impl PlanExecutor for MemoryStore {
                 _ => true,
             };
             if holds {
-                Self::apply(&mut items, w);
+                single += Self::apply_billed(&mut items, w);
             }
         }
         let failed: Vec<usize> = plan
@@ -276,16 +289,17 @@ impl PlanExecutor for MemoryStore {
         if !failed.is_empty() {
             return Ok(CommitOutcome::RevisionConflict);
         }
+        let mut atomic = 0.0;
         for w in &plan.atomic {
-            Self::apply(&mut items, w);
+            atomic += Self::apply_billed(&mut items, w);
         }
-        let writes = (plan.codes.len() + plan.ahead.len() + plan.atomic.len()) as f64;
         Ok(CommitOutcome::Committed {
-            write_units: if plan.atomic.len() > 1 {
-                2.0 * writes
-            } else {
-                writes
-            },
+            write_units: single
+                + if plan.atomic.len() > 1 {
+                    2.0 * atomic
+                } else {
+                    atomic
+                },
             write_requests: 1 + (plan.codes.len() + plan.ahead.len()) as u32,
         })
     }
