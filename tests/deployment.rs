@@ -759,3 +759,155 @@ fn the_log_level_parameter_reaches_lambdas_log_filter() {
         );
     }
 }
+
+fn template() -> serde_yaml_ng::Value {
+    serde_yaml_ng::from_str(TEMPLATE).unwrap()
+}
+
+/// The README's `## Deploy` and `## Operate` sections.
+fn readme_deploy_and_operate() -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme.find("\n## Deploy").expect("a Deploy section");
+    readme[start..].to_owned()
+}
+
+#[test]
+fn a_stack_deletion_or_replacement_keeps_the_table_the_archive_and_the_dead_letter_queues() {
+    let doc = template();
+    for kept in [
+        "ReadModelTable",
+        "CasesEventsArchive",
+        "DeadLetterQueue",
+        "RuleDeadLetterQueue",
+    ] {
+        let resource = &doc["Resources"][kept];
+        assert_eq!(
+            resource["DeletionPolicy"].as_str(),
+            Some("Retain"),
+            "{kept}"
+        );
+        assert_eq!(
+            resource["UpdateReplacePolicy"].as_str(),
+            Some("Retain"),
+            "{kept}"
+        );
+    }
+    // A standard DLQ keeps a message's first enqueue time: it must keep messages longer than
+    // the queue they come from, or they expire on arrival.
+    let retention = |q: &str| {
+        doc["Resources"][q]["Properties"]["MessageRetentionPeriod"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(retention("DeadLetterQueue") > retention("EventsQueue"));
+}
+
+#[test]
+fn one_required_domain_and_the_reconciler_and_its_alarm_always_deployed() {
+    let doc = template();
+    let domain = &doc["Parameters"]["CasesDomainId"];
+    assert!(domain.get("Default").is_none(), "no default: required");
+    let pattern = regex_lite_match(domain["AllowedPattern"].as_str().unwrap());
+    assert!(pattern("b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d"));
+    assert!(!pattern("") && !pattern("*") && !pattern("b7e3a1c2"));
+    for resource in [
+        "ReconcilerFunction",
+        "DeferredAgeAlarm",
+        "ReconcilerErrorsAlarm",
+    ] {
+        assert!(
+            doc["Resources"][resource].get("Condition").is_none(),
+            "{resource} is always deployed"
+        );
+    }
+    // No grant reaches beyond the domain.
+    assert!(!TEMPLATE.contains(":domain/*"));
+}
+
+/// The one pattern the template uses for a domain id, checked without a regex engine: a
+/// lower-case UUID.
+fn regex_lite_match(pattern: &str) -> impl Fn(&str) -> bool {
+    assert_eq!(
+        pattern,
+        "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    );
+    |s: &str| {
+        let parts: Vec<&str> = s.split('-').collect();
+        parts.iter().map(|p| p.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
+            && parts.iter().all(|p| {
+                p.chars()
+                    .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+            })
+    }
+}
+
+/// Every allowed interval schedules the reconciler at that rate, and `DeferredAgeAlarm` evaluates
+/// over two of them (every period holds a run's data point) and waits, rather than fires, while
+/// there is none (before the first run).
+#[test]
+fn the_deferred_age_alarm_follows_the_reconcile_schedule_and_waits_for_the_first_run() {
+    let doc = template();
+    let alarm = &doc["Resources"]["DeferredAgeAlarm"]["Properties"];
+    assert_eq!(alarm["TreatMissingData"].as_str(), Some("missing"));
+    let period = serde_yaml_ng::to_string(&alarm["Period"]).unwrap();
+    assert!(period.contains("ReconcileInterval") && period.contains("AlarmPeriod"));
+    let schedule =
+        serde_yaml_ng::to_string(
+            &doc["Resources"]["ReconcilerFunction"]["Properties"]["Events"]["Every"]["Properties"]
+                ["Schedule"],
+        )
+        .unwrap();
+    assert!(schedule.contains("ReconcileInterval") && schedule.contains("Schedule"));
+    for minutes in doc["Parameters"]["ReconcileIntervalMinutes"]["AllowedValues"]
+        .as_sequence()
+        .unwrap()
+    {
+        let minutes = minutes.as_u64().unwrap();
+        let row = &doc["Mappings"]["ReconcileInterval"][minutes.to_string().as_str()];
+        let rate = row["Schedule"].as_str().unwrap();
+        let (n, unit) = rate
+            .strip_prefix("rate(")
+            .and_then(|r| r.strip_suffix(')'))
+            .and_then(|r| r.split_once(' '))
+            .unwrap();
+        let n: u64 = n.parse().unwrap();
+        let scheduled = match unit {
+            "minutes" => n,
+            "hour" | "hours" => n * 60,
+            other => panic!("{other}"),
+        };
+        assert_eq!(scheduled, minutes, "{rate}");
+        assert_eq!(unit == "hour", n == 1 && unit.starts_with("hour"), "{rate}");
+        let period = row["AlarmPeriod"].as_u64().unwrap();
+        assert_eq!(period, 2 * 60 * minutes);
+        assert!(period <= 86_400, "CloudWatch's longest evaluation");
+    }
+}
+
+/// Every parameter, output and alarm of the template is in the README's Deploy and Operate
+/// sections (each alarm with what to do).
+#[test]
+fn the_readme_deploy_and_operate_sections_name_every_parameter_output_and_alarm() {
+    let doc = template();
+    let readme = readme_deploy_and_operate();
+    for section in ["Parameters", "Outputs"] {
+        for (name, _) in doc[section].as_mapping().unwrap() {
+            let name = name.as_str().unwrap();
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "{section}: {name} is not in the README's Deploy section"
+            );
+        }
+    }
+    for (name, resource) in doc["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() == Some("AWS::CloudWatch::Alarm") {
+            let name = name.as_str().unwrap();
+            assert!(
+                readme
+                    .lines()
+                    .any(|l| l.starts_with(&format!("| `{name}`")) && l.matches('|').count() == 4),
+                "{name} has no row (fires when, do) in the README's alarm table"
+            );
+        }
+    }
+}
