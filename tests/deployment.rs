@@ -911,3 +911,61 @@ fn the_readme_deploy_and_operate_sections_name_every_parameter_output_and_alarm(
         }
     }
 }
+
+/// With `KmsKeyArn` set, the table, every queue and the archive are encrypted with it, and each
+/// role may use it only through the services that hold its data; without it, nothing of KMS.
+#[test]
+fn an_optional_customer_managed_key_covers_every_store_of_event_data() {
+    let doc = template();
+    let key_of = |resource: &str, path: &[&str], mode: &[&str]| {
+        let mut value = resolve(&doc["Resources"][resource]["Properties"], mode).unwrap();
+        for step in path {
+            value = value.get(*step).cloned().unwrap_or_default();
+        }
+        serde_yaml_ng::to_string(&value).unwrap()
+    };
+    let stores: [(&str, &[&str]); 5] = [
+        ("ReadModelTable", &["SSESpecification", "KMSMasterKeyId"]),
+        ("EventsQueue", &["KmsMasterKeyId"]),
+        ("DeadLetterQueue", &["KmsMasterKeyId"]),
+        ("RuleDeadLetterQueue", &["KmsMasterKeyId"]),
+        ("CasesEventsArchive", &["KmsKeyIdentifier"]),
+    ];
+    for (resource, path) in stores {
+        assert!(
+            key_of(resource, path, &["UseQueue", "HasKmsKey"]).contains("KmsKeyArn"),
+            "{resource} with the key"
+        );
+        assert_eq!(
+            key_of(resource, path, &["UseQueue"]).trim(),
+            "null",
+            "{resource} without it"
+        );
+    }
+    for function in template_functions() {
+        for mode in MODES {
+            let kms = |with_key: bool| -> Vec<String> {
+                let mut conditions = mode.to_vec();
+                if with_key {
+                    conditions.push("HasKmsKey");
+                }
+                mode_actions(&function, &conditions)
+                    .into_iter()
+                    .filter(|a| a.starts_with("kms:"))
+                    .collect()
+            };
+            assert!(kms(false).is_empty(), "{function}");
+            assert_eq!(
+                kms(true),
+                [
+                    "kms:Decrypt",
+                    "kms:DescribeKey",
+                    "kms:Encrypt",
+                    "kms:GenerateDataKey"
+                ],
+                "{function}"
+            );
+        }
+    }
+    assert!(TEMPLATE.matches("kms:ViaService").count() == template_functions().len());
+}
