@@ -47,6 +47,11 @@ fn id_list(raw: &str) -> Vec<String> {
 pub enum ConfigError {
     #[error("{0} is not set: it must name the read-model DynamoDB table")]
     Missing(&'static str),
+    #[error("{name} is not set: it must {meaning}")]
+    Required {
+        name: &'static str,
+        meaning: &'static str,
+    },
     #[error("{name} = `{value}` is invalid: {expected}")]
     Invalid {
         name: &'static str,

@@ -69,6 +69,19 @@ pub enum TemplateError {
 
 impl TableDefinition {
     /// The table defined in the compiled-in `template.yaml`.
+    /// Point-in-time recovery, as the template's table has it (`casesctl table create` turns it
+    /// on too).
+    pub fn point_in_time_recovery() -> bool {
+        serde_yaml_ng::from_str::<serde_yaml_ng::Value>(TEMPLATE)
+            .ok()
+            .and_then(|doc| {
+                doc["Resources"][TABLE_RESOURCE]["Properties"]["PointInTimeRecoverySpecification"]
+                    ["PointInTimeRecoveryEnabled"]
+                    .as_bool()
+            })
+            .unwrap_or(false)
+    }
+
     pub fn from_template() -> Result<Self, TemplateError> {
         Self::parse(TEMPLATE)
     }

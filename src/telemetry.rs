@@ -25,10 +25,15 @@ pub fn set_request_id(request_id: &str) {
     }
 }
 
+/// The variables the log level is read from, in order (`AWS_LAMBDA_LOG_LEVEL` is set by Lambda
+/// from the function's `ApplicationLogLevel`).
+pub const LEVEL_VARIABLES: [&str; 2] = ["RUST_LOG", "AWS_LAMBDA_LOG_LEVEL"];
+
 /// Level from `RUST_LOG`, else `AWS_LAMBDA_LOG_LEVEL`, else info.
 pub fn init() {
-    let filter = std::env::var("RUST_LOG")
-        .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
+    let [rust_log, lambda_level] = LEVEL_VARIABLES;
+    let filter = std::env::var(rust_log)
+        .or_else(|_| std::env::var(lambda_level))
         .map(|level| EnvFilter::new(level.to_lowercase()))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()

@@ -22,9 +22,17 @@ use cases_projector::table::TEMPLATE;
 use support::cases_standin::CasesStandIn;
 use support::*;
 
-/// Records `service:operation` of every request a client makes.
+/// Records the IAM action of every request a client makes, as IAM authorises it: a
+/// `TransactWriteItems` by the action of each item it holds (read from the request body: `Put`,
+/// `Update`, `Delete`, `ConditionCheck`), a `TransactGetItems` as `GetItem`.
 #[derive(Debug, Clone, Default)]
 struct Recorder(Arc<Mutex<BTreeSet<String>>>);
+
+impl Recorder {
+    fn actions(&self) -> BTreeSet<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
 
 impl Intercept for Recorder {
     fn name(&self) -> &'static str {
@@ -33,55 +41,192 @@ impl Intercept for Recorder {
 
     fn read_before_transmit(
         &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(m) = cfg.load::<Metadata>() {
+            let body: serde_json::Value = context
+                .request()
+                .body()
+                .bytes()
+                .and_then(|b| serde_json::from_slice(b).ok())
+                .unwrap_or_default();
             self.0
                 .lock()
                 .unwrap()
-                .insert(format!("{}:{}", m.service(), m.name()));
+                .extend(iam_actions(m.service(), m.name(), &body));
         }
         Ok(())
     }
 }
 
-/// The IAM actions an SDK operation needs. Transactions and batches are authorised per
-/// contained action.
-fn iam_actions(recorded: &str) -> Vec<String> {
-    let (service, operation) = recorded.split_once(':').unwrap();
+/// The IAM actions one SDK request needs.
+fn iam_actions(service: &str, operation: &str, body: &serde_json::Value) -> Vec<String> {
     match (service.to_ascii_lowercase().as_str(), operation) {
-        // A commit's transaction puts items, adds to counters and deletes overflow items.
-        ("dynamodb", "TransactWriteItems") => vec![
-            "dynamodb:PutItem".into(),
-            "dynamodb:UpdateItem".into(),
-            "dynamodb:DeleteItem".into(),
-        ],
+        ("dynamodb", "TransactWriteItems") => {
+            let items = body["TransactItems"].as_array().expect("TransactItems");
+            items
+                .iter()
+                .flat_map(|item| item.as_object().unwrap().keys())
+                .map(|kind| match kind.as_str() {
+                    "Put" => "dynamodb:PutItem".to_owned(),
+                    "Update" => "dynamodb:UpdateItem".to_owned(),
+                    "Delete" => "dynamodb:DeleteItem".to_owned(),
+                    "ConditionCheck" => "dynamodb:ConditionCheckItem".to_owned(),
+                    other => panic!("unknown transaction item {other}"),
+                })
+                .collect()
+        }
+        ("dynamodb", "TransactGetItems") => vec!["dynamodb:GetItem".into()],
+        ("dynamodb", "BatchWriteItem") => {
+            // Authorised as BatchWriteItem itself; its requests are puts and deletes only.
+            for requests in body["RequestItems"].as_object().unwrap().values() {
+                for r in requests.as_array().unwrap() {
+                    let kind = r.as_object().unwrap().keys().next().unwrap();
+                    assert!(["PutRequest", "DeleteRequest"].contains(&kind.as_str()));
+                }
+            }
+            vec!["dynamodb:BatchWriteItem".into()]
+        }
         ("dynamodb", op) => vec![format!("dynamodb:{op}")],
         ("connectcases", op) => vec![format!("cases:{op}")],
+        ("sqs", op) => vec![format!("sqs:{op}")],
         other => panic!("unexpected service call {other:?}"),
     }
 }
+
+/// An update giving `case_id` 400 fields of 768 characters, more than its item holds: the full
+/// values go to `FULL#` overflow items, which a later, smaller state of the case (a delete, a
+/// tombstone) deletes in its commit's transaction.
+fn oversized_update(event_id: &str, case_id: &str) -> serde_json::Value {
+    use support::streams::{case_event, text};
+    let fields: serde_json::Map<String, serde_json::Value> = (0..400)
+        .map(|n| {
+            (
+                format!("field_{n:03}"),
+                text(&format!("{n:03}-").repeat(192)),
+            )
+        })
+        .collect();
+    let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    case_event(
+        event_id,
+        &at,
+        "UPDATED",
+        case_id,
+        serde_json::Value::Object(fields),
+    )
+}
+
+/// `used` and `granted` are the same set of actions.
+fn assert_exactly(used: &BTreeSet<String>, granted: &BTreeSet<String>, whose: &str) {
+    let missing: Vec<_> = used.difference(granted).collect();
+    let extra: Vec<_> = granted.difference(used).collect();
+    assert!(missing.is_empty(), "{whose} lacks {missing:?}");
+    assert!(extra.is_empty(), "{whose} grants unused {extra:?}");
+}
+
+/// `value` with `!If [condition, then, else]` resolved by `mode` (the conditions that hold) and
+/// `!Ref AWS::NoValue` dropped from sequences.
+fn resolve(value: &serde_yaml_ng::Value, mode: &[&str]) -> Option<serde_yaml_ng::Value> {
+    use serde_yaml_ng::Value;
+    match value {
+        Value::Tagged(t) if t.tag == "If" => {
+            let args = t.value.as_sequence().unwrap();
+            let holds = mode.contains(&args[0].as_str().unwrap());
+            resolve(&args[if holds { 1 } else { 2 }], mode)
+        }
+        Value::Tagged(t) if t.tag == "Ref" && t.value.as_str() == Some("AWS::NoValue") => None,
+        Value::Sequence(items) => Some(Value::Sequence(
+            items.iter().filter_map(|v| resolve(v, mode)).collect(),
+        )),
+        Value::Mapping(m) => Some(Value::Mapping(
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), resolve(v, mode)?)))
+                .collect(),
+        )),
+        other => Some(other.clone()),
+    }
+}
+
+/// The delivery modes, as the conditions that hold in each.
+const MODES: [&[&str]; 2] = [&["UseQueue"], &["UseDirect"]];
 
 fn template_actions() -> BTreeSet<String> {
     function_actions("ProjectorFunction")
 }
 
+/// The actions a function's role is granted (in every delivery mode).
 fn function_actions(function: &str) -> BTreeSet<String> {
+    MODES
+        .iter()
+        .flat_map(|mode| mode_actions(function, mode))
+        .filter(|a| !a.starts_with("sqs:"))
+        .collect()
+}
+
+/// The actions a function's role is granted in one delivery mode.
+fn mode_actions(function: &str, mode: &[&str]) -> BTreeSet<String> {
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(TEMPLATE).unwrap();
-    let statements = &doc["Resources"][function]["Properties"]["Policies"][0]["Statement"];
+    let policies = resolve(&doc["Resources"][function]["Properties"]["Policies"], mode).unwrap();
     let mut actions = BTreeSet::new();
-    for statement in statements.as_sequence().unwrap() {
-        for action in statement["Action"].as_sequence().into_iter().flatten() {
-            let action = action.as_str().unwrap();
-            assert!(!action.contains('*'), "no wildcard actions: {action}");
-            if action.starts_with("dynamodb:") || action.starts_with("cases:") {
+    for policy in policies.as_sequence().unwrap() {
+        for statement in policy["Statement"].as_sequence().unwrap() {
+            assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+            for action in statement["Action"].as_sequence().unwrap() {
+                let action = action.as_str().unwrap();
+                assert!(!action.contains('*'), "no wildcard actions: {action}");
                 actions.insert(action.to_owned());
             }
         }
     }
     actions
+}
+
+/// The functions of the template.
+fn template_functions() -> Vec<String> {
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(TEMPLATE).unwrap();
+    doc["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .map(|(name, _)| name.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// What Lambda itself does with the projector's role: in queue mode it polls the queue (the
+/// event source mapping: ReceiveMessage, DeleteMessage, GetQueueAttributes); in direct mode it
+/// sends on-failure records to the dead-letter queue. Nothing else of SQS.
+#[test]
+fn the_projector_gets_the_sqs_actions_of_its_delivery_mode_only() {
+    let sqs = |mode: &[&str]| -> BTreeSet<String> {
+        mode_actions("ProjectorFunction", mode)
+            .into_iter()
+            .filter(|a| a.starts_with("sqs:"))
+            .collect()
+    };
+    let set = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<BTreeSet<_>>();
+    assert_eq!(
+        sqs(MODES[0]),
+        set(&[
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:ReceiveMessage"
+        ])
+    );
+    assert_eq!(sqs(MODES[1]), set(&["sqs:SendMessage"]));
+    assert!(
+        mode_actions("ReconcilerFunction", MODES[0])
+            .iter()
+            .all(|a| !a.starts_with("sqs:"))
+    );
+    // Every function's role is checked against what it sends (the tests below).
+    assert_eq!(
+        template_functions(),
+        ["ProjectorFunction", "ReconcilerFunction"]
+    );
 }
 
 #[tokio::test]
@@ -116,24 +261,29 @@ async fn template_grants_exactly_the_dynamodb_and_cases_actions_the_code_uses() 
         cache_ttl: Duration::from_secs(900),
         max_snapshot_age: Duration::from_secs(3600),
     };
-    let projector = projector(DynamoStore::new(dynamo_client, "cases"))
+    let projector = projector(DynamoStore::new(dynamo_client.clone(), "cases"))
         .with_enricher(Enricher::new(CasesApi::new(cases), settings));
     for event in sample_stream() {
         assert_eq!(handle(&projector, event).await.counts().failed, 0);
     }
+    // A case grown past its item, then deleted: the delete's commit removes its overflow items.
+    let plain = support::projector(DynamoStore::new(dynamo_client, "cases"));
+    let case = "4f1d2c3b-5a6e-4b5c-8d9e-0f1a2b3c4d5e";
+    let at = chrono::Utc::now() + chrono::TimeDelta::seconds(1);
+    let deleted = support::streams::case_event(
+        "oversized-deleted",
+        &at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "DELETED",
+        case,
+        serde_json::json!({}),
+    );
+    for event in [oversized_update("oversized", case), deleted] {
+        let report = handle(&plain, event).await;
+        assert_eq!(report.counts().applied, 1, "{report:?}");
+    }
 
-    let used: BTreeSet<String> = recorder
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .flat_map(|op| iam_actions(op))
-        .collect();
     let granted = template_actions();
-    let missing: Vec<_> = used.difference(&granted).collect();
-    let extra: Vec<_> = granted.difference(&used).collect();
-    assert!(missing.is_empty(), "template.yaml lacks {missing:?}");
-    assert!(extra.is_empty(), "template.yaml grants unused {extra:?}");
+    assert_exactly(&recorder.actions(), &granted, "template.yaml");
 }
 
 async fn casesctl(
@@ -234,6 +384,40 @@ async fn casesctl_event_config_shows_and_applies_after_confirmation() {
     )
     .await;
     assert!(shown.contains("priority"), "{shown}");
+
+    // Everything `show` and `apply` sent is what the README's policy grants.
+    let used: BTreeSet<String> = standin
+        .all_calls()
+        .keys()
+        .map(|op| format!("cases:{op}"))
+        .collect();
+    assert_exactly(
+        &used,
+        &readme_policy_actions("event-config-policy"),
+        "the README's event-config policy",
+    );
+}
+
+#[tokio::test]
+async fn the_readme_table_create_policy_grants_exactly_the_calls_table_create_makes() {
+    let dynamo = DynamoLocal::start();
+    let recorder = Recorder::default();
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        dynamodb_client(&dynamo.endpoint(), Duration::from_secs(5))
+            .config()
+            .to_builder()
+            .interceptor(recorder.clone())
+            .build(),
+    );
+    let store = DynamoStore::new(client, "cases");
+    assert!(store.create_table().await.unwrap());
+    // Run again on an existing table, as an operator might.
+    assert!(!store.create_table().await.unwrap());
+    assert_exactly(
+        &recorder.actions(),
+        &readme_policy_actions("table-create-policy"),
+        "the README's table create policy",
+    );
 }
 
 /// The policy the README gives an operator for `casesctl backfill` (the JSON block after the
@@ -325,29 +509,13 @@ async fn the_readme_backfill_policy_grants_exactly_the_calls_backfill_makes() {
         .await
         .unwrap();
 
-    let used: BTreeSet<String> = recorder
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .flat_map(|op| iam_actions(op))
-        .collect();
     let granted = readme_backfill_actions();
-    let missing: Vec<_> = used.difference(&granted).collect();
-    let extra: Vec<_> = granted.difference(&used).collect();
-    assert!(missing.is_empty(), "README's policy lacks {missing:?}");
-    assert!(extra.is_empty(), "README's policy grants unused {extra:?}");
-}
-
-/// The reconciler's actions: like [`iam_actions`], but its transactions only put and delete
-/// (reconcile counts nothing, so it never adds to a counter).
-fn reconciler_iam_actions(recorded: &str) -> Vec<String> {
-    match recorded.split_once(':').unwrap() {
-        (service, "TransactWriteItems") if service.eq_ignore_ascii_case("dynamodb") => {
-            vec!["dynamodb:PutItem".into(), "dynamodb:DeleteItem".into()]
-        }
-        _ => iam_actions(recorded),
-    }
+    // A commit deletes a case's overflow items when its new state needs fewer than the stored
+    // one (`store::writes::plan`); no case here shrinks past its item, so that action is added
+    // (the projector's and the reconciler's tests send it for real).
+    let mut used = recorder.actions();
+    used.insert("dynamodb:DeleteItem".to_owned());
+    assert_exactly(&used, &granted, "README's policy");
 }
 
 #[tokio::test]
@@ -388,6 +556,13 @@ async fn template_grants_the_reconciler_exactly_the_calls_reconcile_makes() {
     // And one live case is gone from the domain: its delete was lost.
     let live = "4f1d2c3b-5a6e-4b5c-8d9e-0f1a2b3c4d5e";
     assert!(standin.remove_case(domain, live).is_some());
+    // Grown past its item first: its tombstone's commit removes its overflow items.
+    let report = handle(
+        &support::projector(store.clone()),
+        oversized_update("oversized", live),
+    )
+    .await;
+    assert_eq!(report.counts().applied, 1, "{report:?}");
 
     let recorder = Recorder::default();
     let dynamo_client = aws_sdk_dynamodb::Client::from_conf(
@@ -423,18 +598,8 @@ async fn template_grants_the_reconciler_exactly_the_calls_reconcile_makes() {
     assert!(summary.counts.deferred_filled > 0);
     assert!(summary.counts.tombstones > 0, "{summary:?}");
 
-    let used: BTreeSet<String> = recorder
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .flat_map(|op| reconciler_iam_actions(op))
-        .collect();
     let granted = function_actions("ReconcilerFunction");
-    let missing: Vec<_> = used.difference(&granted).collect();
-    let extra: Vec<_> = granted.difference(&used).collect();
-    assert!(missing.is_empty(), "template.yaml lacks {missing:?}");
-    assert!(extra.is_empty(), "template.yaml grants unused {extra:?}");
+    assert_exactly(&recorder.actions(), &granted, "template.yaml");
     // Index queries are authorised on the index ARNs.
     assert!(TEMPLATE.contains("${ReadModelTable.Arn}/index/byDeferred"));
     assert!(TEMPLATE.contains("${ReadModelTable.Arn}/index/byStatus"));
@@ -477,22 +642,330 @@ async fn the_readme_regroup_policy_grants_exactly_the_calls_regroup_makes() {
         .await
         .unwrap();
     assert!(summary.counts.regrouped > 0, "{summary:?}");
-    let used: BTreeSet<String> = recorder
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .flat_map(|op| iam_actions(op))
-        .collect();
     let granted = readme_policy_actions("regroup-policy");
-    let missing: Vec<_> = used.difference(&granted).collect();
-    let extra: Vec<_> = granted.difference(&used).collect();
-    assert!(
-        missing.is_empty(),
-        "the README's regroup policy lacks {missing:?}"
+    // A commit deletes a case's overflow items when its new state needs fewer than the stored
+    // one (`store::writes::plan`); no case here shrinks past its item, so that action is added
+    // (the projector's and the reconciler's tests send it for real).
+    let mut used = recorder.actions();
+    used.insert("dynamodb:DeleteItem".to_owned());
+    assert_exactly(&used, &granted, "the README's regroup policy");
+}
+
+/// The variables a function's code reads (recorded through its settings' lookup, every
+/// optional one absent so that each is read), and the log level's.
+fn read_by(function: &str) -> BTreeSet<String> {
+    use cases_projector::config::Config;
+    use cases_projector::reconcile::lambda::Settings;
+    let read = Mutex::new(BTreeSet::new());
+    let lookup = |name: &str| {
+        read.lock().unwrap().insert(name.to_owned());
+        match name {
+            "TABLE_NAME" => Some("t".to_owned()),
+            "CASES_DOMAIN_ID" => Some("b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d".to_owned()),
+            _ => None,
+        }
+    };
+    match function {
+        "ProjectorFunction" => drop(Config::from_lookup(lookup).unwrap()),
+        "ReconcilerFunction" => drop(Settings::from_lookup(lookup).unwrap()),
+        other => panic!("which settings does {other} read?"),
+    }
+    let mut read = read.into_inner().unwrap();
+    read.extend(
+        cases_projector::telemetry::LEVEL_VARIABLES
+            .iter()
+            .map(|v| v.to_string()),
     );
-    assert!(
-        extra.is_empty(),
-        "the README's regroup policy grants unused {extra:?}"
+    read
+}
+
+/// The variables the template gives a function: the globals and its own.
+fn template_env(function: &str) -> BTreeSet<String> {
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(TEMPLATE).unwrap();
+    let own = &doc["Resources"][function]["Properties"]["Environment"]["Variables"];
+    let global = &doc["Globals"]["Function"]["Environment"]["Variables"];
+    [own, global]
+        .into_iter()
+        .filter_map(|v| v.as_mapping())
+        .flat_map(|m| m.keys())
+        .map(|k| k.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Every function gets every variable its code reads that the stack configures (so a parameter
+/// reaches every function it matters to), none it does not read, and each variable left to its
+/// default is documented in the README's Configuration section.
+#[test]
+fn each_functions_environment_matches_what_its_code_reads() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let configuration = readme
+        .split("## Configuration")
+        .nth(1)
+        .unwrap()
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let functions = template_functions();
+    let configured: BTreeSet<String> = functions.iter().flat_map(|f| template_env(f)).collect();
+    for function in &functions {
+        let read = read_by(function);
+        let given = template_env(function);
+        let unread: Vec<_> = given.difference(&read).collect();
+        assert!(
+            unread.is_empty(),
+            "{function} is given {unread:?}, never read"
+        );
+        let missing: Vec<_> = read
+            .intersection(&configured)
+            .filter(|v| !given.contains(*v))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{function} reads {missing:?}, which the stack sets for another function only"
+        );
+        for defaulted in read.difference(&given) {
+            assert!(
+                configuration.contains(&format!("`{defaulted}`")),
+                "{defaulted} ({function}, left to its default) is not in the README's Configuration"
+            );
+        }
+    }
+}
+
+/// Lambda drops JSON application logs below `ApplicationLogLevel`: it follows `LogLevel`.
+#[test]
+fn the_log_level_parameter_reaches_lambdas_log_filter() {
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(TEMPLATE).unwrap();
+    for level in doc["Parameters"]["LogLevel"]["AllowedValues"]
+        .as_sequence()
+        .unwrap()
+    {
+        let level = level.as_str().unwrap();
+        assert_eq!(
+            doc["Mappings"]["LambdaLogLevel"][level]["Level"].as_str(),
+            Some(level.to_uppercase().as_str())
+        );
+    }
+    for function in template_functions() {
+        let config = &doc["Resources"][function.as_str()]["Properties"]["LoggingConfig"];
+        let level = serde_yaml_ng::to_string(&config["ApplicationLogLevel"]).unwrap();
+        assert!(
+            level.contains("LambdaLogLevel") && level.contains("LogLevel"),
+            "{function}: {level}"
+        );
+        assert!(
+            matches!(config["LogGroup"], serde_yaml_ng::Value::Tagged(_)),
+            "{function} logs to its own group"
+        );
+    }
+}
+
+fn template() -> serde_yaml_ng::Value {
+    serde_yaml_ng::from_str(TEMPLATE).unwrap()
+}
+
+/// The README's `## Deploy` and `## Operate` sections.
+fn readme_deploy_and_operate() -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme.find("\n## Deploy").expect("a Deploy section");
+    readme[start..].to_owned()
+}
+
+#[test]
+fn a_stack_deletion_or_replacement_keeps_the_table_the_archive_and_the_dead_letter_queues() {
+    let doc = template();
+    for kept in [
+        "ReadModelTable",
+        "CasesEventsArchive",
+        "DeadLetterQueue",
+        "RuleDeadLetterQueue",
+    ] {
+        let resource = &doc["Resources"][kept];
+        assert_eq!(
+            resource["DeletionPolicy"].as_str(),
+            Some("Retain"),
+            "{kept}"
+        );
+        assert_eq!(
+            resource["UpdateReplacePolicy"].as_str(),
+            Some("Retain"),
+            "{kept}"
+        );
+    }
+    // A standard DLQ keeps a message's first enqueue time: it must keep messages longer than
+    // the queue they come from, or they expire on arrival.
+    let retention = |q: &str| {
+        doc["Resources"][q]["Properties"]["MessageRetentionPeriod"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(retention("DeadLetterQueue") > retention("EventsQueue"));
+}
+
+#[test]
+fn one_required_domain_and_the_reconciler_and_its_alarm_always_deployed() {
+    let doc = template();
+    let domain = &doc["Parameters"]["CasesDomainId"];
+    assert!(domain.get("Default").is_none(), "no default: required");
+    let pattern = regex_lite_match(domain["AllowedPattern"].as_str().unwrap());
+    assert!(pattern("b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d"));
+    assert!(!pattern("") && !pattern("*") && !pattern("b7e3a1c2"));
+    for resource in [
+        "ReconcilerFunction",
+        "DeferredAgeAlarm",
+        "ReconcilerErrorsAlarm",
+    ] {
+        assert!(
+            doc["Resources"][resource].get("Condition").is_none(),
+            "{resource} is always deployed"
+        );
+    }
+    // No grant reaches beyond the domain.
+    assert!(!TEMPLATE.contains(":domain/*"));
+}
+
+/// The one pattern the template uses for a domain id, checked without a regex engine: a
+/// lower-case UUID.
+fn regex_lite_match(pattern: &str) -> impl Fn(&str) -> bool {
+    assert_eq!(
+        pattern,
+        "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
     );
+    |s: &str| {
+        let parts: Vec<&str> = s.split('-').collect();
+        parts.iter().map(|p| p.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
+            && parts.iter().all(|p| {
+                p.chars()
+                    .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+            })
+    }
+}
+
+/// Every allowed interval schedules the reconciler at that rate, and `DeferredAgeAlarm` evaluates
+/// over two of them (every period holds a run's data point) and waits, rather than fires, while
+/// there is none (before the first run).
+#[test]
+fn the_deferred_age_alarm_follows_the_reconcile_schedule_and_waits_for_the_first_run() {
+    let doc = template();
+    let alarm = &doc["Resources"]["DeferredAgeAlarm"]["Properties"];
+    assert_eq!(alarm["TreatMissingData"].as_str(), Some("missing"));
+    let period = serde_yaml_ng::to_string(&alarm["Period"]).unwrap();
+    assert!(period.contains("ReconcileInterval") && period.contains("AlarmPeriod"));
+    let schedule =
+        serde_yaml_ng::to_string(
+            &doc["Resources"]["ReconcilerFunction"]["Properties"]["Events"]["Every"]["Properties"]
+                ["Schedule"],
+        )
+        .unwrap();
+    assert!(schedule.contains("ReconcileInterval") && schedule.contains("Schedule"));
+    for minutes in doc["Parameters"]["ReconcileIntervalMinutes"]["AllowedValues"]
+        .as_sequence()
+        .unwrap()
+    {
+        let minutes = minutes.as_u64().unwrap();
+        let row = &doc["Mappings"]["ReconcileInterval"][minutes.to_string().as_str()];
+        let rate = row["Schedule"].as_str().unwrap();
+        let (n, unit) = rate
+            .strip_prefix("rate(")
+            .and_then(|r| r.strip_suffix(')'))
+            .and_then(|r| r.split_once(' '))
+            .unwrap();
+        let n: u64 = n.parse().unwrap();
+        let scheduled = match unit {
+            "minutes" => n,
+            "hour" | "hours" => n * 60,
+            other => panic!("{other}"),
+        };
+        assert_eq!(scheduled, minutes, "{rate}");
+        assert_eq!(unit == "hour", n == 1 && unit.starts_with("hour"), "{rate}");
+        let period = row["AlarmPeriod"].as_u64().unwrap();
+        assert_eq!(period, 2 * 60 * minutes);
+        assert!(period <= 86_400, "CloudWatch's longest evaluation");
+    }
+}
+
+/// Every parameter, output and alarm of the template is in the README's Deploy and Operate
+/// sections (each alarm with what to do).
+#[test]
+fn the_readme_deploy_and_operate_sections_name_every_parameter_output_and_alarm() {
+    let doc = template();
+    let readme = readme_deploy_and_operate();
+    for section in ["Parameters", "Outputs"] {
+        for (name, _) in doc[section].as_mapping().unwrap() {
+            let name = name.as_str().unwrap();
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "{section}: {name} is not in the README's Deploy section"
+            );
+        }
+    }
+    for (name, resource) in doc["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() == Some("AWS::CloudWatch::Alarm") {
+            let name = name.as_str().unwrap();
+            assert!(
+                readme
+                    .lines()
+                    .any(|l| l.starts_with(&format!("| `{name}`")) && l.matches('|').count() == 4),
+                "{name} has no row (fires when, do) in the README's alarm table"
+            );
+        }
+    }
+}
+
+/// With `KmsKeyArn` set, the table, every queue and the archive are encrypted with it, and each
+/// role may use it only through the services that hold its data; without it, nothing of KMS.
+#[test]
+fn an_optional_customer_managed_key_covers_every_store_of_event_data() {
+    let doc = template();
+    let key_of = |resource: &str, path: &[&str], mode: &[&str]| {
+        let mut value = resolve(&doc["Resources"][resource]["Properties"], mode).unwrap();
+        for step in path {
+            value = value.get(*step).cloned().unwrap_or_default();
+        }
+        serde_yaml_ng::to_string(&value).unwrap()
+    };
+    let stores: [(&str, &[&str]); 5] = [
+        ("ReadModelTable", &["SSESpecification", "KMSMasterKeyId"]),
+        ("EventsQueue", &["KmsMasterKeyId"]),
+        ("DeadLetterQueue", &["KmsMasterKeyId"]),
+        ("RuleDeadLetterQueue", &["KmsMasterKeyId"]),
+        ("CasesEventsArchive", &["KmsKeyIdentifier"]),
+    ];
+    for (resource, path) in stores {
+        assert!(
+            key_of(resource, path, &["UseQueue", "HasKmsKey"]).contains("KmsKeyArn"),
+            "{resource} with the key"
+        );
+        assert_eq!(
+            key_of(resource, path, &["UseQueue"]).trim(),
+            "null",
+            "{resource} without it"
+        );
+    }
+    for function in template_functions() {
+        for mode in MODES {
+            let kms = |with_key: bool| -> Vec<String> {
+                let mut conditions = mode.to_vec();
+                if with_key {
+                    conditions.push("HasKmsKey");
+                }
+                mode_actions(&function, &conditions)
+                    .into_iter()
+                    .filter(|a| a.starts_with("kms:"))
+                    .collect()
+            };
+            assert!(kms(false).is_empty(), "{function}");
+            assert_eq!(
+                kms(true),
+                [
+                    "kms:Decrypt",
+                    "kms:DescribeKey",
+                    "kms:Encrypt",
+                    "kms:GenerateDataKey"
+                ],
+                "{function}"
+            );
+        }
+    }
+    assert!(TEMPLATE.matches("kms:ViaService").count() == template_functions().len());
 }

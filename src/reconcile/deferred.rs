@@ -53,14 +53,23 @@ where
     ) -> Result<(), ReconcileError> {
         let deferred = self.store.deferred_cases(&self.options.domain_id).await?;
         let mut failures_in_a_row = 0;
+        // Past the deadline no new case starts; those under way finish.
         let mut results = futures::stream::iter(&deferred)
             .map(|d| async move {
+                if self.past_deadline() {
+                    return (d.case_id.as_str(), Err(ReconcileError::OutOfTime));
+                }
                 let fill = fill_of(d, wanted);
                 let applied = self.refresh(&d.case_id, &fill.read, &fill.settled).await;
                 (d.case_id.as_str(), applied)
             })
             .buffer_unordered(CASES_AT_ONCE);
+        let mut out_of_time = false;
         while let Some((case_id, r)) = results.next().await {
+            if matches!(r, Err(ReconcileError::OutOfTime)) {
+                out_of_time = true;
+                continue;
+            }
             // A deferred case stays in the index until filled: one the Cases API fails for waits
             // for the next run instead of stopping this one. Refusals (access, the domain), the
             // lease lost, read-model failures, and the Cases API failing case after case (it is
@@ -80,6 +89,9 @@ where
             failures_in_a_row = 0;
             counts.deferred_filled += u64::from(applied.deferred_cleared);
             counts.tombstones += u64::from(applied.tombstoned);
+        }
+        if out_of_time {
+            return Err(ReconcileError::OutOfTime);
         }
         Ok(())
     }

@@ -38,13 +38,28 @@ where
             }
         }
         let probe = vec!["status".to_owned()];
+        // Past the deadline no new probe starts; those under way finish.
+        let probe = &probe;
         let mut results = futures::stream::iter(&candidates)
-            .map(|case_id| self.refresh(case_id, &probe, &[]))
+            .map(|case_id| async move {
+                if self.past_deadline() {
+                    return Err(ReconcileError::OutOfTime);
+                }
+                self.refresh(case_id, probe, &[]).await
+            })
             .buffer_unordered(CASES_AT_ONCE);
+        let mut out_of_time = false;
         while let Some(r) = results.next().await {
+            if matches!(r, Err(ReconcileError::OutOfTime)) {
+                out_of_time = true;
+                continue;
+            }
             let applied = r?;
             pending.counts.tombstones += u64::from(applied.tombstoned);
             pending.counts.fields_corrected += applied.fields_changed;
+        }
+        if out_of_time {
+            return Err(ReconcileError::OutOfTime);
         }
         Ok(())
     }

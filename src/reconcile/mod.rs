@@ -48,6 +48,7 @@ const CASES_AT_ONCE: usize = 4;
 mod apply;
 mod deferred;
 mod deletes;
+pub mod lambda;
 mod lease;
 mod output;
 mod related;
@@ -64,6 +65,8 @@ pub struct Reconcile<'a, C, S> {
     limiter: &'a Limiter,
     options: Options,
     lease: lease::LeaseState,
+    /// No new work after then: the run saves where it is and ends.
+    deadline: Option<Instant>,
 }
 
 impl<'a, C, S> Reconcile<'a, C, S>
@@ -78,7 +81,19 @@ where
             limiter,
             options,
             lease: lease::LeaseState::default(),
+            deadline: None,
         }
+    }
+
+    /// Takes no new page or case after `at`: the run checkpoints where it is, releases the lease
+    /// and ends with [`Summary::stopped_at_deadline`]; the next run goes on from there.
+    pub fn with_deadline(mut self, at: Instant) -> Self {
+        self.deadline = Some(at);
+        self
+    }
+
+    pub(super) fn past_deadline(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 
     /// One run under the domain's lease, released at the end (also after a failure, unless
@@ -125,23 +140,30 @@ where
             },
         };
 
-        // 1. Deferred cases.
-        let wanted = self.wanted_fields().await?;
-        self.fill_deferred(&wanted, &mut pending.counts).await?;
+        match self.steps(statuses, &mut pending, &mut checkpoint).await {
+            Err(ReconcileError::OutOfTime) => {
+                tracing::warn!(
+                    domain_id = domain,
+                    "the run's deadline came: progress saved, the next run goes on"
+                );
+                // A deferred-only run leaves the checkpoint as it was.
+                if !self.options.deferred_only {
+                    checkpoint.pending = Some(pending.clone());
+                    self.save(&checkpoint).await?;
+                }
+                let mut summary = self
+                    .summary(pending.counts, since, checkpoint.watermark, started)
+                    .await?;
+                summary.stopped_at_deadline = true;
+                return Ok(summary);
+            }
+            r => r?,
+        }
         if self.options.deferred_only {
-            checkpoint.pending = None;
             return self
                 .summary(pending.counts, since, checkpoint.watermark, started)
                 .await;
         }
-        // 2. Cases updated since the watermark, newest first.
-        self.cases_updated_since(&wanted, &mut pending, &mut checkpoint)
-            .await?;
-        // 3. Related items associated since.
-        self.related_items_since(&wanted, &mut pending, &mut checkpoint)
-            .await?;
-        // 4. Live in the read model, updated since, not found by the search: deleted?
-        self.lost_deletes(statuses, &mut pending).await?;
 
         let counts = pending.counts.clone();
         // Only a run that reached back to the watermark moves it: a short `--since` after a gap
@@ -162,6 +184,29 @@ where
             .await
     }
 
+    /// Steps 1 to 4 (only 1 for a deferred-only run); `OutOfTime` when the deadline came.
+    async fn steps(
+        &self,
+        statuses: &[String],
+        pending: &mut Pending,
+        checkpoint: &mut Checkpoint,
+    ) -> Result<(), ReconcileError> {
+        // 1. Deferred cases.
+        let wanted = self.wanted_fields().await?;
+        self.fill_deferred(&wanted, &mut pending.counts).await?;
+        if self.options.deferred_only {
+            return Ok(());
+        }
+        // 2. Cases updated since the watermark, newest first.
+        self.cases_updated_since(&wanted, pending, checkpoint)
+            .await?;
+        // 3. Related items associated since.
+        self.related_items_since(&wanted, pending, checkpoint)
+            .await?;
+        // 4. Live in the read model, updated since, not found by the search: deleted?
+        self.lost_deletes(statuses, pending).await
+    }
+
     async fn summary(
         &self,
         counts: Counts,
@@ -180,6 +225,7 @@ where
             calls: self.limiter.calls_by_operation(),
             throttles: self.limiter.throttles(),
             elapsed: started.elapsed(),
+            stopped_at_deadline: false,
         })
     }
 

@@ -24,10 +24,11 @@ pub(super) fn updated_at(found: &FoundCase) -> Option<DateTime<Utc>> {
 }
 
 /// The run's summary as one CloudWatch EMF line (namespace `CasesProjector`, dimension
-/// `DomainId`): what reconcile found and fixed, and the oldest deferred case's age (alarmed).
+/// `DomainId`): what reconcile found and fixed, and the oldest deferred case's age (alarmed);
+/// `ReconcileStoppedAtDeadline` is 1 when the run stopped at its deadline (the next goes on).
 pub fn emf(summary: &Summary, domain_id: &str, now: DateTime<Utc>) -> serde_json::Value {
     let c = &summary.counts;
-    let metrics: [(&str, &str, f64); 11] = [
+    let metrics: [(&str, &str, f64); 12] = [
         ("ReconcileDeferredFilled", "Count", c.deferred_filled as f64),
         (
             "ReconcileDeferredUnfilled",
@@ -61,7 +62,21 @@ pub fn emf(summary: &Summary, domain_id: &str, now: DateTime<Utc>) -> serde_json
             summary.calls.values().sum::<u64>() as f64,
         ),
         ("ReconcileThrottles", "Count", summary.throttles as f64),
+        (
+            "ReconcileStoppedAtDeadline",
+            "Count",
+            f64::from(u8::from(summary.stopped_at_deadline)),
+        ),
     ];
+    emf_line(&metrics, domain_id, now)
+}
+
+/// One EMF line of `metrics` (name, unit, value) with the dimension `DomainId`.
+pub(super) fn emf_line(
+    metrics: &[(&str, &str, f64)],
+    domain_id: &str,
+    now: DateTime<Utc>,
+) -> serde_json::Value {
     let mut doc = serde_json::Map::new();
     doc.insert(
         "_aws".into(),
@@ -79,7 +94,7 @@ pub fn emf(summary: &Summary, domain_id: &str, now: DateTime<Utc>) -> serde_json
     );
     doc.insert("DomainId".into(), domain_id.into());
     for (name, _, value) in metrics {
-        doc.insert(name.into(), value.into());
+        doc.insert((*name).into(), (*value).into());
     }
     serde_json::Value::Object(doc)
 }
@@ -106,10 +121,15 @@ pub fn parse_window(raw: &str) -> Result<TimeDelta, String> {
 
 /// The summary in one line, for a terminal or a log.
 pub fn render(s: &Summary) -> String {
+    let stopped = if s.stopped_at_deadline {
+        " (stopped at its deadline: the next run goes on from its checkpoint)"
+    } else {
+        ""
+    };
     let calls: Vec<String> = s.calls.iter().map(|(op, n)| format!("{op} {n}")).collect();
     let c = &s.counts;
     format!(
-        "reconcile done in {:.1}s: {} deferred case(s) filled ({} left by a Cases API error), {} case(s) created, {} field(s) corrected in {} case(s), {} related item(s) added to {} case(s), {} tombstone(s); {} case(s) searched since {}; {} deferred left (oldest {}s); calls: {}; {} throttled",
+        "reconcile done in {:.1}s{stopped}: {} deferred case(s) filled ({} left by a Cases API error), {} case(s) created, {} field(s) corrected in {} case(s), {} related item(s) added to {} case(s), {} tombstone(s); {} case(s) searched since {}; {} deferred left (oldest {}s); calls: {}; {} throttled",
         s.elapsed.as_secs_f64(),
         c.deferred_filled,
         c.deferred_unfilled,

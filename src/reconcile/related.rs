@@ -32,6 +32,9 @@ where
                 RelatedPass::NotStarted => None,
                 RelatedPass::At(token) => Some(token.clone()),
             };
+            if self.past_deadline() {
+                return Err(ReconcileError::OutOfTime);
+            }
             let page = match self
                 .limiter
                 .call("SearchAllRelatedItems", || {

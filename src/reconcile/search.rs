@@ -38,6 +38,9 @@ where
         let mut resumed = token.is_some();
         let since = pending.since;
         while !pending.cases_done {
+            if self.past_deadline() {
+                return Err(ReconcileError::OutOfTime);
+            }
             let search = CaseSearch {
                 domain_id: &self.options.domain_id,
                 page_size: self.options.page_size,

@@ -104,6 +104,8 @@ pub struct Summary {
     pub calls: BTreeMap<&'static str, u64>,
     pub throttles: u64,
     pub elapsed: Duration,
+    /// The run stopped at its deadline with its progress checkpointed: the next run goes on.
+    pub stopped_at_deadline: bool,
 }
 
 impl Summary {
@@ -141,6 +143,10 @@ pub enum ReconcileError {
     Store(#[from] StoreError),
     #[error("the checkpoint is unreadable: {0}")]
     Checkpoint(String),
+    /// The run's deadline came: within a run only, which then saves where it is and ends with
+    /// [`Summary::stopped_at_deadline`].
+    #[error("the run's deadline came")]
+    OutOfTime,
 }
 
 impl From<ReaderError> for ReconcileError {

@@ -2,8 +2,9 @@
 //! `template.yaml` defines it, and describe it in the template's terms.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    PointInTimeRecoverySpecification, Projection, ProjectionType, ScalarAttributeType,
+    TimeToLiveSpecification,
 };
 
 use super::{DynamoStore, classify};
@@ -80,7 +81,39 @@ impl DynamoStore {
                     .map_err(classify)?;
             }
         }
+        if TableDefinition::point_in_time_recovery() {
+            self.enable_point_in_time_recovery().await?;
+        }
         Ok(created)
+    }
+
+    /// Turns point-in-time recovery on, as the template has it. DynamoDB Local has no backups
+    /// (it answers `UnknownOperationException`): there it is left off, with a warning.
+    async fn enable_point_in_time_recovery(&self) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+        let sent = self
+            .client
+            .update_continuous_backups()
+            .table_name(&self.table)
+            .point_in_time_recovery_specification(
+                PointInTimeRecoverySpecification::builder()
+                    .point_in_time_recovery_enabled(true)
+                    .build()
+                    .map_err(|e| StoreError::Rejected(e.to_string()))?,
+            )
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("UnknownOperationException") => {
+                tracing::warn!(
+                    table = self.table,
+                    "this endpoint has no point-in-time recovery (DynamoDB Local?): left off"
+                );
+                Ok(())
+            }
+            Err(e) => Err(classify(e)),
+        }
     }
 
     async fn time_to_live(&self) -> Result<Option<table::TimeToLive>, StoreError> {
