@@ -16,8 +16,6 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cases_projector::event::parse_event_value;
-use cases_projector::projection::{ProjectionOptions, contribution, fold};
 use cases_projector::store::keys;
 use lambda_host::{RuntimeApi, lambda_env, release};
 use serde_json::{Value, json};
@@ -491,66 +489,6 @@ async fn run_peer(dynamo: &DynamoLocal, stream: &Stream, dir: &Path) -> Run {
     }
 }
 
-/// The truth's daily numbers, as a report shows them: the cases the delivered events describe,
-/// what they contribute. (day, number) → value.
-fn expected_numbers(stream: &Stream) -> BTreeMap<(chrono::NaiveDate, String), i64> {
-    let mut by_case: BTreeMap<String, Vec<cases_projector::event::CaseEvent>> = BTreeMap::new();
-    for e in &stream.delivered {
-        let event = parse_event_value(e.clone()).unwrap();
-        by_case
-            .entry(event.case_id.clone())
-            .or_default()
-            .push(event);
-    }
-    let views: Vec<_> = by_case
-        .values()
-        .filter_map(|events| fold(events, &ProjectionOptions::default()))
-        .map(|mut v| {
-            v.grouped_by = Some(Vec::new());
-            v
-        })
-        .collect();
-    let mut out = BTreeMap::new();
-    for (bucket, counters) in contribution::total(&views) {
-        let contribution::Bucket::Day(day) = bucket else {
-            continue;
-        };
-        for (c, n) in counters {
-            use contribution::Metric::*;
-            if c.group.is_none() {
-                let name = match c.metric {
-                    Created | Resolved | Reopened | Deleted => format!("{:?}", c.metric),
-                    RelatedItemsCreatedOf(_) => "RelatedItemsCreated".into(),
-                    _ => continue,
-                };
-                *out.entry((day, name)).or_default() += n;
-            }
-        }
-    }
-    out
-}
-
-/// The same numbers as the report reads them from the table.
-async fn stored_numbers(
-    store: &cases_projector::store::dynamodb::DynamoStore,
-) -> BTreeMap<(chrono::NaiveDate, String), i64> {
-    let mut out = BTreeMap::new();
-    for r in report_rows(store, DOMAIN, "2020-01-01", "2030-01-01").await {
-        for (name, n) in [
-            ("Created", r.cases_created),
-            ("Resolved", r.resolved_case_actions),
-            ("Reopened", r.reopened_case_actions),
-            ("Deleted", r.cases_deleted),
-            ("RelatedItemsCreated", r.related_items_created),
-        ] {
-            if n != 0 {
-                out.insert((r.start, name.to_owned()), n);
-            }
-        }
-    }
-    out
-}
-
 fn field_value(v: &Value) -> String {
     let (kind, inner) = v.as_object().unwrap().iter().next().unwrap();
     match kind.as_str() {
@@ -607,7 +545,8 @@ async fn check_projector(
     stream: &Stream,
 ) -> String {
     let table = snapshot_table(store).await;
-    let numbers_ok = stored_numbers(store).await == expected_numbers(stream);
+    let stored = row_numbers(&report_rows(store, DOMAIN, "2020-01-01", "2030-01-01").await);
+    let numbers_ok = stored == truth_numbers(&stream.delivered);
     let counters = if numbers_ok { "exact" } else { "WRONG" };
     format!(
         "{}; counters {counters}; {}",

@@ -124,21 +124,7 @@ impl Config {
                 expected: "a whole number of bytes (0 disables the cache)",
             })?,
         };
-        let positive = |name: &'static str, default: f64| -> Result<f64, ConfigError> {
-            match lookup(name) {
-                None => Ok(default),
-                Some(v) => v
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|n| n.is_finite() && *n > 0.0)
-                    .ok_or(ConfigError::Invalid {
-                        name,
-                        value: v,
-                        expected: "a positive number",
-                    }),
-            }
-        };
+        let positive = |name, default| positive(&lookup, name, default);
         let get_case_rate = match lookup("GET_CASE_RATE") {
             Some(_) => positive("GET_CASE_RATE", 1.0)?,
             None => crate::enrichment::Budget::per_instance_rate(
@@ -169,6 +155,27 @@ impl Config {
             case_concurrency: number("CASE_CONCURRENCY", 8)? as usize,
             store_timeout: Duration::from_millis(number("STORE_TIMEOUT_MS", 3000)?),
         })
+    }
+}
+
+/// The positive number `name` holds, or `default` when unset.
+pub fn positive(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: f64,
+) -> Result<f64, ConfigError> {
+    match lookup(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite() && *n > 0.0)
+            .ok_or(ConfigError::Invalid {
+                name,
+                value: v,
+                expected: "a positive number",
+            }),
     }
 }
 

@@ -4,16 +4,13 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-
 use aws_sdk_dynamodb::types::AttributeValue;
-use cases_projector::event::parse_event_value;
-use cases_projector::projection::{Outcome, contribution, fold};
+use cases_projector::projection::Outcome;
 use cases_projector::projector::EVENTS_PER_COMMIT;
 use cases_projector::report::RecordOutcome;
 use cases_projector::store::{CaseStore, RELATED_META, keys};
 use serde_json::{Value, json};
-use support::streams::{case_event, content_of, related_event, text};
+use support::streams::{DOMAIN, case_event, content_of, related_event, text};
 use support::*;
 
 const CASE: &str = "e0e0e0e0-1111-4222-8333-444455556666";
@@ -24,48 +21,6 @@ fn at(second: usize, milli: usize) -> String {
         second / 60,
         second % 60
     )
-}
-
-/// What the events' fold contributes on 2026-11-20, ungrouped: metric → amount. The truth the
-/// stored numbers must equal, whatever the delivery.
-fn expected_numbers(events: &[Value]) -> BTreeMap<String, i64> {
-    let events: Vec<_> = events
-        .iter()
-        .map(|e| parse_event_value(e.clone()).unwrap())
-        .collect();
-    let view = fold(&events, &Default::default()).unwrap();
-    let day = contribution::Bucket::Day("2026-11-20".parse().unwrap());
-    contribution::contributions(&view, &[])
-        .remove(&day)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(c, _)| c.group.is_none())
-        .map(|(c, n)| (format!("{:?}", c.metric), n))
-        // What a report shows as a count (the sums behind its averages aside).
-        .filter(|(m, _)| {
-            !["ResolutionSeconds", "Contacts", "FirstContactResolved"].contains(&m.as_str())
-        })
-        .collect()
-}
-
-/// The same numbers as the report reads them from the table.
-async fn stored_numbers(
-    store: &impl cases_projector::store::PlanExecutor,
-) -> BTreeMap<String, i64> {
-    use contribution::Metric;
-    let row = day_row(store, "2026-11-20").await;
-    let mut out = BTreeMap::from([
-        (format!("{:?}", Metric::Created), row.cases_created),
-        (format!("{:?}", Metric::Resolved), row.resolved_case_actions),
-        (format!("{:?}", Metric::Reopened), row.reopened_case_actions),
-        (format!("{:?}", Metric::Deleted), row.cases_deleted),
-    ]);
-    for (t, n) in row.related_items_created_by_type {
-        let t = cases_projector::event::RelatedItemType::parse(&t);
-        out.insert(format!("{:?}", Metric::RelatedItemsCreatedOf(t)), n);
-    }
-    out.retain(|_, n| *n != 0);
-    out
 }
 
 /// The size DynamoDB bills an item at: attribute names plus values (close enough to compare with
@@ -323,8 +278,11 @@ async fn a_batch_of_100_records_for_one_case_applies_in_chunks_of_32_with_exact_
         report.work
     );
 
-    let numbers = stored_numbers(projector.store()).await;
-    assert_eq!(numbers, expected_numbers(&events));
+    let stored = |store| async move {
+        row_numbers(&report_rows(store, DOMAIN, "2026-11-01", "2026-12-01").await)
+    };
+    let numbers = stored(projector.store()).await;
+    assert_eq!(numbers, truth_numbers(&events));
     let loaded = projector.store().load(CASE).await.unwrap().unwrap().view;
     assert_eq!(loaded.title(), Some("title 94"));
     assert_eq!(loaded.related_items.len(), 38);
@@ -332,7 +290,7 @@ async fn a_batch_of_100_records_for_one_case_applies_in_chunks_of_32_with_exact_
     let report = handle(&projector, sqs_batch(&events)).await;
     assert_eq!(report.counts().failed, 0, "{report:?}");
     assert_eq!(report.counts().applied, 0, "{report:?}");
-    assert_eq!(stored_numbers(projector.store()).await, numbers);
+    assert_eq!(stored(projector.store()).await, numbers);
 }
 
 /// Hostile values that would make a key DynamoDB refuses (an index key over 2,048 bytes, a sort

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use cases_projector::backfill::Limiter;
 use cases_projector::connect_cases::CasesApi;
 use cases_projector::enrichment::{Budget, Enricher, EnricherSettings};
-use cases_projector::event::{FieldValue, parse_event};
-use cases_projector::projection::{ProjectionOptions, contribution, fold};
+use cases_projector::event::FieldValue;
+use cases_projector::projection::ProjectionOptions;
 use cases_projector::projector::Projector;
 use cases_projector::reconcile::{Options, Reconcile};
 use cases_projector::report::RecordOutcome;
@@ -209,64 +209,12 @@ async fn assert_fields_equal_the_truth(store: &DynamoStore, world: &World, relat
 
 /// The report's daily numbers: (day, number) → value.
 async fn counters(store: &DynamoStore) -> BTreeMap<(NaiveDate, String), i64> {
-    let mut out = BTreeMap::new();
-    for r in report_rows(store, DOMAIN_ID, "2020-01-01", "2030-01-01").await {
-        let mut put = |name: String, n: i64| {
-            if n != 0 {
-                out.insert((r.start, name), n);
-            }
-        };
-        put("Created".into(), r.cases_created);
-        put("Resolved".into(), r.resolved_case_actions);
-        put("Reopened".into(), r.reopened_case_actions);
-        put("Deleted".into(), r.cases_deleted);
-        put("RelatedItemsCreated".into(), r.related_items_created);
-        for (t, n) in &r.related_items_created_by_type {
-            put(format!("RelatedItemsCreatedOf({t})"), *n);
-        }
-    }
-    out
+    row_numbers(&report_rows(store, DOMAIN_ID, "2020-01-01", "2030-01-01").await)
 }
 
 /// The truth: what the cases the events describe contribute, (day, number) → value.
 fn expected_counters(events: &[Value]) -> BTreeMap<(NaiveDate, String), i64> {
-    let mut by_case: BTreeMap<String, Vec<cases_projector::event::CaseEvent>> = BTreeMap::new();
-    for e in events {
-        let event = parse_event(e.to_string().as_bytes()).unwrap();
-        by_case
-            .entry(event.case_id.clone())
-            .or_default()
-            .push(event);
-    }
-    let views: Vec<_> = by_case
-        .values()
-        .filter_map(|events| fold(events, &ProjectionOptions::default()))
-        .map(|mut v| {
-            v.grouped_by = Some(Vec::new());
-            v
-        })
-        .collect();
-    let mut out = BTreeMap::new();
-    for (bucket, counters) in contribution::total(&views) {
-        let contribution::Bucket::Day(day) = bucket else {
-            continue;
-        };
-        for (c, n) in counters.into_iter().filter(|(c, _)| c.group.is_none()) {
-            let name = match c.metric {
-                contribution::Metric::RelatedItemsCreatedOf(t) => {
-                    *out.entry((day, "RelatedItemsCreated".to_owned()))
-                        .or_default() += n;
-                    format!("RelatedItemsCreatedOf({})", t.as_str())
-                }
-                m => format!("{m:?}"),
-            };
-            if ["Contacts", "ResolutionSeconds", "FirstContactResolved"].contains(&name.as_str()) {
-                continue;
-            }
-            out.insert((day, name), n);
-        }
-    }
-    out
+    truth_numbers(events)
 }
 
 fn options(since: Option<TimeDelta>, rate: f64) -> Options {

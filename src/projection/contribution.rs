@@ -211,38 +211,39 @@ pub fn written_contributions(stored: Option<&CaseView>) -> Contributions {
     }
 }
 
+/// Adds `sign` × `from` to `into`.
+fn add_into(into: &mut Contributions, from: Contributions, sign: i64) {
+    for (bucket, counters) in from {
+        let entry = into.entry(bucket).or_default();
+        for (counter, n) in counters {
+            *entry.entry(counter).or_default() += sign * n;
+        }
+    }
+}
+
+/// Drops the zeros (a missing counter and a counter at 0 mean the same).
+fn nonzero(mut contributions: Contributions) -> Contributions {
+    contributions.retain(|_, counters| {
+        counters.retain(|_, n| *n != 0);
+        !counters.is_empty()
+    });
+    contributions
+}
+
 /// What to add to each aggregate so it holds `after` (written under `after.grouped_by`)
 /// instead of what `before` contributed.
 pub fn delta(before: Option<&CaseView>, after: Option<&CaseView>) -> Contributions {
     let mut out = written_contributions(after);
-    for (bucket, counters) in written_contributions(before) {
-        let entry = out.entry(bucket).or_default();
-        for (counter, n) in counters {
-            *entry.entry(counter).or_default() -= n;
-        }
-    }
-    out.retain(|_, counters| {
-        counters.retain(|_, n| *n != 0);
-        !counters.is_empty()
-    });
-    out
+    add_into(&mut out, written_contributions(before), -1);
+    nonzero(out)
 }
 
-/// The same sums, added up: what the aggregates hold for a set of cases. Used to check the
-/// stored aggregates against the cases (tests, reconcile of the aggregates themselves).
+/// The same sums, added up: what the aggregates hold for a set of cases (the truth tests and
+/// benches compare the stored aggregates with).
 pub fn total<'a>(cases: impl IntoIterator<Item = &'a CaseView>) -> Contributions {
     let mut out = Contributions::new();
     for view in cases {
-        for (bucket, counters) in written_contributions(Some(view)) {
-            let entry = out.entry(bucket).or_default();
-            for (counter, n) in counters {
-                *entry.entry(counter).or_default() += n;
-            }
-        }
+        add_into(&mut out, written_contributions(Some(view)), 1);
     }
-    out.retain(|_, counters| {
-        counters.retain(|_, n| *n != 0);
-        !counters.is_empty()
-    });
-    out
+    nonzero(out)
 }

@@ -45,19 +45,7 @@ impl Settings {
                 name: "CASES_DOMAIN_ID",
                 meaning: "name the Cases domain to reconcile",
             })?;
-        let positive = |name: &'static str, default: f64| match lookup(name) {
-            None => Ok(default),
-            Some(v) => v
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|n| n.is_finite() && *n > 0.0)
-                .ok_or(ConfigError::Invalid {
-                    name,
-                    value: v,
-                    expected: "a positive number",
-                }),
-        };
+        let positive = |name, default| crate::config::positive(&lookup, name, default);
         Ok(Settings {
             domain_id,
             rate: positive("RECONCILE_RATE", 1.0)?,

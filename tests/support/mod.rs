@@ -433,3 +433,71 @@ pub async fn day_row(
         .await
         .remove(0)
 }
+
+/// The numbers a report must show for `events` (any order, any copies): each case's events folded
+/// by the pure core, what those states contribute, ungrouped, per UTC day. (day, number) → value,
+/// numbers named as in [`row_numbers`].
+pub fn truth_numbers(events: &[serde_json::Value]) -> BTreeMap<(chrono::NaiveDate, String), i64> {
+    use cases_projector::projection::contribution::{Bucket, Metric, total};
+    let mut by_case: BTreeMap<String, Vec<cases_projector::event::CaseEvent>> = BTreeMap::new();
+    for e in events {
+        let event = cases_projector::event::parse_event_value(e.clone()).unwrap();
+        by_case
+            .entry(event.case_id.clone())
+            .or_default()
+            .push(event);
+    }
+    let views: Vec<_> = by_case
+        .values()
+        .filter_map(|events| {
+            cases_projector::projection::fold(events, &ProjectionOptions::default())
+        })
+        .map(|mut v| {
+            v.grouped_by = Some(Vec::new());
+            v
+        })
+        .collect();
+    let mut out = BTreeMap::new();
+    for (bucket, counters) in total(&views) {
+        let Bucket::Day(day) = bucket else { continue };
+        for (c, n) in counters.into_iter().filter(|(c, _)| c.group.is_none()) {
+            let names = match c.metric {
+                Metric::RelatedItemsCreatedOf(t) => vec![
+                    "RelatedItemsCreated".to_owned(),
+                    format!("RelatedItemsCreatedOf({})", t.as_str()),
+                ],
+                m @ (Metric::Created | Metric::Resolved | Metric::Reopened | Metric::Deleted) => {
+                    vec![format!("{m:?}")]
+                }
+                _ => continue,
+            };
+            for name in names {
+                *out.entry((day, name)).or_default() += n;
+            }
+        }
+    }
+    out
+}
+
+/// A report's daily counts, named as in [`truth_numbers`]: (day, number) → value, zeros left out.
+pub fn row_numbers(
+    rows: &[cases_projector::analytics::model::Row],
+) -> BTreeMap<(chrono::NaiveDate, String), i64> {
+    let mut out = BTreeMap::new();
+    for r in rows {
+        let mut put = |name: String, n: i64| {
+            if n != 0 {
+                out.insert((r.start, name), n);
+            }
+        };
+        put("Created".into(), r.cases_created);
+        put("Resolved".into(), r.resolved_case_actions);
+        put("Reopened".into(), r.reopened_case_actions);
+        put("Deleted".into(), r.cases_deleted);
+        put("RelatedItemsCreated".into(), r.related_items_created);
+        for (t, n) in &r.related_items_created_by_type {
+            put(format!("RelatedItemsCreatedOf({t})"), *n);
+        }
+    }
+    out
+}
