@@ -201,6 +201,7 @@ fn read_at(history: &[CaseEvent], when: DateTime<Utc>) -> Option<CaseSnapshot> {
             .collect(),
         related_read_at: when,
         status_history: audit.collect(),
+        settled: Vec::new(),
     })
 }
 

@@ -144,6 +144,7 @@ async fn a_live_close_during_a_slow_search_answer_survives_the_read_with_no_reop
         related_items: Vec::new(),
         related_read_at: "2026-11-20T09:00:30.000Z".parse().unwrap(),
         status_history: Vec::new(),
+        settled: Vec::new(),
     };
     // Meanwhile the case is closed live; then the answer is applied.
     handle(&projector, events[3].clone()).await;

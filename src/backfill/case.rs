@@ -11,6 +11,10 @@ use crate::model::now_ms;
 use crate::projection::{CaseSnapshot, Snapshot, decide_snapshot, read_time};
 use crate::store::{DomainStore, ReadModelStore, commit_decision};
 
+/// Related items of one case committed together at most: with the case item, its overflow and
+/// the aggregate updates, well under a transaction's 100 items.
+const RELATED_ITEMS_PER_COMMIT: usize = 40;
+
 impl<C, S> Backfill<'_, C, S>
 where
     C: CaseDirectory + CaseReader,
@@ -67,7 +71,8 @@ where
                     Err(e) if e.is_case_gone() => return Ok(None),
                     page => page?,
                 };
-                related_read_at = page.sent_at;
+                // The earliest page's: no item read is newer than that.
+                related_read_at = related_read_at.min(page.sent_at);
                 related_items.extend(page.items.into_iter().map(|(_, item)| item));
                 token = page.next_token;
                 if token.is_none() {
@@ -115,6 +120,7 @@ where
             related_items,
             related_read_at,
             status_history,
+            settled: Vec::new(),
         })
         .await?;
         Ok(Some((items, history_read)))
@@ -122,15 +128,17 @@ where
 
     /// Applies a read as a snapshot.
     pub(super) async fn apply(&self, snapshot: CaseSnapshot) -> Result<(), BackfillError> {
-        commit_decision(self.store, &snapshot.case_id, |stored| {
-            decide_snapshot(
-                stored,
-                &snapshot,
-                &self.options.dimensions,
-                &self.options.projection,
-            )
-        })
-        .await?;
+        for part in snapshot.in_parts(RELATED_ITEMS_PER_COMMIT) {
+            commit_decision(self.store, &part.case_id, |stored| {
+                decide_snapshot(
+                    stored,
+                    &part,
+                    &self.options.dimensions,
+                    &self.options.projection,
+                )
+            })
+            .await?;
+        }
         Ok(())
     }
 }

@@ -92,6 +92,7 @@ pub fn decide_case(
             view.fields.clone(),
             view.enrichment.clone(),
             view.deferred.clone(),
+            view.status_history.clone(),
         );
         if let Some(snapshot) = enrichment.snapshot {
             super::apply_snapshot(view, snapshot);
@@ -103,8 +104,13 @@ pub fn decide_case(
             });
         }
         view.enrichment = Some(enrichment.status.to_owned());
-        decision.case_changed |=
-            (&view.fields, &view.enrichment, &view.deferred) != (&before.0, &before.1, &before.2);
+        // The status the snapshot saw is a fact too: it may date a transition earlier.
+        decision.case_changed |= (
+            &view.fields,
+            &view.enrichment,
+            &view.deferred,
+            &view.status_history,
+        ) != (&before.0, &before.1, &before.2, &before.3);
     }
     if let Some(view) = state {
         let (view, deltas) = with_contribution(stored, view, dimensions);

@@ -46,6 +46,9 @@ pub struct CaseSnapshot {
     pub related_read_at: DateTime<Utc>,
     /// Statuses the case had, from its audit history (`performedTime`, audit event id).
     pub status_history: Vec<(Version, String)>,
+    /// Deferred fields no longer wanted (or the domain no longer has): they stop being deferred,
+    /// and whatever value the case holds for them stays.
+    pub settled: Vec<String>,
 }
 
 impl CaseSnapshot {
@@ -71,8 +74,39 @@ impl CaseSnapshot {
                 related_items,
                 related_read_at: sent_at,
                 status_history: Vec::new(),
+                settled: Vec::new(),
             })
             .collect()
+    }
+}
+
+impl CaseSnapshot {
+    /// The same read as snapshots of at most `items` related items each, to be committed one
+    /// after the other: each commit then holds its related items with the case item and the
+    /// change of its numbers, so no row is ever written ahead of the numbers it moves (a commit
+    /// holds at most 100 items). The first part carries everything else.
+    pub fn in_parts(mut self, items: usize) -> Vec<CaseSnapshot> {
+        let mut rest = std::mem::take(&mut self.related_items);
+        let later: Vec<Vec<RelatedItem>> = if rest.len() > items {
+            rest.split_off(items)
+                .chunks(items.max(1))
+                .map(<[RelatedItem]>::to_vec)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.related_items = rest;
+        let mut parts = vec![self.clone()];
+        parts.extend(later.into_iter().map(|related_items| CaseSnapshot {
+            template_id: None,
+            created_at: None,
+            reads: Vec::new(),
+            related_items,
+            status_history: Vec::new(),
+            settled: Vec::new(),
+            ..self.clone()
+        }));
+        parts
     }
 }
 
@@ -123,6 +157,12 @@ pub fn decide_snapshot(
             changed_related_items.extend(changed);
         }
     }
+    if let Some(deferred) = &mut view.deferred {
+        deferred.fields.retain(|f| !snapshot.settled.contains(f));
+        if deferred.fields.is_empty() {
+            view.deferred = None;
+        }
+    }
     // Every deferred field filled by this read: enrichment is complete again.
     if before.deferred.is_some() && view.deferred.is_none() && !view.is_deleted() {
         view.enrichment = Some("fetched".to_owned());
@@ -138,14 +178,17 @@ pub fn decide_snapshot(
     }
 }
 
-/// The Cases API says the case does not exist (GetCase 404 naming the case, for a request sent
-/// at `sent_at`) while the read model holds it live: its `CASE.DELETED` was lost. The case
-/// becomes a tombstone at `(sent_at, "")`, which the item records as `deletedBy = reconcile`; it
-/// counts as deleted that day until the delete event, if it ever comes, moves it to its own
-/// (earlier) time. Nothing changes for a case already deleted or not held.
+/// The Cases API says the case does not exist (GetCase 404 naming the case, an answer received
+/// at `received_at`) while the read model holds it live: its `CASE.DELETED` was lost. The case
+/// becomes a tombstone dated by the answer's arrival (the delete happened before it, maybe
+/// while the request waited out throttling: dating it by the request would cut off changes
+/// made meanwhile), and after everything the read model holds; the item records it as
+/// `deletedBy = reconcile`. It counts as deleted that day until the delete event, if it ever
+/// comes, moves it to its own (earlier) time. Nothing changes for a case already deleted or not
+/// held.
 pub fn decide_gone(
     stored: Option<&CaseView>,
-    sent_at: DateTime<Utc>,
+    received_at: DateTime<Utc>,
     dimensions: &[String],
 ) -> CaseDecision {
     let mut decision = CaseDecision {
@@ -160,12 +203,15 @@ pub fn decide_gone(
         return decision;
     };
     let mut view = stored.clone();
-    let version = Version::snapshot(sent_at);
-    // Never older than what the read model holds: the case was gone when read.
-    let version = match &view.version {
-        Some(v) if *v > version => v.clone(),
-        _ => version,
-    };
+    // Strictly after what the read model holds (a status at the delete's own version would count
+    // for nothing): the case was gone when the answer came.
+    let newest_held = view
+        .version
+        .iter()
+        .chain(view.status_history.keys())
+        .map(|v| v.at + chrono::TimeDelta::milliseconds(1))
+        .max();
+    let version = Version::snapshot(newest_held.map_or(received_at, |t| t.max(received_at)));
     view.deleted = Some(version.clone());
     view.version = Some(version);
     decision.changed_related_items = super::clear_tombstone(&mut view).into_iter().collect();

@@ -22,8 +22,8 @@ where
 {
     /// GetCase for `fields` of a case the read model holds: applied as a snapshot, or a
     /// tombstone when the case does not exist. A requested field the answer leaves out (null,
-    /// or a field id the domain does not have) is recorded as null, and so is every `settled`
-    /// one (not read: no longer wanted): either way no longer deferred.
+    /// or a field id the domain does not have) is recorded as null; a `settled` one (not read:
+    /// no longer wanted) just stops being deferred, its value left as it is.
     pub(super) async fn refresh(
         &self,
         case_id: &str,
@@ -37,9 +37,9 @@ where
             self.get_case(case_id, fields).await?
         };
         match read {
-            None => self.gone(case_id, sent_at).await,
+            None => self.gone(case_id, now_ms()).await,
             Some(mut values) => {
-                for id in fields.iter().chain(settled) {
+                for id in fields {
                     values.entry(id.clone()).or_insert(FieldValue::Empty);
                 }
                 self.apply(CaseSnapshot {
@@ -54,6 +54,7 @@ where
                     related_items: Vec::new(),
                     related_read_at: sent_at,
                     status_history: Vec::new(),
+                    settled: settled.to_vec(),
                 })
                 .await
             }
@@ -87,11 +88,11 @@ where
     pub(super) async fn gone(
         &self,
         case_id: &str,
-        sent_at: DateTime<Utc>,
+        received_at: DateTime<Utc>,
     ) -> Result<Applied, ReconcileError> {
         self.hold_lease().await?;
         let committed = commit_decision(self.store, case_id, |stored| {
-            decide_gone(stored, sent_at, &self.options.dimensions)
+            decide_gone(stored, received_at, &self.options.dimensions)
         })
         .await?;
         let Some((stored, _)) = committed else {

@@ -128,7 +128,7 @@ where
                     as_of: read_time(&values, sent_at),
                     fields: values,
                 }),
-                None => return self.gone(&found.case_id, sent_at).await,
+                None => return self.gone(&found.case_id, now_ms()).await,
             }
         }
         self.apply(CaseSnapshot {
@@ -140,6 +140,7 @@ where
             related_items: Vec::new(),
             related_read_at: searched_at,
             status_history: Vec::new(),
+            settled: Vec::new(),
         })
         .await
     }

@@ -22,6 +22,7 @@ fn snapshot(as_of: &str, title: &str) -> CaseSnapshot {
         }],
         related_read_at: ts(as_of),
         status_history: Vec::new(),
+        settled: Vec::new(),
         related_items: vec![RelatedItem {
             id: "ri-1".into(),
             item_type: RelatedItemType::Contact,
@@ -319,4 +320,63 @@ fn a_read_skips_related_items_of_unknown_types_as_events_do() {
             .flat_map(|c| c.keys())
             .all(|c| !matches!(c.metric, Metric::RelatedItemsCreatedOf(_)))
     );
+}
+
+/// A 404 that arrives after the case was closed (the request waited out throttling meanwhile,
+/// or the reader's clock is behind) never cuts the close off: the tombstone comes after
+/// everything the read model holds.
+#[test]
+fn a_case_gone_after_a_close_keeps_its_resolution_whatever_the_clocks() {
+    let state = fold(
+        &events(&["01-case-created.json", "13-case-updated-closed.json"]),
+        &Default::default(),
+    )
+    .unwrap();
+    let closed_at = state.status_history.keys().next_back().unwrap().at;
+    let resolved = |v: &CaseView| -> i64 {
+        contributions(v, &[])
+            .values()
+            .flat_map(|c| c.iter())
+            .filter(|(c, _)| c.group.is_none() && c.metric == Metric::Resolved)
+            .map(|(_, n)| *n)
+            .sum()
+    };
+    assert_eq!(resolved(&state), 1);
+    for received in [closed_at - chrono::TimeDelta::hours(1), closed_at] {
+        let gone = decide_gone(Some(&state), received, &[]).view.unwrap();
+        assert!(gone.deleted.as_ref().unwrap().at > closed_at);
+        assert_eq!(resolved(&gone), 1, "received {received}");
+    }
+}
+
+/// A read of many related items is applied in parts that each fit one transaction, and together
+/// they give what the whole read gives.
+#[test]
+fn a_read_of_many_related_items_in_parts_gives_what_the_whole_read_gives() {
+    let mut read = snapshot("2026-11-20T00:00:00Z", "t");
+    let template = read.related_items[0].clone();
+    read.related_items = (0..95)
+        .map(|i| RelatedItem {
+            id: format!("ri-{i}"),
+            ..template.clone()
+        })
+        .collect();
+    let whole = decide_snapshot(None, &read, &[], &Default::default())
+        .view
+        .unwrap();
+    let parts = read.in_parts(40);
+    assert_eq!(
+        parts
+            .iter()
+            .map(|p| p.related_items.len())
+            .collect::<Vec<_>>(),
+        [40, 40, 15]
+    );
+    let mut state: Option<CaseView> = None;
+    for part in &parts {
+        let d = decide_snapshot(state.as_ref(), part, &[], &Default::default());
+        assert!(d.changed_related_items.len() <= 40);
+        state = d.view;
+    }
+    assert_eq!(state.unwrap(), whole);
 }
