@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use cases_projector::event::FieldValue;
 use cases_projector::store::dynamodb::DynamoStore;
 use cases_projector::store::{CaseStore, DomainStore};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -58,24 +57,13 @@ fn run(s: &Setup, args: &[&str]) -> Output {
     output_logged(&mut casesctl(s, args))
 }
 
-fn union(v: &Value) -> FieldValue {
-    let (kind, inner) = v.as_object().unwrap().iter().next().unwrap();
-    match kind.as_str() {
-        "stringValue" => FieldValue::String(inner.as_str().unwrap().into()),
-        "doubleValue" => FieldValue::Double(inner.as_f64().unwrap()),
-        "booleanValue" => FieldValue::Boolean(inner.as_bool().unwrap()),
-        "userArnValue" => FieldValue::UserArn(inner.as_str().unwrap().into()),
-        _ => FieldValue::Empty,
-    }
-}
-
 /// Every case holds the truth's fields and related items.
 async fn assert_cases_equal_the_truth(s: &Setup) {
     for (case_id, truth) in &s.domain.cases {
         let stored = s.store.load(case_id).await.unwrap().expect(case_id);
         for (id, value) in &truth.fields {
             let got = stored.view.fields.get(id).map(|f| &f.value);
-            assert_eq!(got, Some(&union(value)), "{case_id}.{id}");
+            assert_eq!(got, Some(&field_value(value)), "{case_id}.{id}");
         }
         let ids: Vec<&str> = truth
             .related_items

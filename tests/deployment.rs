@@ -34,6 +34,30 @@ impl Recorder {
     }
 }
 
+impl Recorder {
+    /// `client`, recording every request it makes.
+    fn dynamodb(&self, client: &aws_sdk_dynamodb::Client) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::from_conf(
+            client
+                .config()
+                .to_builder()
+                .interceptor(self.clone())
+                .build(),
+        )
+    }
+
+    /// `client`, recording every request it makes.
+    fn cases(&self, client: &aws_sdk_connectcases::Client) -> aws_sdk_connectcases::Client {
+        aws_sdk_connectcases::Client::from_conf(
+            client
+                .config()
+                .to_builder()
+                .interceptor(self.clone())
+                .build(),
+        )
+    }
+}
+
 impl Intercept for Recorder {
     fn name(&self) -> &'static str {
         "Recorder"
@@ -241,21 +265,9 @@ async fn template_grants_exactly_the_dynamodb_and_cases_actions_the_code_uses() 
 
     // Only the function's own calls are recorded: table creation above is casesctl's.
     let recorder = Recorder::default();
-    let dynamo_client = aws_sdk_dynamodb::Client::from_conf(
-        table_client
-            .config()
-            .to_builder()
-            .interceptor(recorder.clone())
-            .build(),
-    );
+    let dynamo_client = recorder.dynamodb(&table_client);
     let cases = cases_client(&standin.endpoint());
-    let cases = aws_sdk_connectcases::Client::from_conf(
-        cases
-            .config()
-            .to_builder()
-            .interceptor(recorder.clone())
-            .build(),
-    );
+    let cases = recorder.cases(&cases);
     let settings = EnricherSettings {
         case_fields: None,
         cache_ttl: Duration::from_secs(900),
@@ -402,13 +414,7 @@ async fn casesctl_event_config_shows_and_applies_after_confirmation() {
 async fn the_readme_table_create_policy_grants_exactly_the_calls_table_create_makes() {
     let dynamo = DynamoLocal::start();
     let recorder = Recorder::default();
-    let client = aws_sdk_dynamodb::Client::from_conf(
-        dynamodb_client(&dynamo.endpoint(), Duration::from_secs(5))
-            .config()
-            .to_builder()
-            .interceptor(recorder.clone())
-            .build(),
-    );
+    let client = recorder.dynamodb(&dynamodb_client(&dynamo.endpoint(), Duration::from_secs(5)));
     let store = DynamoStore::new(client, "cases");
     assert!(store.create_table().await.unwrap());
     // Run again on an existing table, as an operator might.
@@ -463,23 +469,8 @@ async fn the_readme_backfill_policy_grants_exactly_the_calls_backfill_makes() {
         .await
         .unwrap();
     let recorder = Recorder::default();
-    let store = DynamoStore::new(
-        aws_sdk_dynamodb::Client::from_conf(
-            table_client
-                .config()
-                .to_builder()
-                .interceptor(recorder.clone())
-                .build(),
-        ),
-        "cases",
-    );
-    let cases = CasesApi::new(aws_sdk_connectcases::Client::from_conf(
-        cases_client(&standin.endpoint())
-            .config()
-            .to_builder()
-            .interceptor(recorder.clone())
-            .build(),
-    ));
+    let store = DynamoStore::new(recorder.dynamodb(&table_client), "cases");
+    let cases = CasesApi::new(recorder.cases(&cases_client(&standin.endpoint())));
     let options = |mode| Options {
         domain_id: "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d".into(),
         rate: 1000.0,
@@ -565,21 +556,9 @@ async fn template_grants_the_reconciler_exactly_the_calls_reconcile_makes() {
     assert_eq!(report.counts().applied, 1, "{report:?}");
 
     let recorder = Recorder::default();
-    let dynamo_client = aws_sdk_dynamodb::Client::from_conf(
-        table_client
-            .config()
-            .to_builder()
-            .interceptor(recorder.clone())
-            .build(),
-    );
+    let dynamo_client = recorder.dynamodb(&table_client);
     let cases = cases_client(&standin.endpoint());
-    let cases = aws_sdk_connectcases::Client::from_conf(
-        cases
-            .config()
-            .to_builder()
-            .interceptor(recorder.clone())
-            .build(),
-    );
+    let cases = recorder.cases(&cases);
     let recorded_store = DynamoStore::new(dynamo_client, "cases");
     let limiter = Limiter::new(1000.0);
     let api = CasesApi::new(cases);
@@ -623,16 +602,7 @@ async fn the_readme_regroup_policy_grants_exactly_the_calls_regroup_makes() {
         );
     }
     let recorder = Recorder::default();
-    let store = DynamoStore::new(
-        aws_sdk_dynamodb::Client::from_conf(
-            table_client
-                .config()
-                .to_builder()
-                .interceptor(recorder.clone())
-                .build(),
-        ),
-        "cases",
-    );
+    let store = DynamoStore::new(recorder.dynamodb(&table_client), "cases");
     let options = cases_projector::regroup::Options {
         domain_id: "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d".into(),
         dimensions: vec!["case_reason".into()],

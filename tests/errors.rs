@@ -14,7 +14,6 @@ use std::time::Duration;
 use cases_projector::backfill::Limiter;
 use cases_projector::connect_cases::CasesApi;
 use cases_projector::enrichment::{Enricher, EnricherSettings};
-use cases_projector::event::FieldValue;
 use cases_projector::projection::ProjectionOptions;
 use cases_projector::projector::Projector;
 use cases_projector::reconcile::{NAME, Options, Reconcile, ReconcileError};
@@ -109,17 +108,6 @@ async fn project(w: &World) {
     }
 }
 
-fn union(v: &Value) -> FieldValue {
-    let (kind, inner) = v.as_object().unwrap().iter().next().unwrap();
-    match kind.as_str() {
-        "stringValue" => FieldValue::String(inner.as_str().unwrap().into()),
-        "doubleValue" => FieldValue::Double(inner.as_f64().unwrap()),
-        "booleanValue" => FieldValue::Boolean(inner.as_bool().unwrap()),
-        "userArnValue" => FieldValue::UserArn(inner.as_str().unwrap().into()),
-        _ => FieldValue::Empty,
-    }
-}
-
 fn casesctl(w: &World, command: &str) -> std::process::Command {
     let mut cmd = local_casesctl(
         env!("CARGO_BIN_EXE_casesctl"),
@@ -148,10 +136,15 @@ fn delete_in_standin(w: &World, n: usize) -> BTreeSet<String> {
     gone
 }
 
-/// Tries to take the reconcile lease as another owner every 100 ms while `running`; says
-/// whether it ever got it.
-fn intruder(store: DynamoStore, running: Arc<AtomicBool>) -> tokio::task::JoinHandle<bool> {
+/// From the run's first GetCase on (step 4's first probe: the lease is the run's by then), tries
+/// to take the reconcile lease as another owner every 100 ms while `running`; once it has it,
+/// ends any fault injected into the stand-in. Says whether it ever got the lease.
+fn intruder(w: &World, running: Arc<AtomicBool>) -> tokio::task::JoinHandle<bool> {
+    let (store, standin) = (w.store.clone(), w.standin.clone());
     tokio::spawn(async move {
+        while standin.calls("GetCase") == 0 && running.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         while running.load(Ordering::SeqCst) {
             let until = (Utc::now() + TimeDelta::minutes(10)).timestamp() as u64;
             if store
@@ -160,6 +153,7 @@ fn intruder(store: DynamoStore, running: Arc<AtomicBool>) -> tokio::task::JoinHa
                 .unwrap()
                 .is_ok()
             {
+                standin.clear_faults();
                 return true;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -233,7 +227,7 @@ async fn deferred_fields_the_domain_lost_never_block_reconcile() {
             assert_eq!(stored.deferred, None, "{case_id}");
             for id in ["title", "custom_000"] {
                 let got = stored.fields.get(id).map(|f| &f.value);
-                assert_eq!(got, Some(&union(&truth.fields[id])), "{case_id}.{id}");
+                assert_eq!(got, Some(&field_value(&truth.fields[id])), "{case_id}.{id}");
             }
         }
     }
@@ -266,7 +260,7 @@ async fn a_backfill_over_a_case_deleted_under_it_exits_0_with_every_other_case_c
         let stored = w.store.load(case_id).await.unwrap().expect(case_id).view;
         for (id, value) in &truth.fields {
             let got = stored.fields.get(id).map(|f| &f.value);
-            assert_eq!(got, Some(&union(value)), "{case_id}.{id}");
+            assert_eq!(got, Some(&field_value(value)), "{case_id}.{id}");
         }
         assert_eq!(
             stored.related_items.len(),
@@ -336,17 +330,7 @@ async fn a_step_4_loop_longer_than_the_lease_keeps_it() {
         options(Duration::from_secs(2), 3.0),
     );
     let running = Arc::new(AtomicBool::new(true));
-    let standin = w.standin.clone();
-    let intruding = {
-        let (store, running) = (w.store.clone(), running.clone());
-        tokio::spawn(async move {
-            // From step 4's first probe on (the lease is the run's by then).
-            while standin.calls("GetCase") == 0 && running.load(Ordering::SeqCst) {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            intruder(store, running).await.unwrap()
-        })
-    };
+    let intruding = intruder(&w, running.clone());
     let started = std::time::Instant::now();
     let summary = reconcile.run().await;
     let step_4 = started.elapsed();
@@ -393,18 +377,7 @@ async fn a_run_whose_lease_another_owner_took_writes_nothing_more() {
         options(Duration::from_secs(1), 200.0),
     );
     let running = Arc::new(AtomicBool::new(true));
-    let standin = w.standin.clone();
-    let intruding = {
-        let (store, running) = (w.store.clone(), running.clone());
-        tokio::spawn(async move {
-            while standin.calls("GetCase") == 0 && running.load(Ordering::SeqCst) {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            let took = intruder(store, running).await.unwrap();
-            standin.clear_faults();
-            took
-        })
-    };
+    let intruding = intruder(&w, running.clone());
     let result = reconcile.run().await;
     running.store(false, Ordering::SeqCst);
     assert!(

@@ -366,92 +366,6 @@ async fn a_table_an_earlier_version_wrote_gains_every_number_through_regroup() {
     assert_eq!(totals(&store).await, (1, 1, 2), "old counters are not read");
 }
 
-/// A store that refuses every commit after the first `allowed`: a regroup interrupted midway.
-struct FailingAfter {
-    inner: std::sync::Arc<cases_projector::store::memory::MemoryStore>,
-    allowed: std::sync::atomic::AtomicI64,
-}
-
-impl CaseStore for FailingAfter {
-    async fn load(
-        &self,
-        case_id: &str,
-    ) -> Result<Option<cases_projector::store::StoredCase>, cases_projector::store::StoreError>
-    {
-        self.inner.load(case_id).await
-    }
-
-    async fn commit(
-        &self,
-        commit: &cases_projector::store::CaseCommit<'_>,
-    ) -> Result<cases_projector::store::CommitOutcome, cases_projector::store::StoreError> {
-        if self
-            .allowed
-            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
-            <= 0
-        {
-            return Err(cases_projector::store::StoreError::Unavailable(
-                "injected".into(),
-            ));
-        }
-        self.inner.commit(commit).await
-    }
-}
-
-impl cases_projector::store::FieldMetadataStore for FailingAfter {
-    async fn described_fields(
-        &self,
-        domain_id: &str,
-    ) -> Result<std::collections::HashSet<String>, cases_projector::store::StoreError> {
-        self.inner.described_fields(domain_id).await
-    }
-
-    async fn put_field_metadata(
-        &self,
-        domain_id: &str,
-        fields: &[cases_projector::model::FieldInfo],
-    ) -> Result<(), cases_projector::store::StoreError> {
-        self.inner.put_field_metadata(domain_id, fields).await
-    }
-}
-
-impl cases_projector::store::PlanExecutor for FailingAfter {
-    async fn get_item(
-        &self,
-        key: &cases_projector::store::keys::Key,
-    ) -> Result<Option<cases_projector::store::item::Item>, cases_projector::store::StoreError>
-    {
-        self.inner.get_item(key).await
-    }
-
-    async fn execute(
-        &self,
-        plan: &cases_projector::store::writes::WritePlan,
-    ) -> Result<cases_projector::store::CommitOutcome, cases_projector::store::StoreError> {
-        self.inner.execute(plan).await
-    }
-
-    async fn query_range(
-        &self,
-        pk: &str,
-        from_sk: &str,
-        to_sk: &str,
-    ) -> Result<Vec<cases_projector::store::item::Item>, cases_projector::store::StoreError> {
-        self.inner.query_range(pk, from_sk, to_sk).await
-    }
-
-    async fn case_page(
-        &self,
-        domain_id: &str,
-        after: Option<&cases_projector::store::keys::Key>,
-    ) -> Result<
-        (Vec<String>, Option<cases_projector::store::keys::Key>),
-        cases_projector::store::StoreError,
-    > {
-        self.inner.case_page(domain_id, after).await
-    }
-}
-
 #[tokio::test]
 async fn an_interrupted_regroup_goes_on_where_it_stopped_and_regroups_every_case_once() {
     let memory = std::sync::Arc::new(cases_projector::store::memory::MemoryStore::new());
@@ -477,11 +391,9 @@ async fn an_interrupted_regroup_goes_on_where_it_stopped_and_regroups_every_case
         restart: false,
     };
     // Fails in its second page (pages of 100 case items).
-    let failing = FailingAfter {
-        inner: memory.clone(),
-        allowed: 130.into(),
-    };
-    assert!(regroup::run(&failing, &options, &()).await.is_err());
+    memory.fail_commits_after(130, u32::MAX);
+    assert!(regroup::run(&memory, &options, &()).await.is_err());
+    memory.fail_next_commits(0);
     let resumed = regroup::run(&memory, &options, &()).await.unwrap();
     assert!(resumed.resumed);
     assert!(

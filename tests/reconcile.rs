@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use cases_projector::backfill::Limiter;
 use cases_projector::connect_cases::CasesApi;
 use cases_projector::enrichment::{Budget, Enricher, EnricherSettings};
-use cases_projector::event::FieldValue;
 use cases_projector::projection::ProjectionOptions;
 use cases_projector::projector::Projector;
 use cases_projector::reconcile::{Options, Reconcile};
@@ -159,17 +158,6 @@ fn instance(
     Projector::new(store, ProjectionOptions::default(), 8).with_enricher(enricher)
 }
 
-fn union(v: &Value) -> FieldValue {
-    let (kind, inner) = v.as_object().unwrap().iter().next().unwrap();
-    match kind.as_str() {
-        "stringValue" => FieldValue::String(inner.as_str().unwrap().into()),
-        "doubleValue" => FieldValue::Double(inner.as_f64().unwrap()),
-        "booleanValue" => FieldValue::Boolean(inner.as_bool().unwrap()),
-        "userArnValue" => FieldValue::UserArn(inner.as_str().unwrap().into()),
-        _ => FieldValue::Empty,
-    }
-}
-
 /// Every live case holds the truth's fields and related items, nothing is deferred, and every
 /// deleted case is a tombstone.
 async fn assert_equals_the_truth(store: &DynamoStore, world: &World) {
@@ -188,7 +176,7 @@ async fn assert_fields_equal_the_truth(store: &DynamoStore, world: &World, relat
         assert_eq!(stored.view.deferred, None, "{case_id}");
         for (id, value) in &truth.fields {
             let got = stored.view.fields.get(id).map(|f| &f.value);
-            assert_eq!(got, Some(&union(value)), "{case_id}.{id}");
+            assert_eq!(got, Some(&field_value(value)), "{case_id}.{id}");
         }
         let ids: BTreeSet<&str> = truth
             .related_items
@@ -626,7 +614,7 @@ async fn a_run_from_the_watermark_heals_new_related_items_of_unchanged_and_unkno
     );
     for (id, value) in &world.domain.cases[unknown].fields {
         let got = held.view.fields.get(id).map(|f| &f.value);
-        assert_eq!(got, Some(&union(value)), "{unknown}.{id}");
+        assert_eq!(got, Some(&field_value(value)), "{unknown}.{id}");
     }
 }
 

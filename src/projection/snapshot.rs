@@ -95,16 +95,22 @@ impl CaseSnapshot {
         } else {
             Vec::new()
         };
-        self.related_items = rest;
-        let mut parts = vec![self.clone()];
-        parts.extend(later.into_iter().map(|related_items| CaseSnapshot {
+        let items_only = CaseSnapshot {
+            case_id: self.case_id.clone(),
+            domain_id: self.domain_id.clone(),
             template_id: None,
             created_at: None,
             reads: Vec::new(),
-            related_items,
+            related_items: Vec::new(),
+            related_read_at: self.related_read_at,
             status_history: Vec::new(),
             settled: Vec::new(),
-            ..self.clone()
+        };
+        self.related_items = rest;
+        let mut parts = vec![self];
+        parts.extend(later.into_iter().map(|related_items| CaseSnapshot {
+            related_items,
+            ..items_only.clone()
         }));
         parts
     }

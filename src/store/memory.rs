@@ -32,6 +32,8 @@ pub struct MemoryStore {
     interference: Mutex<Vec<Write>>,
     /// The next this many commits fail as unavailable.
     failing_commits: AtomicU32,
+    /// Commits that still succeed before `failing_commits` start failing.
+    commits_before_failing: AtomicU32,
     commit_delay: Mutex<Option<Duration>>,
     commits: AtomicU32,
 }
@@ -52,6 +54,14 @@ impl MemoryStore {
     }
 
     pub fn fail_next_commits(&self, count: u32) {
+        self.fail_commits_after(0, count);
+    }
+
+    /// After `successes` more commits, the next `count` fail as unavailable (a run interrupted
+    /// midway).
+    pub fn fail_commits_after(&self, successes: u32, count: u32) {
+        self.commits_before_failing
+            .store(successes, Ordering::SeqCst);
         self.failing_commits.store(count, Ordering::SeqCst);
     }
 
@@ -325,10 +335,16 @@ impl CaseStore for MemoryStore {
         if let Some(delay) = delay {
             tokio::time::sleep(delay).await;
         }
-        if self
-            .failing_commits
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
+        let countdown = |n: u32| n.checked_sub(1);
+        let still_succeeding = self
+            .commits_before_failing
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, countdown)
+            .is_ok();
+        if !still_succeeding
+            && self
+                .failing_commits
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, countdown)
+                .is_ok()
         {
             return Err(StoreError::Unavailable("injected failure".into()));
         }

@@ -501,3 +501,16 @@ pub fn row_numbers(
     }
     out
 }
+
+/// A Cases field value as JSON (`{"stringValue": ...}`), as the read model holds it.
+pub fn field_value(v: &serde_json::Value) -> cases_projector::event::FieldValue {
+    use cases_projector::event::FieldValue;
+    let (kind, inner) = v.as_object().unwrap().iter().next().unwrap();
+    match kind.as_str() {
+        "stringValue" => FieldValue::String(inner.as_str().unwrap().into()),
+        "doubleValue" => FieldValue::Double(inner.as_f64().unwrap()),
+        "booleanValue" => FieldValue::Boolean(inner.as_bool().unwrap()),
+        "userArnValue" => FieldValue::UserArn(inner.as_str().unwrap().into()),
+        _ => FieldValue::Empty,
+    }
+}

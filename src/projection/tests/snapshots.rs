@@ -8,6 +8,16 @@ use crate::projection::contribution::{Bucket, Metric, contributions};
 use crate::projection::snapshot::*;
 use crate::projection::{CaseView, DecideContext, ProjectionOptions, Snapshot, decide_case, fold};
 
+/// What `view` contributes to `metric`, ungrouped, over every day.
+fn in_all(metric: Metric, view: &CaseView) -> i64 {
+    contributions(view, &[])
+        .values()
+        .flat_map(|c| c.iter())
+        .filter(|(c, _)| c.group.is_none() && c.metric == metric)
+        .map(|(_, n)| *n)
+        .sum()
+}
+
 const CASE: &str = "4f1d2c3b-5a6e-4b5c-8d9e-0f1a2b3c4d5e";
 
 fn snapshot(as_of: &str, title: &str) -> CaseSnapshot {
@@ -139,13 +149,7 @@ fn a_search_answer_older_than_a_live_close_neither_reopens_nor_rolls_back_the_ca
     // Then it stays closed, and no reopening appears.
     assert_eq!(view.status(), Some("closed"));
     assert!(view.status_history.keys().next_back().unwrap().at == closed_at);
-    let reopened: i64 = contributions(&view, &[])
-        .values()
-        .flat_map(|c| c.iter())
-        .filter(|(c, _)| c.metric == Metric::Reopened)
-        .map(|(_, n)| *n)
-        .sum();
-    assert_eq!(reopened, 0);
+    assert_eq!(in_all(Metric::Reopened, &view), 0);
 }
 
 #[test]
@@ -272,14 +276,6 @@ fn a_change_seen_by_its_event_and_by_audit_history_ms_apart_counts_once() {
             },
             "closed".into(),
         )];
-        let resolved = |v: &CaseView| -> i64 {
-            contributions(v, &[])
-                .values()
-                .flat_map(|c| c.iter())
-                .filter(|(c, _)| c.group.is_none() && c.metric == Metric::Resolved)
-                .map(|(_, n)| *n)
-                .sum()
-        };
         // Event first, then the audit history.
         let live = decide_case(None, &[created[0].clone(), closed[0].clone()], &context())
             .view
@@ -287,7 +283,11 @@ fn a_change_seen_by_its_event_and_by_audit_history_ms_apart_counts_once() {
         let both = decide_snapshot(Some(&live), &audit, &[], &Default::default())
             .view
             .unwrap();
-        assert_eq!(resolved(&both), 1, "offset {audit_offset} ms");
+        assert_eq!(
+            in_all(Metric::Resolved, &both),
+            1,
+            "offset {audit_offset} ms"
+        );
         // The audit history first, then the events.
         let read = decide_snapshot(None, &audit, &[], &Default::default())
             .view
@@ -299,7 +299,11 @@ fn a_change_seen_by_its_event_and_by_audit_history_ms_apart_counts_once() {
         )
         .view
         .unwrap();
-        assert_eq!(resolved(&then), 1, "offset {audit_offset} ms");
+        assert_eq!(
+            in_all(Metric::Resolved, &then),
+            1,
+            "offset {audit_offset} ms"
+        );
         assert_eq!(contributions(&then, &[]), contributions(&both, &[]));
     }
 }
@@ -333,19 +337,11 @@ fn a_case_gone_after_a_close_keeps_its_resolution_whatever_the_clocks() {
     )
     .unwrap();
     let closed_at = state.status_history.keys().next_back().unwrap().at;
-    let resolved = |v: &CaseView| -> i64 {
-        contributions(v, &[])
-            .values()
-            .flat_map(|c| c.iter())
-            .filter(|(c, _)| c.group.is_none() && c.metric == Metric::Resolved)
-            .map(|(_, n)| *n)
-            .sum()
-    };
-    assert_eq!(resolved(&state), 1);
+    assert_eq!(in_all(Metric::Resolved, &state), 1);
     for received in [closed_at - chrono::TimeDelta::hours(1), closed_at] {
         let gone = decide_gone(Some(&state), received, &[]).view.unwrap();
         assert!(gone.deleted.as_ref().unwrap().at > closed_at);
-        assert_eq!(resolved(&gone), 1, "received {received}");
+        assert_eq!(in_all(Metric::Resolved, &gone), 1, "received {received}");
     }
 }
 
