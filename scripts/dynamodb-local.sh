@@ -12,8 +12,19 @@ start_dynamodb_local() {
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
   export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
   export AWS_REGION="${AWS_REGION:-us-east-1}" AWS_EC2_METADATA_DISABLED=true
-  for _ in $(seq 1 200); do
-    if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
+  # Ready means answering a request, not just listening: the JVM listens well before it serves.
+  for _ in $(seq 1 600); do
+    if python3 - "$port" 2>/dev/null <<'PY'
+import sys, urllib.request
+request = urllib.request.Request(
+    f"http://127.0.0.1:{sys.argv[1]}/", data=b"{}", method="POST",
+    headers={"X-Amz-Target": "DynamoDB_20120810.ListTables",
+             "Content-Type": "application/x-amz-json-1.0",
+             "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/"
+                              "aws4_request, SignedHeaders=host, Signature=0"})
+urllib.request.urlopen(request, timeout=10).read()
+PY
+    then
       return 0
     fi
     kill -0 "$DYNAMODB_LOCAL_PID" 2>/dev/null || { cat "$root/.tools/dynamodb-local.log" >&2; return 1; }

@@ -23,6 +23,7 @@ pub mod projector;
 pub mod reconcile;
 pub mod regroup;
 pub mod report;
+pub mod sdk_failure;
 pub mod store;
 pub mod table;
 pub mod telemetry;

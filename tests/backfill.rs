@@ -165,7 +165,7 @@ fn expected_counters(domain: &GeneratedDomain) -> BTreeMap<NaiveDate, BTreeMap<S
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_domain_backfills_to_the_truth_and_a_second_run_counts_nothing_more() {
     let s = setup(11, 60, 30).await;
-    let out = run(&s, &["--rate", "500"]);
+    let out = run(&s, &["--rate", "20"]);
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("backfill plan: 60 case(s)"), "{stderr}");
@@ -189,7 +189,7 @@ async fn a_domain_backfills_to_the_truth_and_a_second_run_counts_nothing_more() 
     let reopened: i64 = metrics.values().map(|(_, _, r)| r).sum();
     assert!(reopened > 0, "the history has reopenings");
 
-    let again = run(&s, &["--rate", "500"]);
+    let again = run(&s, &["--rate", "20"]);
     assert!(again.status.success());
     assert_eq!(
         counters(&s.store).await,
@@ -201,7 +201,7 @@ async fn a_domain_backfills_to_the_truth_and_a_second_run_counts_nothing_more() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_run_then_resumed_gives_the_same_result_counting_nothing_twice() {
     let s = setup(12, 40, 10).await;
-    let mut child = casesctl(&s, &["--rate", "40", "--page-size", "5"])
+    let mut child = casesctl(&s, &["--rate", "20", "--page-size", "5"])
         .spawn()
         .expect("spawn");
     let started = Instant::now();
@@ -221,7 +221,7 @@ async fn killed_mid_run_then_resumed_gives_the_same_result_counting_nothing_twic
         "an unfinished run is not silently restarted"
     );
     let searches_before = s.standin.calls("SearchCases");
-    let resumed = run(&s, &["--rate", "500", "--resume", "--page-size", "5"]);
+    let resumed = run(&s, &["--rate", "20", "--resume", "--page-size", "5"]);
     assert!(resumed.status.success());
     let pages = 40usize.div_ceil(5);
     assert!(
@@ -231,7 +231,7 @@ async fn killed_mid_run_then_resumed_gives_the_same_result_counting_nothing_twic
     assert_cases_equal_the_truth(&s).await;
     assert_eq!(counters(&s.store).await, expected_counters(&s.domain));
 
-    let restarted = run(&s, &["--rate", "500", "--restart"]);
+    let restarted = run(&s, &["--rate", "20", "--restart"]);
     assert!(restarted.status.success());
     assert_eq!(counters(&s.store).await, expected_counters(&s.domain));
     assert_eq!(metric_days(&s.store).await, expected_metric_days(&s.domain));
@@ -335,7 +335,7 @@ async fn backfill_interleaved_with_live_events_counts_each_change_once_and_rolls
     // Live events while the backfill runs: a new case created now and closed, delivered twice.
     let new_case = "5e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b";
     let backfill = tokio::task::spawn_blocking({
-        let mut cmd = casesctl(&s, &["--rate", "30"]);
+        let mut cmd = casesctl(&s, &["--rate", "20"]);
         move || cmd.output().unwrap()
     });
     // Let the backfill start reading first.

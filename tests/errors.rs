@@ -174,7 +174,7 @@ async fn reconcile_against_a_missing_domain_changes_no_item_and_exits_2() {
     let before = snapshot_table(&w.store).await;
     let out = output_logged(
         casesctl(&w, "reconcile")
-            .args(["--since", "90d", "--rate", "200"])
+            .args(["--since", "90d", "--rate", "20"])
             .env("CASE_FIELDS", "status,title,custom_000,custom_001"),
     );
     assert_eq!(
@@ -245,7 +245,7 @@ async fn a_backfill_over_a_case_deleted_under_it_exits_0_with_every_other_case_c
         rate: 1.0,
         times: None,
     });
-    let out = output_logged(casesctl(&w, "backfill").args(["--rate", "200"]));
+    let out = output_logged(casesctl(&w, "backfill").args(["--rate", "20"]));
     assert!(out.status.success(), "exit {:?}", out.status.code());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -284,7 +284,7 @@ async fn throttling_longer_than_the_sdk_retries_never_aborts_a_backfill_or_a_rec
     });
     let out = output_logged(
         casesctl(&w, "backfill")
-            .args(["--rate", "200"])
+            .args(["--rate", "20"])
             .env("CASES_TIMEOUT_MS", "1000"),
     );
     assert!(out.status.success(), "exit {:?}", out.status.code());
@@ -305,7 +305,7 @@ async fn throttling_longer_than_the_sdk_retries_never_aborts_a_backfill_or_a_rec
     });
     let out = output_logged(
         casesctl(&w, "reconcile")
-            .args(["--since", "90d", "--rate", "200"])
+            .args(["--since", "90d", "--rate", "20"])
             .env("CASES_TIMEOUT_MS", "1000"),
     );
     assert!(out.status.success(), "exit {:?}", out.status.code());

@@ -345,8 +345,9 @@ fn casesctl(cli: &Local, args: &[&str]) -> Command {
         &cli.dynamo.endpoint(),
         Some(&cli.standin.endpoint()),
     );
+    // The EMF line (on stdout) is what these tests read the run's counts from.
     cmd.arg("reconcile")
-        .args(["--domain-id", DOMAIN_ID])
+        .args(["--domain-id", DOMAIN_ID, "--emf"])
         .args(args);
     cmd
 }
@@ -379,7 +380,7 @@ async fn lost_updates_and_deletes_heal_after_one_reconcile_through_casesctl() {
     assert!(delivered.len() < world.events.len() - world.deleted.len());
     let cli = projected(&world, &delivered).await;
     cli.standin.reset_calls();
-    let out = run(&cli, &["--since", "90d", "--rate", "200"]);
+    let out = run(&cli, &["--since", "90d", "--rate", "20"]);
     assert!(out.status.success());
     let calls = cli.standin.all_calls();
     eprintln!("reconcile's Cases requests: {calls:?}");
@@ -452,7 +453,7 @@ async fn lost_updates_and_deletes_heal_after_one_reconcile_through_casesctl() {
 
     // A second run starts from the watermark and finds nothing more to fix.
     cli.standin.reset_calls();
-    let out = run(&cli, &["--rate", "200"]);
+    let out = run(&cli, &["--rate", "20"]);
     assert!(out.status.success());
     let calls = cli.standin.all_calls();
     eprintln!("second run's Cases requests: {calls:?}");
@@ -688,12 +689,12 @@ async fn one_run_at_a_time_and_a_killed_runs_lease_expires() {
         standin,
         store,
     };
-    // Two at once: one does the work, the other exits 0 having done nothing.
+    // Two at once: one does the work, the other is refused (exit 2) having done nothing.
     let slow = ["--since", "90d", "--rate", "1"];
     let first = casesctl(&cli, &slow).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     let second = run(&cli, &slow);
-    assert_eq!(second.status.code(), Some(0));
+    assert_eq!(second.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&second.stderr).contains("another reconcile"),
         "the second run says why it did nothing"
@@ -712,10 +713,10 @@ async fn one_run_at_a_time_and_a_killed_runs_lease_expires() {
     std::thread::sleep(Duration::from_millis(1500));
     killed.kill().unwrap();
     killed.wait().unwrap();
-    let refused = run(&cli, &["--since", "90d", "--rate", "200"]);
+    let refused = run(&cli, &["--since", "90d", "--rate", "20"]);
     assert!(String::from_utf8_lossy(&refused.stderr).contains("another reconcile"));
     std::thread::sleep(Duration::from_secs(4));
-    let after = run(&cli, &["--since", "90d", "--rate", "200"]);
+    let after = run(&cli, &["--since", "90d", "--rate", "20"]);
     assert!(after.status.success());
     assert!(metrics(&after).get("ReconcileCasesSearched").is_some());
 }

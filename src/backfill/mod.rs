@@ -75,6 +75,7 @@ where
             self.options.mode,
             self.store.checkpoint(domain, CHECKPOINT).await?,
         ) {
+            (Mode::Resume, None) => return Err(BackfillError::NothingToResume),
             (Mode::Restart, _) | (_, None) => Checkpoint::default(),
             (Mode::Fresh, Some(raw)) => {
                 let saved = parse_checkpoint(&raw)?;
@@ -86,10 +87,9 @@ where
             (Mode::Resume, Some(raw)) => {
                 let saved = parse_checkpoint(&raw)?;
                 if saved.finished {
-                    Checkpoint::default()
-                } else {
-                    saved
+                    return Err(BackfillError::NothingToResume);
                 }
+                saved
             }
         };
         let wanted = self.wanted_fields().await?;
@@ -119,6 +119,7 @@ where
             fetched.len(),
             strategy,
             self.options.rate,
+            self.options.case_fields.is_none(),
         );
         progress.planned(&plan);
         if self.options.dry_run {

@@ -86,6 +86,10 @@ pub enum BackfillError {
         "an unfinished backfill of this domain has a checkpoint: run with --resume to continue it or --restart to start over"
     )]
     Unfinished,
+    #[error(
+        "nothing to resume: the domain has no unfinished backfill; run without --resume to start one"
+    )]
+    NothingToResume,
     #[error("the checkpoint is unreadable: {0}")]
     Checkpoint(String),
 }
@@ -96,16 +100,6 @@ impl From<ReaderError> for BackfillError {
             BackfillError::Refused(e)
         } else {
             BackfillError::Cases(e)
-        }
-    }
-}
-
-impl BackfillError {
-    /// Exit code for `casesctl`: 2 when an operator must fix access or the domain id.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            BackfillError::Refused(_) | BackfillError::Unfinished => 2,
-            _ => 1,
         }
     }
 }

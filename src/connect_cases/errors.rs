@@ -16,7 +16,7 @@ pub(super) fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync
 ) -> ReaderError {
     let message = match &err {
         SdkError::ServiceError(s) => s.err().message().unwrap_or_default().to_owned(),
-        other => aws_sdk_connectcases::error::DisplayErrorContext(other).to_string(),
+        other => crate::sdk_failure::describe(other),
     };
     match err.code() {
         Some("ThrottlingException") => ReaderError::Throttled { operation, message },

@@ -122,15 +122,16 @@ where
             return Ok(Applied::default());
         };
         let before = stored.as_ref().map(|s| &s.view);
-        let fields_changed = view
-            .fields
-            .iter()
-            .filter(|(id, f)| match before.and_then(|b| b.fields.get(*id)) {
-                Some(old) => old.value != f.value,
-                // Learning that a field is empty corrects nothing.
-                None => f.value != FieldValue::Empty,
-            })
-            .count() as u64;
+        let (mut fields_changed, mut fields_filled, mut fields_filled_empty) = (0, 0, 0);
+        for (id, f) in &view.fields {
+            match before.and_then(|b| b.fields.get(id)) {
+                Some(old) => fields_changed += u64::from(old.value != f.value),
+                None => {
+                    fields_filled += 1;
+                    fields_filled_empty += u64::from(f.value == FieldValue::Empty);
+                }
+            }
+        }
         let related_added = view
             .related_items
             .keys()
@@ -138,7 +139,13 @@ where
             .count() as u64;
         Ok(Applied {
             created: before.is_none(),
-            fields_changed: if before.is_none() { 0 } else { fields_changed },
+            fields_changed,
+            fields_filled: if before.is_none() { 0 } else { fields_filled },
+            fields_filled_empty: if before.is_none() {
+                0
+            } else {
+                fields_filled_empty
+            },
             tombstoned: false,
             deferred_cleared: before.is_some_and(|b| b.deferred.is_some())
                 && view.deferred.is_none(),

@@ -89,6 +89,7 @@ where
             failures_in_a_row = 0;
             counts.deferred_filled += u64::from(applied.deferred_cleared);
             counts.tombstones += u64::from(applied.tombstoned);
+            counts.add_fields(&applied);
         }
         if out_of_time {
             return Err(ReconcileError::OutOfTime);

@@ -56,7 +56,7 @@ where
             }
             let applied = r?;
             pending.counts.tombstones += u64::from(applied.tombstoned);
-            pending.counts.fields_corrected += applied.fields_changed;
+            pending.counts.add_fields(&applied);
         }
         if out_of_time {
             return Err(ReconcileError::OutOfTime);

@@ -109,6 +109,12 @@ where
         Ok(summary)
     }
 
+    /// After a run was cancelled (its future dropped, e.g. on Ctrl-C): gives the lease up so
+    /// the next run need not wait for it to expire. Its checkpoint holds the last page done.
+    pub async fn abandon(&self) -> Result<(), ReconcileError> {
+        self.release_lease().await
+    }
+
     async fn run_leased(&self, statuses: &[String]) -> Result<Summary, ReconcileError> {
         let started = Instant::now();
         let domain = self.options.domain_id.as_str();
@@ -226,6 +232,7 @@ where
             throttles: self.limiter.throttles(),
             elapsed: started.elapsed(),
             stopped_at_deadline: false,
+            searched: !self.options.deferred_only,
         })
     }
 

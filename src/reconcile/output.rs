@@ -114,9 +114,12 @@ pub fn parse_window(raw: &str) -> Result<TimeDelta, String> {
         "d" => TimeDelta::try_days(n),
         _ => None,
     };
+    // Ten years is more than any Cases domain holds, and keeps `now - window` representable.
     window
-        .filter(|w| *w > TimeDelta::zero())
-        .ok_or_else(|| format!("`{raw}`: expected a positive number and s, m, h or d"))
+        .filter(|w| *w > TimeDelta::zero() && *w <= TimeDelta::days(3650))
+        .ok_or_else(|| {
+            format!("`{raw}`: expected a positive number and s, m, h or d, at most 3650d")
+        })
 }
 
 /// The summary in one line, for a terminal or a log.
@@ -128,19 +131,28 @@ pub fn render(s: &Summary) -> String {
     };
     let calls: Vec<String> = s.calls.iter().map(|(op, n)| format!("{op} {n}")).collect();
     let c = &s.counts;
+    let searched = if s.searched {
+        format!(
+            "{} case(s) searched since {}",
+            c.cases_searched,
+            crate::store::item::iso(s.since)
+        )
+    } else {
+        "deferred cases only (no search)".to_owned()
+    };
     format!(
-        "reconcile done in {:.1}s{stopped}: {} deferred case(s) filled ({} left by a Cases API error), {} case(s) created, {} field(s) corrected in {} case(s), {} related item(s) added to {} case(s), {} tombstone(s); {} case(s) searched since {}; {} deferred left (oldest {}s); calls: {}; {} throttled",
+        "reconcile done in {:.1}s{stopped}: {} deferred case(s) filled ({} left by a Cases API error), {} case(s) created, {} field(s) corrected in {} case(s), {} field value(s) filled in ({} of them empty in Connect), {} related item(s) added to {} case(s), {} tombstone(s); {searched}; {} deferred left (oldest {}s); calls: {}; {} throttled",
         s.elapsed.as_secs_f64(),
         c.deferred_filled,
         c.deferred_unfilled,
         c.cases_created,
         c.fields_corrected,
         c.cases_corrected,
+        c.fields_filled,
+        c.fields_filled_empty,
         c.related_items_added,
         c.cases_related_added,
         c.tombstones,
-        c.cases_searched,
-        crate::store::item::iso(s.since),
         s.deferred_left,
         s.oldest_deferred_age.map_or(0, |a| a.as_secs()),
         calls.join(", "),

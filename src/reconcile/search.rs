@@ -85,7 +85,7 @@ where
                 let counts = &mut pending.counts;
                 counts.cases_searched += 1;
                 counts.cases_created += u64::from(applied.created);
-                counts.fields_corrected += applied.fields_changed;
+                counts.add_fields(&applied);
                 counts.tombstones += u64::from(applied.tombstoned);
                 counts.deferred_filled += u64::from(applied.deferred_cleared);
                 counts.cases_corrected += u64::from(applied.fields_changed > 0 && !applied.created);

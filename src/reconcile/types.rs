@@ -42,8 +42,15 @@ pub struct Counts {
     pub deferred_unfilled: u64,
     /// Cases the read model did not hold, found by the search or through a related item.
     pub cases_created: u64,
-    /// Field values a snapshot changed outside a deferred fill (lost updates healed).
+    /// Field values a snapshot changed (lost updates healed).
     pub fields_corrected: u64,
+    /// Field values the read model did not hold before (a deferred fill, a field new to the
+    /// case), and how many of them Connect holds empty (GetCase leaves empty fields out: a
+    /// field asked for and not answered is stored as an explicit empty value).
+    #[serde(default)]
+    pub fields_filled: u64,
+    #[serde(default)]
+    pub fields_filled_empty: u64,
     /// Cases the read model held live (if only through related items) that GetCase answered
     /// 404 for: tombstoned.
     pub tombstones: u64,
@@ -58,6 +65,15 @@ pub struct Counts {
     #[serde(default)]
     pub cases_related_added: u64,
     pub pages: u64,
+}
+
+impl Counts {
+    /// What one applied read did to the case's fields.
+    pub(super) fn add_fields(&mut self, applied: &Applied) {
+        self.fields_corrected += applied.fields_changed;
+        self.fields_filled += applied.fields_filled;
+        self.fields_filled_empty += applied.fields_filled_empty;
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -106,6 +122,8 @@ pub struct Summary {
     pub elapsed: Duration,
     /// The run stopped at its deadline with its progress checkpointed: the next run goes on.
     pub stopped_at_deadline: bool,
+    /// The run searched for changes since `since` (not a deferred-only run).
+    pub searched: bool,
 }
 
 impl Summary {
@@ -159,22 +177,14 @@ impl From<ReaderError> for ReconcileError {
     }
 }
 
-impl ReconcileError {
-    /// Exit code for `casesctl`: 0 when another run is busy, 2 when an operator must act.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            ReconcileError::Busy { .. } => 0,
-            ReconcileError::Refused(_) => 2,
-            _ => 1,
-        }
-    }
-}
-
 /// What applying one snapshot changed.
 #[derive(Debug, Default, Clone, Copy)]
 pub(super) struct Applied {
     pub(super) created: bool,
     pub(super) fields_changed: u64,
+    /// Fields the case did not hold before, and of them those Connect holds empty.
+    pub(super) fields_filled: u64,
+    pub(super) fields_filled_empty: u64,
     pub(super) tombstoned: bool,
     pub(super) deferred_cleared: bool,
     pub(super) related_added: u64,

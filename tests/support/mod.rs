@@ -73,16 +73,37 @@ impl DynamoLocal {
         server
     }
 
+    /// Ready means answering requests, not just accepting connections: the JVM listens well
+    /// before DynamoDB Local can serve (its first answers then take seconds).
     fn wait_ready(&self) {
-        let addr: SocketAddr = format!("127.0.0.1:{}", self.port).parse().unwrap();
         let started = Instant::now();
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        while !self.answers_list_tables() {
             assert!(
                 started.elapsed() < Duration::from_secs(60),
                 "DynamoDB Local did not start"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    fn answers_list_tables(&self) -> bool {
+        use std::io::{Read, Write};
+        let addr: SocketAddr = format!("127.0.0.1:{}", self.port).parse().unwrap();
+        let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+        let request = format!(
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\n\
+             Content-Type: application/x-amz-json-1.0\r\nAuthorization: AWS4-HMAC-SHA256 \
+             Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, \
+             Signature=0\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}",
+            self.port
+        );
+        let mut status = [0u8; 12];
+        stream.write_all(request.as_bytes()).is_ok()
+            && stream.read_exact(&mut status).is_ok()
+            && status.ends_with(b" 200")
     }
 
     pub fn endpoint(&self) -> String {

@@ -1,17 +1,19 @@
-//! `casesctl backfill`: wiring, progress (a bar on a terminal, periodic lines otherwise) and the
-//! summary. The work is `cases_projector::backfill`.
+//! `casesctl backfill`: wiring, progress (a bar on a terminal, a line every 10 s otherwise),
+//! Ctrl-C and the summary. The work is `cases_projector::backfill`.
 
 use std::io::IsTerminal;
-use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use cases_projector::backfill::{self, Backfill, Counts, Limiter, Mode, Options, Plan, Summary};
-use cases_projector::config::Config;
 use cases_projector::connect_cases::{self, CasesApi};
 use cases_projector::wiring;
 use chrono::{NaiveDate, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::env;
+use crate::outcome::{Failure, Outcome};
+use crate::progress;
 
 pub struct Args {
     pub domain_id: String,
@@ -22,21 +24,23 @@ pub struct Args {
     pub dry_run: bool,
 }
 
-pub async fn run(args: Args) -> ExitCode {
-    let config = match Config::from_env() {
-        Ok(c) => c,
-        Err(e) => return fail(&e.to_string(), 1),
+pub async fn run(args: Args) -> Outcome {
+    let config = env::config(env::BACKFILL)?;
+    let history_since = match args.history_since {
+        Some(day) if day > Utc::now().date_naive() => {
+            return Err(Failure::Refused(format!(
+                "--history-since {day} is in the future: give a day up to today"
+            )));
+        }
+        Some(day) => day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc(),
+        None => Utc::now() - chrono::TimeDelta::days(90),
     };
     let sdk = wiring::sdk_config().await;
     let store = wiring::store(&sdk, &config);
     let cases = CasesApi::new(connect_cases::batch_client(&sdk, config.cases_timeout));
     let limiter = Limiter::new(args.rate);
-    let history_since = match args.history_since {
-        Some(day) => day.and_hms_opt(0, 0, 0).unwrap().and_utc(),
-        None => Utc::now() - chrono::TimeDelta::days(90),
-    };
     let options = Options {
-        domain_id: args.domain_id,
+        domain_id: args.domain_id.clone(),
         rate: args.rate,
         page_size: args.page_size,
         history_since,
@@ -49,73 +53,104 @@ pub async fn run(args: Args) -> ExitCode {
         projection: config.projection,
         dimensions: config.report_dimensions.clone(),
     };
-    let progress = Progress::new();
+    eprintln!(
+        "planning: reading the size of domain {} at {} call(s)/s ...",
+        args.domain_id, args.rate
+    );
+    let progress = Progress::new(&limiter, args.rate);
     let backfill = Backfill::new(&cases, &store, &limiter, options);
     let run = backfill.run(&progress);
     tokio::pin!(run);
-    // Between pages too (a page throttled for minutes), the progress line shows the throttles.
-    let mut tick = tokio::time::interval(Duration::from_secs(10));
-    tick.tick().await;
+    // Between pages too (a page throttled for minutes), the progress line moves.
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
     let result = loop {
         tokio::select! {
             result = &mut run => break result,
-            _ = tick.tick() => progress.tick(limiter.calls(), limiter.throttles()),
+            _ = tick.tick() => progress.show(),
+            _ = tokio::signal::ctrl_c() => {
+                progress.finish();
+                let done = progress.counts.lock().map(|c| c.cases).unwrap_or_default();
+                return Err(Failure::Failed(format!(
+                    "interrupted: the checkpoint of the last page done is kept ({done} case(s)); \
+                     continue with `casesctl backfill --domain-id {} --resume` (the page in progress is read again, nothing counts twice)",
+                    args.domain_id
+                )));
+            }
         }
     };
     progress.finish();
-    match result {
-        Ok(summary) => {
-            eprintln!("{}", render_summary(&summary, args.dry_run));
-            ExitCode::SUCCESS
+    let summary = result.map_err(|e| {
+        let store_failed = matches!(e, backfill::BackfillError::Store(_));
+        let failure = Failure::from(e);
+        if store_failed {
+            failure.then("the checkpoint is kept: run again with --resume")
+        } else {
+            failure
         }
-        Err(e) => {
-            let hint = match &e {
-                backfill::BackfillError::Store(_) => {
-                    " (the checkpoint is kept: run again with --resume)"
-                }
-                _ => "",
-            };
-            fail(&format!("{e}{hint}"), e.exit_code())
-        }
-    }
-}
-
-fn fail(message: &str, code: u8) -> ExitCode {
-    eprintln!("casesctl backfill: {message}");
-    ExitCode::from(code)
+    })?;
+    println!("{}", render_summary(&summary, args.dry_run));
+    Ok(())
 }
 
 /// A bar on a terminal; a line every 10 seconds otherwise (logs, CI).
-struct Progress {
+struct Progress<'a> {
+    limiter: &'a Limiter,
     bar: Option<ProgressBar>,
+    rate: f64,
     started: Instant,
     last_line: Mutex<Instant>,
+    /// The plan, and the calls made before it was known.
+    plan: Mutex<Option<(Plan, u64)>>,
     /// The counts of the last page done.
     counts: Mutex<Counts>,
 }
 
-impl Progress {
-    fn new() -> Self {
+impl<'a> Progress<'a> {
+    fn new(limiter: &'a Limiter, rate: f64) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(0);
             bar.set_style(
-                ProgressStyle::with_template("{bar:30} {pos}/{len} cases  {msg}  ETA {eta}")
+                ProgressStyle::with_template("{msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar
         });
         Progress {
+            limiter,
             bar,
+            rate,
             started: Instant::now(),
             last_line: Mutex::new(Instant::now()),
+            plan: Mutex::new(None),
             counts: Mutex::new(Counts::default()),
         }
     }
 
-    /// The progress line again with the calls and throttles so far.
-    fn tick(&self, calls: u64, throttles: u64) {
+    /// The progress line as things stand.
+    fn show(&self) {
+        let Some((plan, calls_at_plan)) = self.plan.lock().unwrap().clone() else {
+            return;
+        };
         let counts = self.counts.lock().unwrap().clone();
-        backfill::Progress::advanced(self, &counts, calls, throttles);
+        let state = progress::Backfill {
+            calls: self.limiter.calls(),
+            throttles: self.limiter.throttles(),
+            calls_at_plan,
+            plan: &plan,
+            counts: &counts,
+            rate: self.rate,
+            elapsed: self.started.elapsed(),
+        };
+        match &self.bar {
+            Some(bar) => bar.set_message(progress::backfill_line(&state, 80)),
+            None => {
+                let mut last = self.last_line.lock().unwrap();
+                if last.elapsed() >= Duration::from_secs(10) {
+                    *last = Instant::now();
+                    eprintln!("backfill: {}", progress::backfill_line(&state, 70));
+                }
+            }
+        }
     }
 
     fn finish(&self) {
@@ -125,36 +160,15 @@ impl Progress {
     }
 }
 
-impl backfill::Progress for Progress {
+impl backfill::Progress for Progress<'_> {
     fn planned(&self, plan: &Plan) {
         eprintln!("{plan}");
-        if let Some(bar) = &self.bar {
-            bar.set_length(plan.cases);
-        }
+        *self.plan.lock().unwrap() = Some((plan.clone(), self.limiter.calls()));
     }
 
-    fn advanced(&self, counts: &Counts, calls: u64, throttles: u64) {
+    fn advanced(&self, counts: &Counts, _calls: u64, _throttles: u64) {
         counts.clone_into(&mut self.counts.lock().unwrap());
-        let elapsed = self.started.elapsed().as_secs_f64().max(0.001);
-        let message = format!(
-            "{:.1} calls/s, {throttles} throttled, {} related item(s), {} history(ies) read",
-            calls as f64 / elapsed,
-            counts.related_items,
-            counts.histories_read
-        );
-        match &self.bar {
-            Some(bar) => {
-                bar.set_position(counts.cases);
-                bar.set_message(message);
-            }
-            None => {
-                let mut last = self.last_line.lock().unwrap();
-                if last.elapsed() >= Duration::from_secs(10) {
-                    *last = Instant::now();
-                    eprintln!("backfill: {} case(s) done; {message}", counts.cases);
-                }
-            }
-        }
+        self.show();
     }
 }
 

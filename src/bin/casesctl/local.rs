@@ -155,9 +155,17 @@ pub async fn render_read_model(store: &DynamoStore) -> Result<String, StoreError
     let _ = writeln!(
         out,
         "{:<10} {:<8} {:<7} {:<38} {:<24} {:<24} related items",
-        "case", "status", "deleted", "title", "created", "updated"
+        "case", "status", "deleted", "title", "created", "last updated"
     );
     for i in sorted.iter().filter(|i| get(i, "sk") == "CASE") {
+        // The case's own last change: Connect's `last_updated_datetime` when the read model
+        // holds it, else the time of the newest change it applied.
+        let updated = match i.get("fields") {
+            Some(AttributeValue::M(f)) => f.get("last_updated_datetime").map(text),
+            _ => None,
+        }
+        .filter(|t| t != "∅")
+        .unwrap_or_else(|| get(i, "updatedAt"));
         let _ = writeln!(
             out,
             "{:<10} {:<8} {:<7} {:<38} {:<24} {:<24} {}",
@@ -166,7 +174,7 @@ pub async fn render_read_model(store: &DynamoStore) -> Result<String, StoreError
             get(i, "deleted"),
             clip(&get(i, "title"), 38),
             get(i, "createdAt"),
-            get(i, "updatedAt"),
+            updated,
             get(i, "relatedItems"),
         );
         if let Some(AttributeValue::M(fields)) = i.get("fields") {

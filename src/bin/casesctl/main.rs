@@ -14,12 +14,16 @@
 //!                                                     fill deferred cases, heal lost updates and deletes
 //! casesctl regroup --domain-id D [--restart]          every stored case counted under REPORT_DIMENSIONS now
 //!
-//! Exit status: 0 on success, 1 when a command fails, 2 on a usage error.
+//! Exit status: 0 done, 1 failed (running again may work), 2 refused (a usage error, or
+//! something an operator must change first); see `outcome.rs`.
 
 mod backfill;
 mod commands;
 mod dashboard;
+mod env;
 mod local;
+mod outcome;
+mod progress;
 mod reconcile;
 mod regroup;
 mod report;
@@ -29,18 +33,15 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-const ENVIRONMENT: &str = "\
-Environment:
-  TABLE_NAME                     the read-model table (every command but event-config)
-  REPORT_DIMENSIONS              comma-separated field ids the numbers are grouped by
-  CASE_FIELDS                    comma-separated case field ids (replay; event-config apply adds them)
-  AWS_ENDPOINT_URL_DYNAMODB      e.g. DynamoDB Local
-  AWS_ENDPOINT_URL_CONNECTCASES  e.g. the Connect Cases stand-in
-  and every other variable the Lambda reads (see template.yaml) and the standard AWS ones";
-
 /// Run and set up the cases-projector read model.
 #[derive(Debug, Parser)]
-#[command(name = "casesctl", version, after_help = ENVIRONMENT)]
+#[command(
+    name = "casesctl",
+    version,
+    after_help = "Each command's --help lists the environment it reads (TABLE_NAME, ...).\n\
+                  Exit status: 0 done, 1 failed (running again may work), 2 refused (a usage\n\
+                  error, or something to change first: the message says what)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -55,6 +56,7 @@ enum Command {
     ///
     /// A folder stands for its `*.json` files (not its sub-folders), in name order. Exits 1 if
     /// any record fails or any file is not a recognised invocation.
+    #[command(after_help = env::help(env::REPLAY))]
     Replay {
         /// Event files or folders of them.
         #[arg(value_name = "PATH", required = true)]
@@ -62,6 +64,7 @@ enum Command {
     },
     /// Print the read model: cases, related items, daily numbers, field metadata (a Scan: for
     /// local tables).
+    #[command(after_help = env::help(env::TABLE))]
     Show,
     /// Show or set the Connect Cases domain's case event configuration.
     #[command(subcommand)]
@@ -73,21 +76,30 @@ enum Command {
     /// never rolls back a newer change, and every number follows from the merged case states (a
     /// second run counts nothing twice). Deleted cases cannot be backfilled: DeleteCase removes a
     /// case with its audit history.
+    ///
+    /// Ctrl-C stops it: the checkpoint of the last page done is kept, and `--resume` goes on
+    /// from there.
+    #[command(after_help = env::help(env::BACKFILL))]
     Backfill(BackfillArgs),
     /// Connect's case metrics per interval (and group) from the read model's aggregates.
     ///
     /// --from is inclusive, --to exclusive, UTC days. Metric ids and definitions as in Amazon
     /// Connect (docs/metrics.md); JSON rows carry them as keys.
+    #[command(after_help = env::help(env::REPORT))]
     Report(ReportArgs),
     /// Write one self-contained HTML page of the case metrics (charts and their numbers).
+    #[command(after_help = env::help(env::REPORT))]
     Dashboard(DashboardArgs),
     /// Heal the read model: fill every case whose GetCase enrichment was deferred, apply cases
     /// updated since the last run's watermark as snapshots (a lost update heals), add related
     /// items associated since then that it lacks (a lost related-item event), and tombstone live
     /// cases GetCase no longer finds (a lost delete).
     ///
-    /// One run at a time per domain (a lease that expires if a run dies); another run meanwhile
-    /// exits 0 doing nothing. Prints the summary on stderr and an EMF metrics line on stdout.
+    /// The first run (no watermark yet, no --since) looks back one day. One run at a time per
+    /// domain (a lease that expires if a run dies): another run meanwhile is refused (exit 2)
+    /// and does nothing. Prints its summary; `--emf` prints the CloudWatch EMF line instead.
+    /// Ctrl-C stops it at the last page done, releases the lease, and the next run goes on.
+    #[command(after_help = env::help(env::RECONCILE))]
     Reconcile(ReconcileArgs),
     /// Count every stored case of the domain under the REPORT_DIMENSIONS set now: after changing
     /// them, and once after upgrading a table an earlier version wrote (its numbers then come
@@ -96,6 +108,7 @@ enum Command {
     /// Reads only the table (a Scan), moves each case's contribution in the case's own
     /// conditional write (safe beside the live projector), checkpoints every page: a failed or
     /// interrupted run goes on where it stopped when run again.
+    #[command(after_help = env::help(env::REPORT))]
     Regroup(RegroupArgs),
 }
 
@@ -163,30 +176,36 @@ struct DashboardArgs {
 struct ReconcileArgs {
     #[command(flatten)]
     domain: Domain,
-    /// Look back this far (e.g. 15m, 6h, 7d) instead of from the last run's watermark.
-    #[arg(long, value_name = "DURATION", value_parser = cases_projector::reconcile::parse_window)]
+    /// Look back this far (e.g. 15m, 6h, 7d; at most 3650d) instead of from the last run's
+    /// watermark.
+    #[arg(long, value_name = "DURATION", value_parser = cases_projector::reconcile::parse_window, allow_hyphen_values = true)]
     since: Option<chrono::TimeDelta>,
-    /// Cases API requests per second, all operations together (shared with the projector).
-    #[arg(long, value_name = "R", default_value_t = 2.0, value_parser = positive_rate)]
+    /// Cases API requests per second, all operations together (shared with the projector),
+    /// 0.01 to 20: the template's reconciler uses 1.
+    #[arg(long, value_name = "R", default_value_t = 1.0, value_parser = rate, allow_negative_numbers = true)]
     rate: f64,
     /// SearchCases page size.
     #[arg(long, value_name = "N", default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=100))]
     page_size: u32,
-    /// Seconds a run's lease lasts without renewal (renewed after every page).
-    #[arg(long, value_name = "S", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Seconds a run's lease lasts without renewal (renewed after every page), 1 to 43200.
+    #[arg(long, value_name = "S", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=43_200))]
     lease_seconds: u64,
     /// Only fill deferred cases: no search, no lost-delete check.
     #[arg(long)]
     deferred_only: bool,
+    /// Print the run's CloudWatch embedded-metric-format line (as the reconciler function logs
+    /// it) on standard output instead of the summary.
+    #[arg(long)]
+    emf: bool,
 }
 
 #[derive(Debug, Args)]
 struct BackfillArgs {
     #[command(flatten)]
     domain: Domain,
-    /// Cases API requests per second, all operations together (the account's GetCase quota,
-    /// about 4/s, is shared with the live projector).
-    #[arg(long, value_name = "R", default_value_t = 2.0, value_parser = positive_rate)]
+    /// Cases API requests per second, all operations together, 0.01 to 20 (the account's
+    /// GetCase quota, about 4/s by default, is shared with the live projector).
+    #[arg(long, value_name = "R", default_value_t = 2.0, value_parser = rate, allow_negative_numbers = true)]
     rate: f64,
     /// Read audit history only for cases updated since this UTC day (default: 90 days ago).
     #[arg(long, value_name = "DATE")]
@@ -194,36 +213,48 @@ struct BackfillArgs {
     /// SearchCases page size (the model allows 1–100; older documentation says at most 25).
     #[arg(long, value_name = "N", default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=100))]
     page_size: u32,
-    /// Continue an interrupted run from its checkpoint.
+    /// Continue an interrupted run from its checkpoint (refused when there is none).
     #[arg(long, conflicts_with = "restart")]
     resume: bool,
     /// Start over, discarding an unfinished run's checkpoint (nothing counts twice).
     #[arg(long)]
     restart: bool,
-    /// Print the plan (one SearchCases call) and stop.
+    /// Print the plan and stop. Planning reads the domain's size: ListFields (unless
+    /// CASE_FIELDS is set), one SearchCases and one SearchAllRelatedItems call.
     #[arg(long)]
     dry_run: bool,
 }
 
-fn positive_rate(raw: &str) -> Result<f64, String> {
-    match raw.parse::<f64>() {
-        Ok(r) if r > 0.0 && r.is_finite() => Ok(r),
-        _ => Err("a positive number of requests per second".into()),
+/// Requests per second: from one every 100 s to 20/s (5 times the default GetCase quota:
+/// more needs a raised quota, and then still shares it with the live projector).
+const RATES: std::ops::RangeInclusive<f64> = 0.01..=20.0;
+
+fn rate(raw: &str) -> Result<f64, String> {
+    match raw.trim().parse::<f64>() {
+        Ok(r) if RATES.contains(&r) => Ok(r),
+        _ => Err(format!(
+            "expected requests per second from {} to {}",
+            RATES.start(),
+            RATES.end()
+        )),
     }
 }
 
 #[derive(Debug, Subcommand)]
 enum TableCommand {
     /// Create the table as template.yaml defines it (does nothing if it exists).
+    #[command(after_help = env::help(env::TABLE))]
     Create,
 }
 
 #[derive(Debug, Subcommand)]
 enum EventConfigCommand {
     /// Print the domain's case event configuration.
+    #[command(after_help = env::help(env::EVENT_CONFIG_SHOW))]
     Show(Domain),
     /// Enable events with related-item content and the fields the projector needs (the
     /// dashboard fields and CASE_FIELDS); prints the difference and asks before writing.
+    #[command(after_help = env::help(env::EVENT_CONFIG_APPLY))]
     Apply {
         #[command(flatten)]
         domain: Domain,
@@ -244,7 +275,30 @@ struct Domain {
 async fn main() -> ExitCode {
     // Usage errors exit 2 with a hint; --help and --version exit 0.
     let cli = Cli::parse();
-    match cli.command {
+    let name = cli.command.name();
+    outcome::exit(name, run(cli.command).await)
+}
+
+impl Command {
+    /// The command's name in messages.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Table(TableCommand::Create) => "table create",
+            Command::Replay { .. } => "replay",
+            Command::Show => "show",
+            Command::EventConfig(EventConfigCommand::Show(_)) => "event-config show",
+            Command::EventConfig(EventConfigCommand::Apply { .. }) => "event-config apply",
+            Command::Backfill(_) => "backfill",
+            Command::Report(_) => "report",
+            Command::Dashboard(_) => "dashboard",
+            Command::Reconcile(_) => "reconcile",
+            Command::Regroup(_) => "regroup",
+        }
+    }
+}
+
+async fn run(command: Command) -> outcome::Outcome {
+    match command {
         Command::Table(TableCommand::Create) => commands::table_create().await,
         Command::Replay { paths } => commands::replay(&paths).await,
         Command::Show => commands::show().await,
@@ -302,6 +356,7 @@ async fn main() -> ExitCode {
                 page_size: a.page_size,
                 lease: std::time::Duration::from_secs(a.lease_seconds),
                 deferred_only: a.deferred_only,
+                emf: a.emf,
             })
             .await
         }

@@ -1,14 +1,16 @@
-//! `casesctl reconcile`: wiring and the summary. The work is `cases_projector::reconcile`.
+//! `casesctl reconcile`: wiring, Ctrl-C and the summary. The work is
+//! `cases_projector::reconcile`.
 
-use std::process::ExitCode;
 use std::time::Duration;
 
 use cases_projector::backfill::Limiter;
-use cases_projector::config::Config;
 use cases_projector::connect_cases::{self, CasesApi};
-use cases_projector::reconcile::{self, Options, Reconcile, ReconcileError};
+use cases_projector::reconcile::{self, Options, Reconcile};
 use cases_projector::wiring;
 use chrono::{TimeDelta, Utc};
+
+use crate::env;
+use crate::outcome::{Failure, Outcome};
 
 pub struct Args {
     pub domain_id: String,
@@ -17,13 +19,12 @@ pub struct Args {
     pub page_size: u32,
     pub lease: Duration,
     pub deferred_only: bool,
+    /// The EMF line on stdout instead of the summary.
+    pub emf: bool,
 }
 
-pub async fn run(args: Args) -> ExitCode {
-    let config = match Config::from_env() {
-        Ok(c) => c,
-        Err(e) => return fail(&e.to_string(), 1),
-    };
+pub async fn run(args: Args) -> Outcome {
+    let config = env::config(env::RECONCILE)?;
     let sdk = wiring::sdk_config().await;
     let store = wiring::store(&sdk, &config);
     let cases = CasesApi::new(connect_cases::batch_client(&sdk, config.cases_timeout));
@@ -43,38 +44,43 @@ pub async fn run(args: Args) -> ExitCode {
         deferred_only: args.deferred_only,
         dimensions: config.report_dimensions.clone(),
     };
-    match Reconcile::new(&cases, &store, &limiter, options)
-        .run()
-        .await
-    {
-        Ok(summary) => {
-            eprintln!("{}", reconcile::render(&summary));
-            println!("{}", reconcile::emf(&summary, &args.domain_id, Utc::now()));
-            ExitCode::SUCCESS
-        }
-        Err(e @ ReconcileError::Busy { .. }) => {
-            eprintln!("casesctl reconcile: {e}: nothing done");
-            ExitCode::from(e.exit_code())
-        }
-        Err(e) => {
-            let hint = match &e {
-                ReconcileError::Store(_) | ReconcileError::Cases(_) => {
-                    " (the checkpoint is kept: the next run continues)"
-                }
-                _ => "",
+    let reconcile = Reconcile::new(&cases, &store, &limiter, options);
+    let result = tokio::select! {
+        result = reconcile.run() => result,
+        _ = tokio::signal::ctrl_c() => {
+            let released = match reconcile.abandon().await {
+                Ok(()) => "the lease is released",
+                Err(_) => "the lease could not be released and ends by itself",
             };
-            fail(&format!("{e}{hint}"), e.exit_code())
+            return Err(Failure::Failed(format!(
+                "interrupted: the progress up to the last page done is kept and {released}; \
+                 the next `casesctl reconcile --domain-id {}` goes on from there",
+                args.domain_id
+            )));
         }
+    };
+    let summary = result.map_err(|e| {
+        let kept = matches!(
+            e,
+            reconcile::ReconcileError::Store(_) | reconcile::ReconcileError::Cases(_)
+        );
+        let failure = Failure::from(e);
+        if kept {
+            failure.then("the checkpoint is kept: the next run continues")
+        } else {
+            failure
+        }
+    })?;
+    if args.emf {
+        println!("{}", reconcile::emf(&summary, &args.domain_id, Utc::now()));
+    } else {
+        println!("{}", reconcile::render(&summary));
     }
+    Ok(())
 }
 
 /// This run's name on the lease: host and process.
 fn owner() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "casesctl".into());
     format!("{host}/{}", std::process::id())
-}
-
-fn fail(message: &str, code: u8) -> ExitCode {
-    eprintln!("casesctl reconcile: {message}");
-    ExitCode::from(code)
 }

@@ -2,14 +2,15 @@
 //! otherwise) and the summary. The work is `cases_projector::regroup`.
 
 use std::io::IsTerminal;
-use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use cases_projector::config::Config;
 use cases_projector::regroup::{self, Counts, Options};
 use cases_projector::wiring;
 use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::env;
+use crate::outcome::{Failure, Outcome};
 
 struct Progress {
     bar: Option<ProgressBar>,
@@ -35,14 +36,8 @@ impl regroup::Progress for Progress {
     }
 }
 
-pub async fn run(domain_id: String, restart: bool) -> ExitCode {
-    let config = match Config::from_env() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("casesctl regroup: {e}");
-            return ExitCode::from(1);
-        }
-    };
+pub async fn run(domain_id: String, restart: bool) -> Outcome {
+    let config = env::config(env::REPORT)?;
     let sdk = wiring::sdk_config().await;
     let store = wiring::store(&sdk, &config);
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -63,27 +58,26 @@ pub async fn run(domain_id: String, restart: bool) -> ExitCode {
         dimensions: config.report_dimensions.clone(),
         restart,
     };
-    let result = regroup::run(&store, &options, &progress).await;
+    let again = format!("casesctl regroup --domain-id {}", options.domain_id);
+    let result = tokio::select! {
+        result = regroup::run(&store, &options, &progress) => result.map_err(|e| {
+            Failure::from(e).then(&format!("the checkpoint is kept: `{again}` goes on"))
+        }),
+        _ = tokio::signal::ctrl_c() => Err(Failure::Failed(format!(
+            "interrupted: the checkpoint of the last page done is kept; `{again}` goes on from there"
+        ))),
+    };
     if let Some(bar) = &progress.bar {
         bar.finish_and_clear();
     }
-    match result {
-        Ok(summary) => {
-            eprintln!(
-                "regroup done{}: {} case(s) read in {} page(s), {} regrouped under [{}]",
-                if summary.resumed { " (resumed)" } else { "" },
-                summary.counts.cases,
-                summary.counts.pages,
-                summary.counts.regrouped,
-                options.dimensions.join(",")
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!(
-                "casesctl regroup: {e}\nthe checkpoint is kept: run the same command again to go on"
-            );
-            ExitCode::from(1)
-        }
-    }
+    let summary = result?;
+    println!(
+        "regroup done{}: {} case(s) read in {} page(s), {} regrouped under [{}]",
+        if summary.resumed { " (resumed)" } else { "" },
+        summary.counts.cases,
+        summary.counts.pages,
+        summary.counts.regrouped,
+        options.dimensions.join(",")
+    );
+    Ok(())
 }

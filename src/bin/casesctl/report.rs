@@ -2,7 +2,6 @@
 //! aggregates, as a table, JSON or CSV, or as one self-contained HTML page.
 
 use std::fmt::Write as _;
-use std::process::ExitCode;
 
 use cases_projector::analytics::model::{Grouping, Interval, Report};
 use cases_projector::analytics::read;
@@ -12,6 +11,9 @@ use cases_projector::projection::contribution::{STATUS_GROUP, TEMPLATE_GROUP};
 use cases_projector::store::dynamodb::DynamoStore;
 use cases_projector::wiring;
 use chrono::{NaiveDate, Utc};
+
+use crate::env;
+use crate::outcome::{Failure, Outcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -28,55 +30,42 @@ pub struct Query {
     pub by: Option<String>,
 }
 
-/// Why a report cannot be made; exit 2.
-fn refuse(message: &str) -> ExitCode {
-    eprintln!("casesctl: {message}");
-    ExitCode::from(2)
-}
-
-async fn store() -> Result<(Config, DynamoStore), String> {
-    let config = Config::from_env().map_err(|e| e.to_string())?;
+async fn store() -> Result<(Config, DynamoStore), Failure> {
+    let config = env::config(env::REPORT)?;
     let sdk = wiring::sdk_config().await;
     let store = wiring::store(&sdk, &config);
     Ok((config, store))
 }
 
-/// Builds the report; `Err` carries the message and exit code.
-pub async fn make(config: &Config, store: &DynamoStore, q: &Query) -> Result<Report, (String, u8)> {
+/// Builds the report.
+pub async fn make(config: &Config, store: &DynamoStore, q: &Query) -> Result<Report, Failure> {
     if q.from >= q.to {
-        return Err((
-            format!(
-                "empty range: --from {} must be before --to {} (exclusive)",
-                q.from, q.to
-            ),
-            2,
-        ));
+        return Err(Failure::Refused(format!(
+            "empty range: --from {} must be before --to {} (exclusive)",
+            q.from, q.to
+        )));
     }
     let by = match q.by.as_deref() {
         None => None,
         Some(id) if id == TEMPLATE_GROUP || id == STATUS_GROUP => Some(id.to_owned()),
         Some(id) if config.report_dimensions.iter().any(|d| d == id) => Some(id.to_owned()),
         Some(id) => {
-            return Err((
-                format!(
-                    "`{id}` is not a report dimension: group by template, status, or a field listed in REPORT_DIMENSIONS (now: {}). Add it there, then run `casesctl regroup --domain-id D` to regroup the cases already stored",
-                    if config.report_dimensions.is_empty() {
-                        "empty".to_owned()
-                    } else {
-                        config.report_dimensions.join(",")
-                    }
-                ),
-                2,
-            ));
+            return Err(Failure::Refused(format!(
+                "`{id}` is not a report dimension: group by template, status, or a field listed in REPORT_DIMENSIONS (now: {}). Add it there, then run `casesctl regroup --domain-id D` to regroup the cases already stored",
+                if config.report_dimensions.is_empty() {
+                    "empty".to_owned()
+                } else {
+                    config.report_dimensions.join(",")
+                }
+            )));
         }
     };
-    let err = |e: cases_projector::store::StoreError| (e.to_string(), 1);
     let (grouping, labels) = match &by {
         None => (None, Default::default()),
         Some(id) => {
             let (name, labels) = read::field_labels(store, &q.domain_id, id)
                 .await
-                .map_err(err)?
+                ?
                 .unwrap_or_else(|| (id.clone(), Default::default()));
             (
                 Some(Grouping {
@@ -87,16 +76,16 @@ pub async fn make(config: &Config, store: &DynamoStore, q: &Query) -> Result<Rep
             )
         }
     };
-    let codes = read::codes(store, &q.domain_id).await.map_err(err)?;
+    let codes = read::codes(store, &q.domain_id).await?;
     let days = read::days(store, &q.domain_id, &codes, q.from, q.to)
         .await
-        .map_err(err)?;
+        ?;
     let current = read::current(store, &q.domain_id, &codes)
         .await
-        .map_err(err)?;
+        ?;
     if read::needs_regroup(store, &q.domain_id)
         .await
-        .map_err(err)?
+        ?
     {
         eprintln!(
             "warning: this table holds numbers of an earlier version; until `casesctl regroup --domain-id {}` has run, the report covers only the cases changed since the upgrade",
@@ -123,21 +112,11 @@ pub async fn make(config: &Config, store: &DynamoStore, q: &Query) -> Result<Rep
     Ok(build(&request, &days, &current, Utc::now()))
 }
 
-pub async fn report(q: Query, format: Format) -> ExitCode {
-    let (config, store) = match store().await {
-        Ok(s) => s,
-        Err(e) => return refuse(&e),
-    };
-    match make(&config, &store, &q).await {
-        Ok(report) => {
-            print!("{}", render(&report, format));
-            ExitCode::SUCCESS
-        }
-        Err((message, code)) => {
-            eprintln!("casesctl report: {message}");
-            ExitCode::from(code)
-        }
-    }
+pub async fn report(q: Query, format: Format) -> Outcome {
+    let (config, store) = store().await?;
+    let report = make(&config, &store, &q).await?;
+    print!("{}", render(&report, format));
+    Ok(())
 }
 
 /// `Contact=3;Comment=1`: related items created per type, for one CSV cell.
@@ -153,6 +132,37 @@ fn cell(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.2}")).unwrap_or_default()
 }
 
+/// What a group is called: its label, else its value; `(none)` for cases without a value,
+/// `all` when the report is not grouped.
+fn group_name(report: &Report, group: &Option<String>, label: &Option<String>) -> String {
+    label.clone().or(group.clone()).unwrap_or_else(|| {
+        if report.by.is_some() {
+            "(none)".into()
+        } else {
+            "all".into()
+        }
+    })
+}
+
+/// `s` in at most `width` characters, an ellipsis marking a cut.
+fn fit(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_owned();
+    }
+    let mut cut: String = s.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// A CSV cell, quoted when it must be.
+fn csv(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
 pub fn render(report: &Report, format: Format) -> String {
     let mut out = String::new();
     match format {
@@ -161,13 +171,21 @@ pub fn render(report: &Report, format: Format) -> String {
             out.push('\n');
         }
         Format::Csv => {
-            out.push_str("start,group,CASES_CREATED,RESOLVED_CASE_ACTIONS,REOPENED_CASE_ACTIONS,AVG_CASE_RESOLUTION_TIME,AVG_CASE_RELATED_CONTACTS,PERCENT_CASES_FIRST_CONTACT_RESOLVED,CASES_DELETED,RELATED_ITEMS_CREATED,RELATED_ITEMS_CREATED_BY_TYPE\n");
+            // CURRENT_CASES: the group's cases now (every status), at `generated_at`; the same
+            // in each row of the group.
+            let current: std::collections::BTreeMap<Option<String>, i64> = report
+                .current_cases
+                .iter()
+                .map(|c| (c.group.clone(), c.statuses.values().sum()))
+                .collect();
+            out.push_str("start,group,label,CASES_CREATED,RESOLVED_CASE_ACTIONS,REOPENED_CASE_ACTIONS,AVG_CASE_RESOLUTION_TIME,AVG_CASE_RELATED_CONTACTS,PERCENT_CASES_FIRST_CONTACT_RESOLVED,CASES_DELETED,RELATED_ITEMS_CREATED,RELATED_ITEMS_CREATED_BY_TYPE,CURRENT_CASES\n");
             for r in &report.rows {
-                let group = r.group.clone().unwrap_or_default().replace('"', "\"\"");
                 let _ = writeln!(
                     out,
-                    "{},\"{group}\",{},{},{},{},{},{},{},{},\"{}\"",
+                    "{},{},{},{},{},{},{},{},{},{},{},{},{}",
                     r.start,
+                    csv(r.group.as_deref().unwrap_or_default()),
+                    csv(&group_name(report, &r.group, &r.label)),
                     r.cases_created,
                     r.resolved_case_actions,
                     r.reopened_case_actions,
@@ -176,7 +194,8 @@ pub fn render(report: &Report, format: Format) -> String {
                     cell(r.percent_cases_first_contact_resolved),
                     r.cases_deleted,
                     r.related_items_created,
-                    by_type(r)
+                    csv(&by_type(r)),
+                    current.get(&r.group).copied().unwrap_or_default()
                 );
             }
         }
@@ -196,18 +215,11 @@ pub fn render(report: &Report, format: Format) -> String {
                 "related"
             );
             for r in &report.rows {
-                let group = r.label.clone().or(r.group.clone()).unwrap_or_else(|| {
-                    if report.by.is_some() {
-                        "(none)".into()
-                    } else {
-                        "all".into()
-                    }
-                });
                 let _ = writeln!(
                     out,
                     "{:<10}  {:<24} {:>7} {:>8} {:>8} {:>12} {:>9} {:>7} {:>7} {:>7}",
                     r.start.to_string(),
-                    group.chars().take(24).collect::<String>(),
+                    fit(&group_name(report, &r.group, &r.label), 24),
                     r.cases_created,
                     r.resolved_case_actions,
                     r.reopened_case_actions,
@@ -223,14 +235,11 @@ pub fn render(report: &Report, format: Format) -> String {
                 "\ncurrent cases (at {}):",
                 report.generated_at.format("%Y-%m-%d %H:%M:%SZ")
             );
-            for c in &report.current_cases {
+            // A group with no current case (all deleted, or only in past days) says nothing.
+            for c in report.current_cases.iter().filter(|c| !c.statuses.is_empty()) {
                 let statuses: Vec<String> =
                     c.statuses.iter().map(|(s, n)| format!("{s}={n}")).collect();
-                let group = c
-                    .label
-                    .clone()
-                    .or(c.group.clone())
-                    .unwrap_or_else(|| "all".into());
+                let group = fit(&group_name(report, &c.group, &c.label), 24);
                 let _ = writeln!(out, "  {group:<24} {}", statuses.join(" "));
             }
         }
@@ -238,18 +247,9 @@ pub fn render(report: &Report, format: Format) -> String {
     out
 }
 
-pub async fn dashboard(q: Query, out: std::path::PathBuf) -> ExitCode {
-    let (config, store) = match store().await {
-        Ok(s) => s,
-        Err(e) => return refuse(&e),
-    };
-    let daily = match make(&config, &store, &q).await {
-        Ok(r) => r,
-        Err((message, code)) => {
-            eprintln!("casesctl dashboard: {message}");
-            return ExitCode::from(code);
-        }
-    };
+pub async fn dashboard(q: Query, out: std::path::PathBuf) -> Outcome {
+    let (config, store) = store().await?;
+    let daily = make(&config, &store, &q).await?;
     let mut breakdowns = Vec::new();
     let dims = [TEMPLATE_GROUP.to_owned(), STATUS_GROUP.to_owned()]
         .into_iter()
@@ -267,14 +267,8 @@ pub async fn dashboard(q: Query, out: std::path::PathBuf) -> ExitCode {
         }
     }
     let html = crate::dashboard::page(&daily, &breakdowns);
-    match std::fs::write(&out, html) {
-        Ok(()) => {
-            println!("{}", out.display());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("casesctl dashboard: cannot write {}: {e}", out.display());
-            ExitCode::FAILURE
-        }
-    }
+    std::fs::write(&out, html)
+        .map_err(|e| Failure::Failed(format!("cannot write {}: {e}", out.display())))?;
+    println!("{}", out.display());
+    Ok(())
 }

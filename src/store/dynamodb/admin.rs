@@ -1,10 +1,12 @@
 //! Table administration, for `casesctl table create` and the tests: create the table exactly as
 //! `template.yaml` defines it, and describe it in the template's terms.
 
+use std::time::Duration;
+
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
     PointInTimeRecoverySpecification, Projection, ProjectionType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    TableStatus, TimeToLiveSpecification,
 };
 
 use super::{DynamoStore, classify};
@@ -59,8 +61,19 @@ impl DynamoStore {
             {
                 false
             }
-            Err(e) => return Err(classify(e)),
+            Err(e) => match classify(e) {
+                // The request may have arrived and only its answer been late (a just-started
+                // DynamoDB Local takes seconds over its first CreateTable): look before failing.
+                StoreError::Unavailable(why) => {
+                    if !self.table_appears().await {
+                        return Err(StoreError::Unavailable(why));
+                    }
+                    true
+                }
+                other => return Err(other),
+            },
         };
+        self.wait_until_active().await?;
         if let Some(ttl) = def.ttl_attribute() {
             let enabled = self
                 .time_to_live()
@@ -85,6 +98,52 @@ impl DynamoStore {
             self.enable_point_in_time_recovery().await?;
         }
         Ok(created)
+    }
+
+    /// Whether the table shows up within a few seconds (after a create whose answer never came).
+    async fn table_appears(&self) -> bool {
+        for _ in 0..20 {
+            match self.table_status().await {
+                Ok(Some(_)) => return true,
+                Ok(None) | Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        }
+        false
+    }
+
+    /// Waits for a new table to leave CREATING: DynamoDB refuses the TTL and backup settings
+    /// until then. DynamoDB Local creates tables active at once.
+    async fn wait_until_active(&self) -> Result<(), StoreError> {
+        for _ in 0..120 {
+            match self.table_status().await? {
+                Some(TableStatus::Active) => return Ok(()),
+                _ => tokio::time::sleep(Duration::from_secs(1)).await,
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "table {} is not active two minutes after its creation",
+            self.table
+        )))
+    }
+
+    /// The table's status; `None` while DynamoDB does not know it.
+    async fn table_status(&self) -> Result<Option<TableStatus>, StoreError> {
+        match self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.table().and_then(|t| t.table_status().cloned())),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(classify(e)),
+        }
     }
 
     /// Turns point-in-time recovery on, as the template has it. DynamoDB Local has no backups

@@ -136,9 +136,7 @@ pub(super) fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync
             }
         }
         // Timeouts, connection failures, unreadable responses: the service may be back soon.
-        _ => {
-            StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string())
-        }
+        _ => StoreError::Unavailable(crate::sdk_failure::describe(&err)),
     }
 }
 
