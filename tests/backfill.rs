@@ -311,7 +311,10 @@ async fn refusals_exit_2_with_the_missing_action_and_store_failures_keep_the_che
         cmd.env("TABLE_NAME", "no-such-table");
         cmd.output().unwrap()
     };
-    assert_eq!(missing_table.status.code(), Some(1));
+    // Something to change first: refused, saying what.
+    assert_eq!(missing_table.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&missing_table.stderr);
+    assert!(stderr.contains("casesctl table create"), "{stderr}");
 }
 
 /// What the live projector and a backfill see must add up to each event counted once.
@@ -412,4 +415,89 @@ fn live_event(id: &str, at: DateTime<Utc>, case_id: &str, kind: &str, status: &s
     e["detail"]["changedFieldIds"] = json!(["status"]);
     e["detail"]["case"]["fields"] = json!({"status": {"value": {"stringValue": status}}});
     e
+}
+
+/// Sends SIGINT, as Ctrl-C in a terminal does.
+fn interrupt(child: &std::process::Child) {
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_says_what_was_kept_and_the_command_to_go_on_which_then_completes() {
+    let s = setup(16, 20, 5).await;
+    let child = casesctl(&s, &["--rate", "4", "--page-size", "5"])
+        .spawn()
+        .expect("spawn");
+    let started = Instant::now();
+    // The second search page is asked for once the first page is done and checkpointed.
+    while s.standin.calls("SearchCases") < 2 {
+        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(
+            "casesctl backfill: interrupted: the checkpoint of the last page done is kept"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        last.contains(&format!(
+            "casesctl backfill --domain-id {DOMAIN_ID} --resume"
+        )),
+        "{stderr}"
+    );
+
+    let resumed = run(&s, &["--rate", "20", "--page-size", "5", "--resume"]);
+    assert!(resumed.status.success());
+    assert_cases_equal_the_truth(&s).await;
+    assert_eq!(counters(&s.store).await, expected_counters(&s.domain));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_with_nothing_to_resume_is_refused_and_a_dry_run_makes_the_calls_its_help_names() {
+    let s = setup(17, 4, 3).await;
+    let nothing = run(&s, &["--resume"]);
+    assert_eq!(nothing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&nothing.stderr).contains("nothing to resume"));
+    assert_eq!(s.standin.all_calls().values().sum::<usize>(), 0);
+
+    let dry = run(&s, &["--dry-run", "--rate", "20"]);
+    assert!(dry.status.success());
+    let stderr = String::from_utf8_lossy(&dry.stderr);
+    assert!(
+        stderr.starts_with("planning: reading the size of domain"),
+        "something is said before the first call: {stderr}"
+    );
+    assert!(stderr.contains("ListFields"), "{stderr}");
+    assert!(stderr.contains("at 20 call(s)/s"), "{stderr}");
+    assert_eq!(
+        s.standin.all_calls(),
+        BTreeMap::from([
+            ("ListFields".to_owned(), 1),
+            ("SearchAllRelatedItems".to_owned(), 1),
+            ("SearchCases".to_owned(), 1),
+        ]),
+        "what `backfill --help` says a dry run calls"
+    );
+    assert_eq!(
+        s.store.checkpoint(DOMAIN_ID, "BACKFILL").await.unwrap(),
+        None
+    );
+
+    assert!(run(&s, &["--rate", "20"]).status.success());
+    let finished = run(&s, &["--resume"]);
+    assert_eq!(
+        finished.status.code(),
+        Some(2),
+        "a finished run has nothing to resume"
+    );
 }

@@ -21,7 +21,14 @@ fn help_exits_0_and_lists_every_command() {
     let out = casesctl(&["--help"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let help = text(&out);
-    for command in ["table", "replay", "show", "event-config", "TABLE_NAME", "Exit status"] {
+    for command in [
+        "table",
+        "replay",
+        "show",
+        "event-config",
+        "TABLE_NAME",
+        "Exit status",
+    ] {
         assert!(help.contains(command), "{command} missing from:\n{help}");
     }
 }
@@ -115,9 +122,20 @@ fn a_missing_setting_is_refused_the_same_way_by_every_command() {
         ("regroup", &["regroup", "--domain-id", D]),
         (
             "report",
-            &["report", "--domain-id", D, "--from", "2026-01-01", "--to", "2026-02-01"],
+            &[
+                "report",
+                "--domain-id",
+                D,
+                "--from",
+                "2026-01-01",
+                "--to",
+                "2026-02-01",
+            ],
         ),
-        ("dashboard", &["dashboard", "--domain-id", D, "--out", "x.html"]),
+        (
+            "dashboard",
+            &["dashboard", "--domain-id", D, "--out", "x.html"],
+        ),
     ] {
         let (code, stderr) = failure(args, &[]);
         assert_eq!(code, Some(2), "{args:?}: {stderr}");
@@ -156,7 +174,13 @@ fn numbers_out_of_bounds_are_refused_with_the_bounds() {
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
     let (code, stderr) = failure(
-        &["backfill", "--domain-id", D, "--history-since", "2999-01-01"],
+        &[
+            "backfill",
+            "--domain-id",
+            D,
+            "--history-since",
+            "2999-01-01",
+        ],
         &[("TABLE_NAME", "t")],
     );
     assert_eq!(code, Some(2), "{stderr}");
@@ -167,12 +191,21 @@ fn numbers_out_of_bounds_are_refused_with_the_bounds() {
 fn each_help_lists_exactly_the_environment_its_command_reads() {
     let help = |args: &[&str]| text(&casesctl(args));
     let report = help(&["report", "--help"]);
-    for name in ["TABLE_NAME", "REPORT_DIMENSIONS", "AWS_ENDPOINT_URL_DYNAMODB"] {
+    for name in [
+        "TABLE_NAME",
+        "REPORT_DIMENSIONS",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+    ] {
         assert!(report.contains(name), "{name}:\n{report}");
     }
     assert!(!report.contains("CASE_FIELDS"), "{report}");
     let backfill = help(&["backfill", "--help"]);
-    for name in ["TABLE_NAME", "CASE_FIELDS", "REPORT_DIMENSIONS", "AWS_ENDPOINT_URL_CONNECTCASES"] {
+    for name in [
+        "TABLE_NAME",
+        "CASE_FIELDS",
+        "REPORT_DIMENSIONS",
+        "AWS_ENDPOINT_URL_CONNECTCASES",
+    ] {
         assert!(backfill.contains(name), "{name}:\n{backfill}");
     }
     assert!(help(&["reconcile", "--help"]).contains("HOSTNAME"));
@@ -207,7 +240,10 @@ fn an_unreachable_table_is_one_line_saying_what_to_check_without_sdk_debug_text(
     );
     assert_eq!(code, Some(1), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with("casesctl show: read model unavailable: "), "{stderr}");
+    assert!(
+        stderr.starts_with("casesctl show: read model unavailable: "),
+        "{stderr}"
+    );
     assert!(stderr.contains("check that DynamoDB answers"), "{stderr}");
     for debug in ["{", "DispatchFailure", "ConnectorError", "source:"] {
         assert!(!stderr.contains(debug), "{debug}: {stderr}");

@@ -247,10 +247,10 @@ async fn a_backfill_over_a_case_deleted_under_it_exits_0_with_every_other_case_c
     });
     let out = output_logged(casesctl(&w, "backfill").args(["--rate", "20"]));
     assert!(out.status.success(), "exit {:?}", out.status.code());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let summary = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stderr.contains("9 case(s), 1 deleted meanwhile"),
-        "{stderr}"
+        summary.contains("9 case(s), 1 deleted meanwhile"),
+        "{summary}"
     );
     // Its case read was skipped (the domain-wide related-item read may still bring its items:
     // the stand-in's fault leaves them there).
@@ -288,11 +288,11 @@ async fn throttling_longer_than_the_sdk_retries_never_aborts_a_backfill_or_a_rec
             .env("CASES_TIMEOUT_MS", "1000"),
     );
     assert!(out.status.success(), "exit {:?}", out.status.code());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("6 case(s)"), "{stderr}");
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(summary.contains("6 case(s)"), "{summary}");
     assert!(
-        stderr.contains("; 4 throttled"),
-        "the operator sees every throttle: {stderr}"
+        summary.contains("; 4 throttled"),
+        "the operator sees every throttle: {summary}"
     );
     assert_eq!(w.standin.injected("GetCaseAuditEvents", 429), 4);
 
@@ -305,7 +305,7 @@ async fn throttling_longer_than_the_sdk_retries_never_aborts_a_backfill_or_a_rec
     });
     let out = output_logged(
         casesctl(&w, "reconcile")
-            .args(["--since", "90d", "--rate", "20"])
+            .args(["--since", "90d", "--rate", "20", "--emf"])
             .env("CASES_TIMEOUT_MS", "1000"),
     );
     assert!(out.status.success(), "exit {:?}", out.status.code());

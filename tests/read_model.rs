@@ -599,3 +599,64 @@ async fn the_same_event_twice_in_one_batch_counts_once() {
     let day = day_row(projector.store(), "2026-11-20").await;
     assert_eq!((day.cases_created, day.related_items_created), (1, 1));
 }
+
+/// A proxy to `upstream` that holds back the answers on its first connection for `delay`: a
+/// request that arrives and is carried out while its answer comes too late.
+fn slow_first_answer_proxy(upstream: String, delay: Duration) -> String {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = upstream.trim_start_matches("http://").to_owned();
+    std::thread::spawn(move || {
+        for (n, client) in listener.incoming().enumerate() {
+            let Ok(mut client) = client else { return };
+            let Ok(mut server) = TcpStream::connect(&upstream) else {
+                return;
+            };
+            let (mut client_in, mut server_out) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || std::io::copy(&mut client_in, &mut server_out));
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                while let Ok(read) = server.read(&mut buf) {
+                    if read == 0 {
+                        break;
+                    }
+                    if n == 0 {
+                        std::thread::sleep(delay);
+                    }
+                    if client.write_all(&buf[..read]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    address
+}
+
+#[tokio::test]
+async fn a_table_create_whose_answer_came_too_late_reports_the_table_created() {
+    let server = DynamoLocal::start();
+    let proxy = slow_first_answer_proxy(server.endpoint(), Duration::from_secs(3));
+    let out = local_casesctl(env!("CARGO_BIN_EXE_casesctl"), &proxy, None)
+        .args(["table", "create"])
+        .env("STORE_TIMEOUT_MS", "1000")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "table cases created as template.yaml defines it\n"
+    );
+    let store = DynamoStore::new(
+        dynamodb_client(&server.endpoint(), Duration::from_secs(5)),
+        "cases",
+    );
+    assert_eq!(
+        store.describe_table().await.unwrap(),
+        TableDefinition::from_template().unwrap()
+    );
+}

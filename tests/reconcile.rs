@@ -742,3 +742,37 @@ async fn replaying_the_archived_stream_into_a_fresh_table_gives_the_identical_re
     }
     assert_eq!(snapshot_table(&rebuilt).await, snapshot_table(&live).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_reads_the_summary_on_stdout_and_the_emf_line_only_when_asked() {
+    let world = world(9, 10, 0);
+    let cli = projected(&world, &world.events).await;
+    let plain = |args: &[&str]| {
+        let mut cmd = local_casesctl(
+            env!("CARGO_BIN_EXE_casesctl"),
+            &cli.dynamo.endpoint(),
+            Some(&cli.standin.endpoint()),
+        );
+        cmd.args(["reconcile", "--domain-id", DOMAIN_ID, "--rate", "20"])
+            .args(args);
+        output_logged(&mut cmd)
+    };
+    let out = plain(&["--since", "90d"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with("reconcile done in "), "{stdout}");
+    assert!(stdout.contains("10 case(s) searched since"), "{stdout}");
+    assert!(serde_json::from_str::<Value>(&stdout).is_err());
+
+    let deferred = plain(&["--deferred-only"]);
+    let stdout = String::from_utf8_lossy(&deferred.stdout);
+    assert!(
+        stdout.contains("deferred cases only (no search)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("searched since"), "{stdout}");
+
+    let emf = run(&cli, &["--since", "90d", "--rate", "20"]);
+    assert_eq!(metrics(&emf)["ReconcileCasesSearched"], 10.0);
+}

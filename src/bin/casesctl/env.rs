@@ -90,7 +90,10 @@ pub const REPLAY: &[Var] = &[
         "CASE_CACHE_BYTES",
         "memory for case states between invocations (default 8 MiB)",
     ),
-    var("GET_CASE_RATE", "GetCase calls per second at most (default 1)"),
+    var(
+        "GET_CASE_RATE",
+        "GetCase calls per second at most (default 1)",
+    ),
     var(
         "GETCASE_QUOTA_PER_SECOND",
         "the account's GetCase quota, when GET_CASE_RATE is unset (default 4)",

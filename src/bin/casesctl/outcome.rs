@@ -38,10 +38,7 @@ pub fn exit(command: &str, outcome: Outcome) -> ExitCode {
         Err(Failure::Failed(m)) => (m, 1),
     };
     // One line whatever a service put in its message.
-    let line: String = message
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let line: String = message.split_whitespace().collect::<Vec<_>>().join(" ");
     eprintln!("casesctl {command}: {line}");
     ExitCode::from(code)
 }
@@ -74,7 +71,9 @@ impl From<StoreError> for Failure {
 impl From<ReaderError> for Failure {
     fn from(e: ReaderError) -> Self {
         if e.is_refusal() {
-            Failure::Refused(format!("{e}; check --domain-id, AWS_REGION and the permissions"))
+            Failure::Refused(format!(
+                "{e}; check --domain-id, AWS_REGION and the permissions"
+            ))
         } else if matches!(e, ReaderError::Unavailable { .. }) {
             Failure::Failed(format!(
                 "{e}; check that the Cases API answers (AWS_ENDPOINT_URL_CONNECTCASES, AWS_REGION, credentials) and run again"

@@ -64,8 +64,7 @@ pub async fn make(config: &Config, store: &DynamoStore, q: &Query) -> Result<Rep
         None => (None, Default::default()),
         Some(id) => {
             let (name, labels) = read::field_labels(store, &q.domain_id, id)
-                .await
-                ?
+                .await?
                 .unwrap_or_else(|| (id.clone(), Default::default()));
             (
                 Some(Grouping {
@@ -77,16 +76,9 @@ pub async fn make(config: &Config, store: &DynamoStore, q: &Query) -> Result<Rep
         }
     };
     let codes = read::codes(store, &q.domain_id).await?;
-    let days = read::days(store, &q.domain_id, &codes, q.from, q.to)
-        .await
-        ?;
-    let current = read::current(store, &q.domain_id, &codes)
-        .await
-        ?;
-    if read::needs_regroup(store, &q.domain_id)
-        .await
-        ?
-    {
+    let days = read::days(store, &q.domain_id, &codes, q.from, q.to).await?;
+    let current = read::current(store, &q.domain_id, &codes).await?;
+    if read::needs_regroup(store, &q.domain_id).await? {
         eprintln!(
             "warning: this table holds numbers of an earlier version; until `casesctl regroup --domain-id {}` has run, the report covers only the cases changed since the upgrade",
             q.domain_id
@@ -236,7 +228,11 @@ pub fn render(report: &Report, format: Format) -> String {
                 report.generated_at.format("%Y-%m-%d %H:%M:%SZ")
             );
             // A group with no current case (all deleted, or only in past days) says nothing.
-            for c in report.current_cases.iter().filter(|c| !c.statuses.is_empty()) {
+            for c in report
+                .current_cases
+                .iter()
+                .filter(|c| !c.statuses.is_empty())
+            {
                 let statuses: Vec<String> =
                     c.statuses.iter().map(|(s, n)| format!("{s}={n}")).collect();
                 let group = fit(&group_name(report, &c.group, &c.label), 24);

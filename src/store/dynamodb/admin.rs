@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    PointInTimeRecoverySpecification, Projection, ProjectionType, ScalarAttributeType,
-    TableStatus, TimeToLiveSpecification,
+    PointInTimeRecoverySpecification, Projection, ProjectionType, ScalarAttributeType, TableStatus,
+    TimeToLiveSpecification,
 };
 
 use super::{DynamoStore, classify};
@@ -53,7 +53,11 @@ impl DynamoStore {
                     .map_err(|e| StoreError::Rejected(e.to_string()))?,
             );
         }
-        let created = match request.send().await {
+        // Sent once: a retry after a late answer would find the table the first attempt made
+        // and report it as already there.
+        let once = aws_sdk_dynamodb::config::Builder::default()
+            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled());
+        let created = match request.customize().config_override(once).send().await {
             Ok(_) => true,
             Err(e)
                 if e.as_service_error()
