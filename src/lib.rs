@@ -12,6 +12,7 @@
 pub mod analytics;
 pub mod backfill;
 pub mod config;
+pub mod dashboard;
 pub mod connect_cases;
 pub mod enrichment;
 pub mod event;
