@@ -27,4 +27,5 @@ pub mod report;
 pub mod store;
 pub mod table;
 pub mod telemetry;
+pub mod widget;
 pub mod wiring;

@@ -160,7 +160,8 @@ pub async fn aggregates(
     })
 }
 
-/// The names of `fields` (those described) and of every template, from the read model.
+/// The names of `fields` (those described; `template` for the templates' names), from the read
+/// model.
 pub async fn names(
     store: &impl PlanExecutor,
     domain_id: &str,
@@ -169,6 +170,7 @@ pub async fn names(
     let mut names = Names::default();
     for field in fields {
         if *field == TEMPLATE_GROUP {
+            names.templates = templates(store, domain_id).await?;
             continue;
         }
         if let Some((name, labels)) = read::field_labels(store, domain_id, field).await? {
@@ -177,6 +179,14 @@ pub async fn names(
                 .insert((*field).to_owned(), FieldNames { name, labels });
         }
     }
+    Ok(names)
+}
+
+/// Template id → name, as the projector cached them (ListTemplates).
+async fn templates(
+    store: &impl PlanExecutor,
+    domain_id: &str,
+) -> Result<BTreeMap<String, String>, StoreError> {
     let items = store
         .query_range(
             &fields_pk(domain_id),
@@ -184,13 +194,12 @@ pub async fn names(
             &format!("{TEMPLATE_PREFIX}\u{10FFFF}"),
         )
         .await?;
-    names.templates = items
+    Ok(items
         .iter()
         .filter_map(|i| {
             let id = i.get("sk")?.as_s().ok()?.strip_prefix(TEMPLATE_PREFIX)?;
             let name = i.get("name")?.as_s().ok()?;
             Some((id.to_owned(), name.clone()))
         })
-        .collect();
-    Ok(names)
+        .collect())
 }

@@ -117,7 +117,7 @@ pub enum WidgetError {
         value: String,
         expected: &'static str,
     },
-    #[error("The call has no dashboard time range (widgetContext.timeRange with start and end): open the widget on a CloudWatch dashboard, or invoke it with a widgetContext as in events/widget-*.json.")]
+    #[error("The call has no dashboard time range (widgetContext.timeRange with start and end): open the widget on a CloudWatch dashboard, or invoke it with a widgetContext as in events/widget/*.json.")]
     NoTimeRange,
     #[error("The time range ends before it starts.")]
     EmptyRange,
@@ -297,7 +297,7 @@ mod tests {
 
     /// The `widgetContext` example of the CloudWatch user guide ("Details about custom widgets").
     fn documented() -> Value {
-        serde_json::from_str(include_str!("../../events/widget-documented-context.json")).unwrap()
+        serde_json::from_str(include_str!("../../events/widget/documented-context.json")).unwrap()
     }
 
     fn with(params: Value, range: (i64, i64), offset: i64) -> Invocation {

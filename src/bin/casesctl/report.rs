@@ -4,9 +4,8 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use cases_projector::analytics::model::{Grouping, Interval, Report};
-use cases_projector::analytics::read;
-use cases_projector::analytics::report::{ReportRequest, build};
+use cases_projector::analytics::model::{Interval, Report};
+use cases_projector::analytics::source::{self, Note};
 use cases_projector::config::Config;
 use cases_projector::projection::contribution::{STATUS_GROUP, TEMPLATE_GROUP};
 use cases_projector::store::dynamodb::DynamoStore;
@@ -71,56 +70,25 @@ pub async fn make(config: &Config, store: &DynamoStore, q: &Query) -> Result<Rep
         }
     };
     let err = |e: cases_projector::store::StoreError| (e.to_string(), 1);
-    let (grouping, labels) = match &by {
-        None => (None, Default::default()),
-        Some(id) => {
-            let (name, labels) = read::field_labels(store, &q.domain_id, id)
-                .await
-                .map_err(err)?
-                .unwrap_or_else(|| (id.clone(), Default::default()));
-            (
-                Some(Grouping {
-                    id: id.clone(),
-                    name,
-                }),
-                labels,
-            )
+    let fields: Vec<&str> = by.as_deref().into_iter().collect();
+    let names = source::names(store, &q.domain_id, &fields)
+        .await
+        .map_err(err)?;
+    let aggregates = source::aggregates(store, &q.domain_id, q.from, q.to)
+        .await
+        .map_err(err)?;
+    print_notes(&aggregates.notes);
+    Ok(aggregates.report(q.interval, by.as_deref(), &names, Utc::now()))
+}
+
+/// What a reader of the numbers should know, on stderr, each once.
+pub fn print_notes(notes: &[Note]) {
+    for note in notes {
+        match note {
+            Note::NeedsRegroup { .. } => eprintln!("warning: {note}"),
+            _ => eprintln!("note: {note}"),
         }
-    };
-    let codes = read::codes(store, &q.domain_id).await.map_err(err)?;
-    let days = read::days(store, &q.domain_id, &codes, q.from, q.to)
-        .await
-        .map_err(err)?;
-    let current = read::current(store, &q.domain_id, &codes)
-        .await
-        .map_err(err)?;
-    if read::needs_regroup(store, &q.domain_id)
-        .await
-        .map_err(err)?
-    {
-        eprintln!(
-            "warning: this table holds numbers of an earlier version; until `casesctl regroup --domain-id {}` has run, the report covers only the cases changed since the upgrade",
-            q.domain_id
-        );
     }
-    // Every aggregate write names codes.
-    if codes.is_empty() && current.is_empty() && days.is_empty() {
-        eprintln!(
-            "note: the read model holds no cases of domain {} (wrong --domain-id, or run casesctl backfill)",
-            q.domain_id
-        );
-    } else if days.is_empty() {
-        eprintln!("note: no data between {} and {}", q.from, q.to);
-    }
-    let request = ReportRequest {
-        domain_id: q.domain_id.clone(),
-        from: q.from,
-        to: q.to,
-        interval: q.interval,
-        by: grouping,
-        labels,
-    };
-    Ok(build(&request, &days, &current, Utc::now()))
 }
 
 pub async fn report(q: Query, format: Format) -> ExitCode {
@@ -243,38 +211,5 @@ pub async fn dashboard(q: Query, out: std::path::PathBuf) -> ExitCode {
         Ok(s) => s,
         Err(e) => return refuse(&e),
     };
-    let daily = match make(&config, &store, &q).await {
-        Ok(r) => r,
-        Err((message, code)) => {
-            eprintln!("casesctl dashboard: {message}");
-            return ExitCode::from(code);
-        }
-    };
-    let mut breakdowns = Vec::new();
-    let dims = [TEMPLATE_GROUP.to_owned(), STATUS_GROUP.to_owned()]
-        .into_iter()
-        .chain(config.report_dimensions.iter().cloned());
-    for dim in dims {
-        let by_dim = Query {
-            by: Some(dim),
-            interval: Interval::Total,
-            domain_id: q.domain_id.clone(),
-            from: q.from,
-            to: q.to,
-        };
-        if let Ok(r) = make(&config, &store, &by_dim).await {
-            breakdowns.push(r);
-        }
-    }
-    let html = crate::dashboard::page(&daily, &breakdowns);
-    match std::fs::write(&out, html) {
-        Ok(()) => {
-            println!("{}", out.display());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("casesctl dashboard: cannot write {}: {e}", out.display());
-            ExitCode::FAILURE
-        }
-    }
+    crate::dashboard::write(&config, &store, &q, &out).await
 }
