@@ -12,8 +12,8 @@
 pub mod analytics;
 pub mod backfill;
 pub mod config;
-pub mod dashboard;
 pub mod connect_cases;
+pub mod dashboard;
 pub mod enrichment;
 pub mod event;
 pub mod lambda;

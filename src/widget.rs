@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use crate::analytics::model::Interval;
 use crate::analytics::source::{self, Note};
 use crate::config::{Config, ConfigError};
+use crate::dashboard::format::escape;
 use crate::dashboard::widget::{self, Invocation, Request, WidgetError};
 use crate::dashboard::{self, Data, Panel, STYLE};
-use crate::dashboard::format::escape;
 use crate::projection::contribution::STATUS_GROUP;
 use crate::store::{PlanExecutor, StoreError};
 

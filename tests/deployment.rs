@@ -1058,6 +1058,7 @@ fn the_case_metrics_dashboard_calls_the_widget_with_parameters_it_accepts() {
         panels.insert(format!("{:?}", asked.panel));
     }
     assert_eq!(panels.len(), widgets.len(), "one widget per panel");
-    let output = serde_yaml_ng::to_string(&doc["Outputs"]["CaseMetricsDashboardName"]["Value"]).unwrap();
+    let output =
+        serde_yaml_ng::to_string(&doc["Outputs"]["CaseMetricsDashboardName"]["Value"]).unwrap();
     assert!(output.contains("CaseMetricsDashboard"), "{output}");
 }

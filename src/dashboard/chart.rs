@@ -125,9 +125,11 @@ pub fn bars(
     y_axis(&mut out, &ticks, max, width, height);
     let n = starts.len().max(1) as f64;
     let band = (width - LEFT - RIGHT) / n;
-    let bar = (band * 0.8 / series.len().max(1) as f64).max(0.5);
+    // At most 28 px a bar: a few days read as bars, not as blocks.
+    let bar = (band * 0.8 / series.len().max(1) as f64).clamp(0.5, 28.0);
+    let group = bar * series.len() as f64;
     for (i, start) in starts.iter().enumerate() {
-        let x0 = LEFT + band * i as f64 + band * 0.1;
+        let x0 = LEFT + band * i as f64 + (band - group) / 2.0;
         for (k, s) in series.iter().enumerate() {
             let v = s.values.get(i).copied().unwrap_or(0);
             let h = v as f64 / max * plot_h;
@@ -290,7 +292,11 @@ mod tests {
             200.0,
             false,
         );
-        assert_eq!(svg.matches("<rect x=").count(), 4 + 1, "a bar per day, a legend key");
+        assert_eq!(
+            svg.matches("<rect x=").count(),
+            4 + 1,
+            "a bar per day, a legend key"
+        );
         assert!(svg.contains("data-start=\"2026-11-04\" data-value=\"2\""));
         for tick in [">0<", ">1<", ">2<"] {
             assert!(svg.contains(tick), "{tick}");

@@ -136,6 +136,9 @@ mod tests {
             range(d("2025-12-30"), d("2026-01-02")),
             "Dec 30, 2025 – Jan 1, 2026"
         );
-        assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }

@@ -17,7 +17,7 @@ use crate::analytics::model::{Interval, Report, Row};
 use crate::analytics::source::{Names, Note};
 use crate::projection::contribution::{CLOSED, STATUS_GROUP, TEMPLATE_GROUP};
 use chart::{BarSeries, Scale};
-use format::{escape, NONE};
+use format::{NONE, escape};
 
 /// One panel of the dashboard.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -306,7 +306,10 @@ fn status(data: &Data<'_>, size: Size) -> String {
     );
     let shown = if statuses.len() > fit { fit - 1 } else { fit };
     for (s, n) in statuses.iter().take(shown) {
-        let attrs = format!("data-metric=\"CURRENT_CASES\" data-status=\"{}\"", escape(s));
+        let attrs = format!(
+            "data-metric=\"CURRENT_CASES\" data-status=\"{}\"",
+            escape(s)
+        );
         bar_row(&mut out, &data.names.status_label(s), &attrs, *n, max, "");
     }
     if statuses.len() > shown {
@@ -346,7 +349,10 @@ fn breakdown(data: &Data<'_>, by: &str, size: Size) -> String {
         return message(&format!("No breakdown by {by}."));
     };
     let mut rows: Vec<&Row> = report.rows.iter().collect();
-    if rows.iter().all(|r| r.cases_created == 0 && r.resolved_case_actions == 0) {
+    if rows
+        .iter()
+        .all(|r| r.cases_created == 0 && r.resolved_case_actions == 0)
+    {
         return message("No case was created or resolved in this range.");
     }
     rows.sort_by(|a, b| {
@@ -404,7 +410,14 @@ fn breakdown(data: &Data<'_>, by: &str, size: Size) -> String {
             escape(by),
             escape(&group)
         );
-        bar_row(&mut out, &group_name(r, by), &attrs, r.cases_created, max, &extra);
+        bar_row(
+            &mut out,
+            &group_name(r, by),
+            &attrs,
+            r.cases_created,
+            max,
+            &extra,
+        );
     }
     if rows.len() > shown {
         let rest = &rows[shown..];
@@ -459,7 +472,11 @@ fn activity(data: &Data<'_>) -> String {
         ("ConnectCase", "linked cases"),
         ("Custom", "custom items"),
     ] {
-        let n = r.related_items_created_by_type.get(kind).copied().unwrap_or(0);
+        let n = r
+            .related_items_created_by_type
+            .get(kind)
+            .copied()
+            .unwrap_or(0);
         tile(
             &mut out,
             &format!("RELATED_ITEMS_CREATED_BY_TYPE.{kind}"),
@@ -501,7 +518,9 @@ pub fn footer(report: &Report, notes: &[Note], timezone: Option<&str>) -> String
         out,
         "<p class=\"foot\">{} · UTC days{}</p>",
         escape(&format::range(report.from, report.to)),
-        timezone.map(|t| format!(" · {}", escape(t))).unwrap_or_default()
+        timezone
+            .map(|t| format!(" · {}", escape(t)))
+            .unwrap_or_default()
     );
     out
 }

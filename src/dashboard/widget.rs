@@ -117,13 +117,19 @@ pub enum WidgetError {
         value: String,
         expected: &'static str,
     },
-    #[error("The call has no dashboard time range (widgetContext.timeRange with start and end): open the widget on a CloudWatch dashboard, or invoke it with a widgetContext as in events/widget/*.json.")]
+    #[error(
+        "The call has no dashboard time range (widgetContext.timeRange with start and end): open the widget on a CloudWatch dashboard, or invoke it with a widgetContext as in events/widget/*.json."
+    )]
     NoTimeRange,
     #[error("The time range ends before it starts.")]
     EmptyRange,
-    #[error("The time range covers {0} days; this widget shows at most {MAX_DAYS}. Choose a shorter range.")]
+    #[error(
+        "The time range covers {0} days; this widget shows at most {MAX_DAYS}. Choose a shorter range."
+    )]
     RangeTooLong(i64),
-    #[error("The read-model table could not be read: {0}. Check the function's TABLE_NAME and its permissions (the function's log has the request id).")]
+    #[error(
+        "The read-model table could not be read: {0}. Check the function's TABLE_NAME and its permissions (the function's log has the request id)."
+    )]
     Store(String),
 }
 
@@ -196,7 +202,10 @@ pub fn request(invocation: &Invocation, dimensions: &[String]) -> Result<Request
                 expected: "a whole number from 2 to 50",
             })?,
     };
-    let range = context.time_range.as_ref().ok_or(WidgetError::NoTimeRange)?;
+    let range = context
+        .time_range
+        .as_ref()
+        .ok_or(WidgetError::NoTimeRange)?;
     let zoomed = range
         .zoom
         .as_ref()
@@ -320,7 +329,10 @@ mod tests {
         let invocation: Invocation = serde_json::from_value(documented()).unwrap();
         let context = invocation.widget_context.as_ref().unwrap();
         assert_eq!(context.width, Some(588.0));
-        assert_eq!(context.timezone.as_ref().unwrap().offset_in_minutes, Some(0));
+        assert_eq!(
+            context.timezone.as_ref().unwrap().offset_in_minutes,
+            Some(0)
+        );
         let err = request(&invocation, &[]).unwrap_err();
         assert_eq!(err, WidgetError::MissingPanel);
         assert!(err.to_string().contains("kpis, volume"));
@@ -359,7 +371,10 @@ mod tests {
             .top_level
             .insert("panel".into(), json!("resolution"));
         let r = request(&invocation, &[]).unwrap();
-        assert_eq!((r.panel.clone(), r.interval), (Panel::Resolution, Interval::Week));
+        assert_eq!(
+            (r.panel.clone(), r.interval),
+            (Panel::Resolution, Interval::Week)
+        );
         assert_eq!(r.timezone_note, None);
         invocation.widget_context.as_mut().unwrap().time_range = Some(TimeRange {
             start: Some(ms("2026-01-01T00:00:00Z")),
@@ -371,22 +386,51 @@ mod tests {
             ..TimeRange::default()
         });
         let r = request(&invocation, &[]).unwrap();
-        assert_eq!((r.from.to_string(), r.to.to_string()), ("2026-03-01".into(), "2026-03-04".into()));
+        assert_eq!(
+            (r.from.to_string(), r.to.to_string()),
+            ("2026-03-01".into(), "2026-03-04".into())
+        );
         assert_eq!(r.interval, Interval::Day);
     }
 
     #[test]
     fn bad_input_gets_a_message_and_huge_sizes_are_clamped() {
         let day = (ms("2026-11-19T00:00:00Z"), ms("2026-11-20T00:00:00Z"));
-        let err = |params: Value, range| request(&with(params, range, 0), &["case_reason".into()]).unwrap_err();
-        assert!(matches!(err(json!({"panel": "pie"}), day), WidgetError::UnknownPanel(p) if p == "pie"));
-        assert!(matches!(err(json!({"panel": "breakdown"}), day), WidgetError::MissingGrouping(g) if g.len() == 3));
+        let err = |params: Value, range| {
+            request(&with(params, range, 0), &["case_reason".into()]).unwrap_err()
+        };
+        assert!(
+            matches!(err(json!({"panel": "pie"}), day), WidgetError::UnknownPanel(p) if p == "pie")
+        );
+        assert!(
+            matches!(err(json!({"panel": "breakdown"}), day), WidgetError::MissingGrouping(g) if g.len() == 3)
+        );
         let unknown = err(json!({"panel": "breakdown", "by": "priority"}), day);
-        assert!(unknown.to_string().contains("template, status, case_reason"), "{unknown}");
-        assert!(matches!(err(json!({"panel": "kpis", "top": 0}), day), WidgetError::BadParameter { name: "top", .. }));
-        assert!(matches!(err(json!({"panel": "kpis", "interval": "hour"}), day), WidgetError::BadParameter { name: "interval", .. }));
-        assert_eq!(err(json!({"panel": "kpis"}), (day.1, day.0)), WidgetError::EmptyRange);
-        assert_eq!(err(json!({"panel": "kpis"}), (0, ms("2026-01-01T00:00:00Z"))), WidgetError::RangeTooLong(20454));
+        assert!(
+            unknown
+                .to_string()
+                .contains("template, status, case_reason"),
+            "{unknown}"
+        );
+        assert!(matches!(
+            err(json!({"panel": "kpis", "top": 0}), day),
+            WidgetError::BadParameter { name: "top", .. }
+        ));
+        assert!(matches!(
+            err(json!({"panel": "kpis", "interval": "hour"}), day),
+            WidgetError::BadParameter {
+                name: "interval",
+                ..
+            }
+        ));
+        assert_eq!(
+            err(json!({"panel": "kpis"}), (day.1, day.0)),
+            WidgetError::EmptyRange
+        );
+        assert_eq!(
+            err(json!({"panel": "kpis"}), (0, ms("2026-01-01T00:00:00Z"))),
+            WidgetError::RangeTooLong(20454)
+        );
         let none: Invocation = serde_json::from_value(json!({"panel": "kpis"})).unwrap();
         assert_eq!(request(&none, &[]).unwrap_err(), WidgetError::NoTimeRange);
 
@@ -395,7 +439,13 @@ mod tests {
         context.width = Some(1e12);
         context.height = Some(-4.0);
         let r = request(&huge, &[]).unwrap();
-        assert_eq!(r.size, Size { width: 3000.0, height: 300.0 });
+        assert_eq!(
+            r.size,
+            Size {
+                width: 3000.0,
+                height: 300.0
+            }
+        );
     }
 
     #[test]

@@ -50,7 +50,10 @@ pub fn field_key(domain_id: &str, field_id: &str) -> Key {
 pub const TEMPLATE_PREFIX: &str = "TEMPLATE#";
 
 pub fn template_key(domain_id: &str, template_id: &str) -> Key {
-    (fields_pk(domain_id), format!("{TEMPLATE_PREFIX}{template_id}"))
+    (
+        fields_pk(domain_id),
+        format!("{TEMPLATE_PREFIX}{template_id}"),
+    )
 }
 
 /// The field id of a field-metadata sort key.
