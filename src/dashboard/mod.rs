@@ -55,7 +55,7 @@ impl Panel {
         match self {
             Panel::Kpis => "Cases at a glance".into(),
             Panel::Volume => "Cases created, resolved and reopened".into(),
-            Panel::Status => "Open cases now, by status".into(),
+            Panel::Status => "Cases now, by status".into(),
             Panel::Resolution => "Average resolution time".into(),
             Panel::FirstContact => "First-contact resolution".into(),
             Panel::Breakdown { by } => format!("By {}", names.grouping(by).0.name.to_lowercase()),
