@@ -365,7 +365,10 @@ async fn the_panels_in_a_browser_show_the_report_numbers_and_bad_input_is_explai
     marks(&dom, &mut page_marks);
     // Every widget's panel, and the breakdown by the stack's dimension besides.
     let on_page = compare(&page_marks, &reports);
-    assert!(on_page > in_widgets, "the page shows what the widgets show: {on_page}");
+    assert!(
+        on_page > in_widgets,
+        "the page shows what the widgets show: {on_page}"
+    );
     let screenshot = target.join("dashboard.png");
     chromium(&[
         &format!("--screenshot={}", screenshot.display()),

@@ -65,7 +65,7 @@ fn y_axis(out: &mut String, ticks: &[(f64, String)], max: f64, width: f64, heigh
 fn x_labels(out: &mut String, starts: &[NaiveDate], band: f64, height: f64, weekly: bool) {
     let every = (LABEL_WIDTH / band).ceil().max(1.0) as usize;
     for (i, start) in starts.iter().enumerate() {
-        if i % every != 0 {
+        if !i.is_multiple_of(every) {
             continue;
         }
         let x = LEFT + band * (i as f64 + 0.5);
@@ -318,7 +318,7 @@ mod tests {
             false,
         );
         let labels = svg.matches("text-anchor=\"middle\"").count();
-        assert!(labels <= 600 / 46 + 1 && labels >= 5, "{labels}");
+        assert!((5..=600 / 46 + 1).contains(&labels), "{labels}");
         assert_eq!(integer_step(7.0, 4.0), 2.0);
         assert_eq!(integer_step(0.5, 4.0), 1.0);
         assert_eq!(integer_step(230.0, 5.0), 50.0);
