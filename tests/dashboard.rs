@@ -1,12 +1,15 @@
-//! `casesctl report` and `casesctl dashboard` through the real binary on DynamoDB Local, and the
-//! dashboard in a real browser (Debian's chromium, headless): the numbers it renders equal
-//! `report --format json` for the same table. The screenshot is kept in `target/dashboard.png`.
+//! The case-metrics panels in a real browser (Debian's chromium, headless) on DynamoDB Local: the
+//! CloudWatch widget's answer to every invocation of `events/widget/` at the widget's size, and
+//! `casesctl dashboard` (the same panels on one page, through the real binary). The numbers in
+//! the rendered DOM equal `casesctl report --format json` over the same range. Screenshots are
+//! kept in `target/widget-*.png` and `target/dashboard.png`.
 
 mod support;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use serde_json::Value;
 use support::*;
@@ -48,55 +51,192 @@ fn chromium(args: &[&str]) -> Output {
     out
 }
 
-/// `data-metric` cells of the first table of each panel: (metric, start, group) → text.
-fn rendered_cells(dom: &str) -> BTreeMap<(String, String, String), String> {
-    let mut cells = BTreeMap::new();
-    for part in dom.split("<td data-metric=\"").skip(1) {
+/// The attributes of every element with a `data-metric`, keyed by (metric, start, by, group,
+/// status), each to its `data-value`.
+type Marks = BTreeMap<(String, String, String, String, String), String>;
+
+fn marks(dom: &str, into: &mut Marks) {
+    for part in dom.split(" data-metric=\"").skip(1) {
+        let tag = part.split('>').next().unwrap();
         let attr = |name: &str| {
-            part.split(&format!("{name}=\""))
+            tag.split(&format!(" data-{name}=\""))
                 .nth(1)
                 .and_then(|s| s.split('"').next())
                 .unwrap_or_default()
-                .to_owned()
+                .replace("&amp;", "&")
         };
-        let metric = part.split('"').next().unwrap().to_owned();
-        let text = part
-            .split('>')
-            .nth(1)
-            .unwrap()
-            .split('<')
-            .next()
-            .unwrap()
-            .to_owned();
-        if !attr("data-by").is_empty() {
-            continue; // a breakdown table, not the daily ones
-        }
-        if metric == "CURRENT_CASES" {
-            cells.insert((metric, attr("data-status"), String::new()), text);
-        } else {
-            cells.insert((metric, attr("data-start"), attr("data-group")), text);
-        }
+        let metric = tag.split('"').next().unwrap().to_owned();
+        into.insert(
+            (
+                metric,
+                attr("start"),
+                attr("by"),
+                attr("group"),
+                attr("status"),
+            ),
+            attr("value"),
+        );
     }
-    cells
 }
 
-fn shown(v: &Value) -> String {
-    match v {
-        Value::Null => "–".into(),
-        Value::Number(n) if n.is_i64() => n.to_string(),
-        Value::Number(n) => format!("{:.2}", n.as_f64().unwrap()),
-        other => other.to_string(),
+fn mark<'a>(
+    marks: &'a Marks,
+    metric: &str,
+    start: &str,
+    by: &str,
+    group: &str,
+    status: &str,
+) -> Option<&'a String> {
+    marks.get(&(
+        metric.to_owned(),
+        start.to_owned(),
+        by.to_owned(),
+        group.to_owned(),
+        status.to_owned(),
+    ))
+}
+
+/// `rendered` (a `data-value`) is the report's `expected`: the same number, or both absent.
+fn same(rendered: Option<&String>, expected: &Value, what: &str) {
+    match expected {
+        Value::Null => assert!(
+            rendered.is_none_or(|r| r.is_empty()),
+            "{what}: nothing to show, shown {rendered:?}"
+        ),
+        Value::Number(n) => {
+            let r: f64 = rendered
+                .unwrap_or_else(|| panic!("{what} is rendered"))
+                .parse()
+                .unwrap();
+            assert!((r - n.as_f64().unwrap()).abs() < 1e-9, "{what}: {r} vs {n}");
+        }
+        other => panic!("{what}: {other}"),
     }
+}
+
+/// The reports the panels are compared with, from `casesctl report --format json`.
+struct Reports {
+    daily: Value,
+    total: Value,
+    by: Vec<(String, Value)>,
+}
+
+/// Compares what `marks` shows with the reports; returns how many numbers were compared. Each
+/// kind of mark is compared only where `marks` has some (a widget shows one panel).
+fn compare(marks: &Marks, reports: &Reports) -> usize {
+    let has = |metric: &str| marks.keys().any(|k| k.0 == metric);
+    let mut compared = 0;
+    let mut check = |rendered: Option<&String>, expected: &Value, what: String| {
+        same(rendered, expected, &what);
+        compared += 1;
+    };
+    for row in reports.daily["rows"].as_array().unwrap() {
+        let start = row["start"].as_str().unwrap();
+        for metric in [
+            "CASES_CREATED",
+            "RESOLVED_CASE_ACTIONS",
+            "REOPENED_CASE_ACTIONS",
+            "AVG_CASE_RESOLUTION_TIME",
+            "PERCENT_CASES_FIRST_CONTACT_RESOLVED",
+        ] {
+            // Daily marks carry their day; the range's tiles do not.
+            if marks.keys().any(|k| k.0 == metric && !k.1.is_empty()) {
+                check(
+                    mark(marks, metric, start, "", "", ""),
+                    &row[metric],
+                    format!("{metric} {start}"),
+                );
+            }
+        }
+    }
+    let total = &reports.total["rows"][0];
+    for metric in [
+        "CASES_CREATED",
+        "RESOLVED_CASE_ACTIONS",
+        "REOPENED_CASE_ACTIONS",
+        "AVG_CASE_RESOLUTION_TIME",
+        "PERCENT_CASES_FIRST_CONTACT_RESOLVED",
+        "AVG_CASE_RELATED_CONTACTS",
+        "CASES_DELETED",
+        "RELATED_ITEMS_CREATED",
+    ] {
+        if marks
+            .keys()
+            .any(|k| k.0 == metric && k.1.is_empty() && k.2.is_empty())
+        {
+            check(
+                mark(marks, metric, "", "", "", ""),
+                &total[metric],
+                format!("range {metric}"),
+            );
+        }
+    }
+    if has("RELATED_ITEMS_CREATED_BY_TYPE.Contact") {
+        for kind in ["Contact", "Comment", "File", "Sla", "ConnectCase", "Custom"] {
+            let metric = format!("RELATED_ITEMS_CREATED_BY_TYPE.{kind}");
+            let n = total["RELATED_ITEMS_CREATED_BY_TYPE"]
+                .get(kind)
+                .cloned()
+                .unwrap_or(0.into());
+            check(mark(marks, &metric, "", "", "", ""), &n, metric);
+        }
+    }
+    let statuses = reports.total["CURRENT_CASES"][0]["statuses"]
+        .as_object()
+        .unwrap();
+    if has("CURRENT_OPEN") {
+        let open: i64 = statuses
+            .iter()
+            .filter(|(s, _)| s.as_str() != "closed")
+            .map(|(_, n)| n.as_i64().unwrap())
+            .sum();
+        check(
+            mark(marks, "CURRENT_OPEN", "", "", "", ""),
+            &open.into(),
+            "open now".into(),
+        );
+    }
+    if has("CURRENT_CASES") {
+        for (status, n) in statuses {
+            check(
+                mark(marks, "CURRENT_CASES", "", "", "", status),
+                n,
+                format!("current {status}"),
+            );
+        }
+    }
+    for (by, report) in &reports.by {
+        if !marks.keys().any(|k| &k.2 == by) {
+            continue;
+        }
+        for row in report["rows"].as_array().unwrap() {
+            let group = row["group"].as_str().unwrap_or_default();
+            for metric in [
+                "CASES_CREATED",
+                "RESOLVED_CASE_ACTIONS",
+                "AVG_CASE_RESOLUTION_TIME",
+                "PERCENT_CASES_FIRST_CONTACT_RESOLVED",
+            ] {
+                check(
+                    mark(marks, metric, "", by, group, ""),
+                    &row[metric],
+                    format!("{by} {group} {metric}"),
+                );
+            }
+        }
+    }
+    compared
 }
 
 #[tokio::test]
-async fn the_dashboard_in_a_browser_shows_the_report_numbers_and_bad_input_is_explained() {
+async fn the_panels_in_a_browser_show_the_report_numbers_and_bad_input_is_explained() {
     let server = DynamoLocal::start();
     let store = new_store(&server, "cases").await;
     let projector = projector(store).with_dimensions(vec!["case_reason".into()]);
     for event in sample_stream() {
         handle(&projector, event).await;
     }
+    // The range of the widget invocations in events/widget/.
     let range = [
         "--domain-id",
         DOMAIN,
@@ -105,20 +245,104 @@ async fn the_dashboard_in_a_browser_shows_the_report_numbers_and_bad_input_is_ex
         "--to",
         "2026-11-23",
     ];
-
-    let json = casesctl(
-        &server,
-        &[&["report", "--format", "json"], &range[..]].concat(),
-    );
-    assert!(json.status.success());
-    let report: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let json = |extra: &[&str]| -> Value {
+        let out = casesctl(
+            &server,
+            &[&["report", "--format", "json"], extra, &range[..]].concat(),
+        );
+        assert!(out.status.success());
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let reports = Reports {
+        daily: json(&[]),
+        total: json(&["--interval", "total"]),
+        by: ["template", "status", "case_reason"]
+            .map(|by| (by.to_owned(), json(&["--interval", "total", "--by", by])))
+            .into(),
+    };
     assert_eq!(
-        report["rows"].as_array().unwrap().len(),
+        reports.daily["rows"].as_array().unwrap().len(),
         4,
         "one row per day"
     );
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
 
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard.html");
+    // The widget: every sample invocation, in the browser at the widget's size.
+    let settings = cases_projector::widget::Settings::from_lookup(|name| match name {
+        "TABLE_NAME" => Some("cases".into()),
+        "CASES_DOMAIN_ID" => Some(DOMAIN.into()),
+        "REPORT_DIMENSIONS" => Some("case_reason".into()),
+        _ => None,
+    })
+    .unwrap();
+    let reader = cases_projector::store::dynamodb::DynamoStore::new(
+        dynamodb_client(&server.endpoint(), Duration::from_secs(5)),
+        "cases",
+    );
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("events/widget"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut widget_marks = Marks::new();
+    let mut per_widget = BTreeMap::new();
+    for file in &files {
+        let name = file.file_stem().unwrap().to_str().unwrap().to_owned();
+        let event = read_json(file);
+        let answer =
+            cases_projector::widget::answer(&reader, &settings, &event, chrono::Utc::now()).await;
+        if name == "describe" {
+            let md = answer["markdown"]
+                .as_str()
+                .expect("describe answers markdown");
+            assert!(md.contains("`panel`") && md.contains("UTC days"));
+            continue;
+        }
+        let html = answer
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: {answer}"));
+        for fetch in [
+            "src=\"http",
+            "href=\"http",
+            "url(http",
+            "<link",
+            "<script",
+            "@import",
+        ] {
+            assert!(!html.contains(fetch), "{name}: no network request: {fetch}");
+        }
+        let (w, h) = (
+            event["widgetContext"]["width"].as_u64().unwrap(),
+            event["widgetContext"]["height"].as_u64().unwrap(),
+        );
+        let page = tmp.join(format!("widget-{name}.html"));
+        std::fs::write(&page, format!("<!doctype html><meta charset=\"utf-8\"><body style=\"margin:0;padding:8px;background:#fff\">{html}</body>")).unwrap();
+        let url = format!("file://{}", page.display());
+        let dom = String::from_utf8(chromium(&["--dump-dom", &url]).stdout).unwrap();
+        let mut these = Marks::new();
+        marks(&dom, &mut these);
+        if name == "documented-context" {
+            assert!(dom.contains("needs a `panel` parameter"), "{dom}");
+        } else {
+            assert!(!these.is_empty(), "{name} shows numbers");
+            per_widget.insert(name.clone(), compare(&these, &reports));
+        }
+        widget_marks.extend(these);
+        let shot = target.join(format!("widget-{name}.png"));
+        chromium(&[
+            &format!("--screenshot={}", shot.display()),
+            &format!("--window-size={},{}", w + 16, h + 16),
+            &url,
+        ]);
+        assert!(std::fs::metadata(&shot).unwrap().len() > 2_000, "{name}");
+    }
+    assert!(per_widget.values().all(|n| *n > 0), "{per_widget:?}");
+    let in_widgets = compare(&widget_marks, &reports);
+    assert!(in_widgets > 40, "the numbers were compared: {in_widgets}");
+
+    // casesctl dashboard: the same panels on one page.
+    let out = tmp.join("dashboard.html");
     let written = casesctl(
         &server,
         &[&["dashboard", "--out", out.to_str().unwrap()], &range[..]].concat(),
@@ -135,52 +359,20 @@ async fn the_dashboard_in_a_browser_shows_the_report_numbers_and_bad_input_is_ex
     ] {
         assert!(!html.contains(fetch), "no network request: {fetch}");
     }
-
     let url = format!("file://{}", out.display());
     let dom = String::from_utf8(chromium(&["--dump-dom", &url]).stdout).unwrap();
-    let cells = rendered_cells(&dom);
-    let mut compared = 0;
-    for row in report["rows"].as_array().unwrap() {
-        let start = row["start"].as_str().unwrap().to_owned();
-        for metric in [
-            "CASES_CREATED",
-            "RESOLVED_CASE_ACTIONS",
-            "REOPENED_CASE_ACTIONS",
-            "AVG_CASE_RESOLUTION_TIME",
-            "AVG_CASE_RELATED_CONTACTS",
-            "PERCENT_CASES_FIRST_CONTACT_RESOLVED",
-        ] {
-            let rendered = cells
-                .get(&(metric.to_owned(), start.clone(), String::new()))
-                .unwrap_or_else(|| panic!("{metric} {start} is rendered"));
-            assert_eq!(rendered, &shown(&row[metric]), "{metric} {start}");
-            compared += 1;
-        }
-        for metric in ["CASES_DELETED", "RELATED_ITEMS_CREATED"] {
-            let rendered = &cells[&(metric.to_owned(), start.clone(), String::new())];
-            assert_eq!(rendered, &row[metric].to_string(), "{metric} {start}");
-            compared += 1;
-        }
-        for (kind, n) in row["RELATED_ITEMS_CREATED_BY_TYPE"].as_object().unwrap() {
-            let metric = format!("RELATED_ITEMS_CREATED_BY_TYPE.{kind}");
-            let rendered = &cells[&(metric.clone(), start.clone(), String::new())];
-            assert_eq!(rendered, &n.to_string(), "{metric} {start}");
-            compared += 1;
-        }
-    }
-    for current in report["CURRENT_CASES"].as_array().unwrap() {
-        for (status, n) in current["statuses"].as_object().unwrap() {
-            let rendered = &cells[&("CURRENT_CASES".to_owned(), status.clone(), String::new())];
-            assert_eq!(rendered, &n.to_string(), "current {status}");
-            compared += 1;
-        }
-    }
-    assert!(compared > 24, "the numbers were compared: {compared}");
-
-    let screenshot = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/dashboard.png");
+    let mut page_marks = Marks::new();
+    marks(&dom, &mut page_marks);
+    // Every widget's panel, and the breakdown by the stack's dimension besides.
+    let on_page = compare(&page_marks, &reports);
+    assert!(
+        on_page > in_widgets,
+        "the page shows what the widgets show: {on_page}"
+    );
+    let screenshot = target.join("dashboard.png");
     chromium(&[
         &format!("--screenshot={}", screenshot.display()),
-        "--window-size=1366,2200",
+        "--window-size=1366,1700",
         &url,
     ]);
     assert!(std::fs::metadata(&screenshot).unwrap().len() > 10_000);
@@ -221,7 +413,7 @@ async fn the_dashboard_in_a_browser_shows_the_report_numbers_and_bad_input_is_ex
     assert!(nothing.status.success());
     assert!(String::from_utf8_lossy(&nothing.stderr).contains("no data"));
     let other = "00000000-0000-4000-8000-000000000000";
-    let none_out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("empty-dashboard.html");
+    let none_out = tmp.join("empty-dashboard.html");
     let no_cases = casesctl(
         &server,
         &[
@@ -233,10 +425,38 @@ async fn the_dashboard_in_a_browser_shows_the_report_numbers_and_bad_input_is_ex
         ],
     );
     assert!(no_cases.status.success());
-    assert!(String::from_utf8_lossy(&no_cases.stderr).contains("holds no cases"));
+    let stderr = String::from_utf8_lossy(&no_cases.stderr);
+    assert_eq!(
+        stderr.matches("holds no cases").count(),
+        1,
+        "said once: {stderr}"
+    );
     let empty_page = std::fs::read_to_string(&none_out).unwrap();
     assert!(
-        empty_page.contains("no data"),
+        empty_page.contains("No cases in the read model yet"),
         "panels say so rather than fail"
     );
+    // The widget of a domain without data, and of a table that is not there.
+    let kpis = read_json(root().join("events/widget/kpis.json"));
+    let unknown_domain = cases_projector::widget::Settings {
+        domain_id: other.into(),
+        ..settings.clone()
+    };
+    let answer =
+        cases_projector::widget::answer(&reader, &unknown_domain, &kpis, chrono::Utc::now()).await;
+    assert!(
+        answer.as_str().unwrap().contains("No case metrics yet"),
+        "{answer}"
+    );
+    let missing = cases_projector::store::dynamodb::DynamoStore::new(
+        dynamodb_client(&server.endpoint(), Duration::from_secs(5)),
+        "not-a-table",
+    );
+    let answer =
+        cases_projector::widget::answer(&missing, &settings, &kpis, chrono::Utc::now()).await;
+    assert!(
+        answer.as_str().unwrap().contains("could not be read"),
+        "{answer}"
+    );
+    assert!(!answer.as_str().unwrap().contains("panicked"));
 }

@@ -249,7 +249,7 @@ fn the_projector_gets_the_sqs_actions_of_its_delivery_mode_only() {
     // Every function's role is checked against what it sends (the tests below).
     assert_eq!(
         template_functions(),
-        ["ProjectorFunction", "ReconcilerFunction"]
+        ["ProjectorFunction", "ReconcilerFunction", "WidgetFunction"]
     );
 }
 
@@ -638,6 +638,7 @@ fn read_by(function: &str) -> BTreeSet<String> {
     match function {
         "ProjectorFunction" => drop(Config::from_lookup(lookup).unwrap()),
         "ReconcilerFunction" => drop(Settings::from_lookup(lookup).unwrap()),
+        "WidgetFunction" => drop(cases_projector::widget::Settings::from_lookup(lookup).unwrap()),
         other => panic!("which settings does {other} read?"),
     }
     let mut read = read.into_inner().unwrap();
@@ -938,4 +939,126 @@ fn an_optional_customer_managed_key_covers_every_store_of_event_data() {
         }
     }
     assert!(TEMPLATE.matches("kms:ViaService").count() == template_functions().len());
+}
+
+/// The widget invocations of `events/widget/`, each a JSON value.
+fn widget_invocations() -> Vec<(String, serde_json::Value)> {
+    let mut files: Vec<_> = std::fs::read_dir(root().join("events/widget"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|f| (f.display().to_string(), read_json(&f)))
+        .collect()
+}
+
+/// The widget function, answering every sample invocation and a breakdown by a dimension on a
+/// table with the sample events, and one on a table that does not exist: the template grants
+/// its role exactly the requests it sends.
+#[tokio::test]
+async fn template_grants_the_widget_exactly_the_reads_it_makes() {
+    use cases_projector::widget::{Settings, answer};
+    let dynamo = DynamoLocal::start();
+    let table_client = dynamodb_client(&dynamo.endpoint(), Duration::from_secs(5));
+    let plain = DynamoStore::new(table_client.clone(), "cases");
+    plain.create_table().await.unwrap();
+    let projector = projector(plain).with_dimensions(vec!["case_reason".into()]);
+    for event in sample_stream() {
+        assert_eq!(handle(&projector, event).await.counts().failed, 0);
+    }
+    let recorder = Recorder::default();
+    let client = recorder.dynamodb(&table_client);
+    let settings = Settings::from_lookup(|name| match name {
+        "TABLE_NAME" => Some("cases".into()),
+        "CASES_DOMAIN_ID" => Some("b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d".into()),
+        "REPORT_DIMENSIONS" => Some("case_reason".into()),
+        _ => None,
+    })
+    .unwrap();
+    let store = DynamoStore::new(client.clone(), "cases");
+    let mut invocations = widget_invocations();
+    let mut by_reason = invocations
+        .iter()
+        .find(|(f, _)| f.ends_with("breakdown-status.json"))
+        .unwrap()
+        .1
+        .clone();
+    by_reason["by"] = "case_reason".into();
+    by_reason["widgetContext"]["params"]["by"] = "case_reason".into();
+    invocations.push(("by case_reason".into(), by_reason));
+    for (file, event) in &invocations {
+        let html = answer(&store, &settings, event, chrono::Utc::now()).await;
+        assert!(
+            !html.to_string().contains("could not be read"),
+            "{file}: {html}"
+        );
+    }
+    let missing = DynamoStore::new(client, "no-such-table");
+    let html = answer(&missing, &settings, &invocations[0].1, chrono::Utc::now()).await;
+    assert!(html.to_string().contains("could not be read"), "{html}");
+    assert_exactly(
+        &recorder.actions(),
+        &function_actions("WidgetFunction"),
+        "template.yaml",
+    );
+}
+
+/// Every widget of the case-metrics dashboard is a custom widget calling WidgetFunction with
+/// parameters it accepts (checked by the widget's own parser, with a dashboard's context), is
+/// redrawn on refresh, resize and a new time range, and sits on CloudWatch's 24-column grid
+/// without overlapping another; the dashboard's name is a stack output.
+#[test]
+fn the_case_metrics_dashboard_calls_the_widget_with_parameters_it_accepts() {
+    use cases_projector::dashboard::widget::{Invocation, request};
+    let doc = template();
+    let dashboard = &doc["Resources"]["CaseMetricsDashboard"];
+    assert_eq!(
+        dashboard["Type"].as_str(),
+        Some("AWS::CloudWatch::Dashboard")
+    );
+    let serde_yaml_ng::Value::Tagged(sub) = &dashboard["Properties"]["DashboardBody"] else {
+        panic!("the body is a !Sub");
+    };
+    let args = sub.value.as_sequence().unwrap();
+    let endpoint = serde_yaml_ng::to_string(&args[1]["Fn"]).unwrap();
+    assert!(
+        endpoint.contains("GetAtt") && endpoint.contains("WidgetFunction.Arn"),
+        "{endpoint}"
+    );
+    let body: serde_json::Value = serde_json::from_str(args[0].as_str().unwrap()).unwrap();
+    let widgets = body["widgets"].as_array().unwrap();
+    let mut panels = BTreeSet::new();
+    let mut cells = BTreeSet::new();
+    for w in widgets {
+        let p = &w["properties"];
+        assert_eq!(w["type"], "custom");
+        assert_eq!(p["endpoint"], "${Fn}");
+        assert_eq!(
+            p["updateOn"],
+            serde_json::json!({"refresh": true, "resize": true, "timeRange": true})
+        );
+        assert!(p["title"].as_str().is_some_and(|t| !t.is_empty()));
+        let [x, y, width, height] = ["x", "y", "width", "height"].map(|k| w[k].as_u64().unwrap());
+        assert!(x + width <= 24, "{w}");
+        for cx in x..x + width {
+            for cy in y..y + height {
+                assert!(cells.insert((cx, cy)), "widgets overlap at {cx},{cy}");
+            }
+        }
+        let invocation: Invocation = serde_json::from_value(serde_json::json!({
+            "widgetContext": {
+                "timeRange": {"mode": "relative", "start": 1_795_046_400_000_i64, "end": 1_795_392_000_000_i64},
+                "params": p["params"], "width": width * 49, "height": height * 61
+            }
+        }))
+        .unwrap();
+        let asked = request(&invocation, &[]).unwrap_or_else(|e| panic!("{w}: {e}"));
+        panels.insert(format!("{:?}", asked.panel));
+    }
+    assert_eq!(panels.len(), widgets.len(), "one widget per panel");
+    let output =
+        serde_yaml_ng::to_string(&doc["Outputs"]["CaseMetricsDashboardName"]["Value"]).unwrap();
+    assert!(output.contains("CaseMetricsDashboard"), "{output}");
 }

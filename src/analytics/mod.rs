@@ -5,3 +5,4 @@
 pub mod model;
 pub mod read;
 pub mod report;
+pub mod source;

@@ -65,7 +65,8 @@ pub struct Counter {
 pub const TEMPLATE_GROUP: &str = "template";
 pub const STATUS_GROUP: &str = "status";
 
-const CLOSED: &str = "closed";
+/// The status whose cases are resolved (every other status is open).
+pub const CLOSED: &str = "closed";
 const FCR_CHANNELS: [&str; 3] = ["VOICE", "CHAT", "EMAIL"];
 
 /// Contributions: bucket → counter → amount.

@@ -46,6 +46,16 @@ pub fn field_key(domain_id: &str, field_id: &str) -> Key {
     (fields_pk(domain_id), format!("{FIELD_PREFIX}{field_id}"))
 }
 
+/// A template's name, cached beside the field metadata (`FIELDS#<domain>`, `TEMPLATE#<id>`).
+pub const TEMPLATE_PREFIX: &str = "TEMPLATE#";
+
+pub fn template_key(domain_id: &str, template_id: &str) -> Key {
+    (
+        fields_pk(domain_id),
+        format!("{TEMPLATE_PREFIX}{template_id}"),
+    )
+}
+
 /// The field id of a field-metadata sort key.
 pub fn field_id_of(sk: &str) -> Option<&str> {
     sk.strip_prefix(FIELD_PREFIX)

@@ -3,9 +3,8 @@
 
 use std::fmt::Write as _;
 
-use cases_projector::analytics::model::{Grouping, Interval, Report};
-use cases_projector::analytics::read;
-use cases_projector::analytics::report::{ReportRequest, build};
+use cases_projector::analytics::model::{Interval, Report};
+use cases_projector::analytics::source::{self, Note};
 use cases_projector::config::Config;
 use cases_projector::projection::contribution::{STATUS_GROUP, TEMPLATE_GROUP};
 use cases_projector::store::dynamodb::DynamoStore;
@@ -60,48 +59,23 @@ pub async fn make(config: &Config, store: &DynamoStore, q: &Query) -> Result<Rep
             )));
         }
     };
-    let (grouping, labels) = match &by {
-        None => (None, Default::default()),
-        Some(id) => {
-            let (name, labels) = read::field_labels(store, &q.domain_id, id)
-                .await?
-                .unwrap_or_else(|| (id.clone(), Default::default()));
-            (
-                Some(Grouping {
-                    id: id.clone(),
-                    name,
-                }),
-                labels,
-            )
+    let fields: Vec<&str> = by.as_deref().into_iter().collect();
+    let names = source::names(store, &q.domain_id, &fields)
+        .await?;
+    let aggregates = source::aggregates(store, &q.domain_id, q.from, q.to)
+        .await?;
+    print_notes(&aggregates.notes);
+    Ok(aggregates.report(q.interval, by.as_deref(), &names, Utc::now()))
+}
+
+/// What a reader of the numbers should know, on stderr, each once.
+pub fn print_notes(notes: &[Note]) {
+    for note in notes {
+        match note {
+            Note::NeedsRegroup { .. } => eprintln!("warning: {note}"),
+            _ => eprintln!("note: {note}"),
         }
-    };
-    let codes = read::codes(store, &q.domain_id).await?;
-    let days = read::days(store, &q.domain_id, &codes, q.from, q.to).await?;
-    let current = read::current(store, &q.domain_id, &codes).await?;
-    if read::needs_regroup(store, &q.domain_id).await? {
-        eprintln!(
-            "warning: this table holds numbers of an earlier version; until `casesctl regroup --domain-id {}` has run, the report covers only the cases changed since the upgrade",
-            q.domain_id
-        );
     }
-    // Every aggregate write names codes.
-    if codes.is_empty() && current.is_empty() && days.is_empty() {
-        eprintln!(
-            "note: the read model holds no cases of domain {} (wrong --domain-id, or run casesctl backfill)",
-            q.domain_id
-        );
-    } else if days.is_empty() {
-        eprintln!("note: no data between {} and {}", q.from, q.to);
-    }
-    let request = ReportRequest {
-        domain_id: q.domain_id.clone(),
-        from: q.from,
-        to: q.to,
-        interval: q.interval,
-        by: grouping,
-        labels,
-    };
-    Ok(build(&request, &days, &current, Utc::now()))
 }
 
 pub async fn report(q: Query, format: Format) -> Outcome {
@@ -245,26 +219,5 @@ pub fn render(report: &Report, format: Format) -> String {
 
 pub async fn dashboard(q: Query, out: std::path::PathBuf) -> Outcome {
     let (config, store) = store().await?;
-    let daily = make(&config, &store, &q).await?;
-    let mut breakdowns = Vec::new();
-    let dims = [TEMPLATE_GROUP.to_owned(), STATUS_GROUP.to_owned()]
-        .into_iter()
-        .chain(config.report_dimensions.iter().cloned());
-    for dim in dims {
-        let by_dim = Query {
-            by: Some(dim),
-            interval: Interval::Total,
-            domain_id: q.domain_id.clone(),
-            from: q.from,
-            to: q.to,
-        };
-        if let Ok(r) = make(&config, &store, &by_dim).await {
-            breakdowns.push(r);
-        }
-    }
-    let html = crate::dashboard::page(&daily, &breakdowns);
-    std::fs::write(&out, html)
-        .map_err(|e| Failure::Failed(format!("cannot write {}: {e}", out.display())))?;
-    println!("{}", out.display());
-    Ok(())
+    crate::dashboard::write(&config, &store, &q, &out).await
 }
