@@ -158,6 +158,20 @@ impl Config {
     }
 }
 
+/// `CASES_DOMAIN_ID` (required): the domain a function serves; `meaning` says what for.
+pub fn domain_id(
+    lookup: &impl Fn(&str) -> Option<String>,
+    meaning: &'static str,
+) -> Result<String, ConfigError> {
+    lookup("CASES_DOMAIN_ID")
+        .map(|d| d.trim().to_owned())
+        .filter(|d| !d.is_empty())
+        .ok_or(ConfigError::Required {
+            name: "CASES_DOMAIN_ID",
+            meaning,
+        })
+}
+
 /// The positive number `name` holds, or `default` when unset.
 pub fn positive(
     lookup: &impl Fn(&str) -> Option<String>,

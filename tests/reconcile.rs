@@ -776,3 +776,35 @@ async fn a_person_reads_the_summary_on_stdout_and_the_emf_line_only_when_asked()
     let emf = run(&cli, &["--since", "90d", "--rate", "20"]);
     assert_eq!(metrics(&emf)["ReconcileCasesSearched"], 10.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_keeps_the_progress_releases_the_lease_and_the_next_run_goes_on_at_once() {
+    let world = world(10, 30, 0);
+    let cli = projected(&world, &world.events).await;
+    let child = casesctl(&cli, &["--since", "90d", "--rate", "1"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "interrupted: the progress up to the last page done is kept and the lease is released"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("casesctl reconcile --domain-id {DOMAIN_ID}")),
+        "{stderr}"
+    );
+    // Not refused as busy: the lease is free.
+    let next = run(&cli, &["--since", "90d", "--rate", "20"]);
+    assert!(next.status.success());
+    assert_fields_equal_the_truth(&cli.store, &world, false).await;
+}

@@ -38,13 +38,7 @@ impl Settings {
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let config = Config::from_lookup(&lookup)?;
-        let domain_id = lookup("CASES_DOMAIN_ID")
-            .map(|d| d.trim().to_owned())
-            .filter(|d| !d.is_empty())
-            .ok_or(ConfigError::Required {
-                name: "CASES_DOMAIN_ID",
-                meaning: "name the Cases domain to reconcile",
-            })?;
+        let domain_id = crate::config::domain_id(&lookup, "name the Cases domain to reconcile")?;
         let positive = |name, default| crate::config::positive(&lookup, name, default);
         Ok(Settings {
             domain_id,

@@ -60,10 +60,8 @@ pub async fn make(config: &Config, store: &DynamoStore, q: &Query) -> Result<Rep
         }
     };
     let fields: Vec<&str> = by.as_deref().into_iter().collect();
-    let names = source::names(store, &q.domain_id, &fields)
-        .await?;
-    let aggregates = source::aggregates(store, &q.domain_id, q.from, q.to)
-        .await?;
+    let names = source::names(store, &q.domain_id, &fields).await?;
+    let aggregates = source::aggregates(store, &q.domain_id, q.from, q.to).await?;
     print_notes(&aggregates.notes);
     Ok(aggregates.report(q.interval, by.as_deref(), &names, Utc::now()))
 }
