@@ -18,6 +18,7 @@ use std::collections::HashSet;
 
 use futures::StreamExt;
 
+use crate::enrichment::templates::{self, KnownTemplates};
 use crate::enrichment::{CaseReader, ReaderError};
 use crate::projection::CaseSnapshot;
 use crate::store::{DomainStore, ReadModelStore};
@@ -125,6 +126,7 @@ where
             return Ok(self.summary(plan, checkpoint.counts, started));
         }
         self.save(&checkpoint).await?;
+        self.name_templates().await?;
 
         let mut page = Some(first).filter(|_| !checkpoint.cases_done);
         while let Some(current) = page.take() {
@@ -229,6 +231,31 @@ where
             }
         }
         Ok(wanted)
+    }
+
+    /// Stores every template's name (or its new name) for dashboards: one ListTemplates per run.
+    /// A role without `cases:ListTemplates` costs the names only: logged, and the run goes on.
+    async fn name_templates(&self) -> Result<(), BackfillError> {
+        let domain = self.options.domain_id.as_str();
+        let listed = match self
+            .limiter
+            .call("ListTemplates", || self.cases.list_templates(domain))
+            .await
+        {
+            Ok(listed) => listed,
+            Err(error @ ReaderError::AccessDenied { .. }) => {
+                tracing::warn!(domain_id = domain, %error, "cannot list templates: dashboards show template ids");
+                return Ok(());
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let known = KnownTemplates {
+            named: self.store.template_names(domain).await?,
+            ..KnownTemplates::default()
+        };
+        let done = templates::writes(&Default::default(), &listed, &known);
+        self.store.put_template_names(domain, &done.put).await?;
+        Ok(())
     }
 
     async fn search(

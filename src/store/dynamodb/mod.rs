@@ -201,6 +201,31 @@ impl FieldMetadataStore for DynamoStore {
             .collect();
         self.batch_put(items).await.map(|_| ())
     }
+
+    async fn template_names(
+        &self,
+        domain_id: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+        let (from, to) = crate::store::keys::template_range();
+        let items = self.query_range(&fields_pk(domain_id), &from, &to).await?;
+        Ok(items
+            .iter()
+            .filter_map(item::template_of)
+            .map(|t| (t.id, t.name))
+            .collect())
+    }
+
+    async fn put_template_names(
+        &self,
+        domain_id: &str,
+        templates: &[crate::model::TemplateInfo],
+    ) -> Result<(), StoreError> {
+        let items = templates
+            .iter()
+            .map(|t| item::template_name_item(domain_id, t))
+            .collect();
+        self.batch_put(items).await.map(|_| ())
+    }
 }
 
 /// The DynamoDB client, from the shared AWS config (region, credentials, `AWS_ENDPOINT_URL`,
