@@ -220,11 +220,19 @@ impl FieldMetadataStore for DynamoStore {
         domain_id: &str,
         templates: &[crate::model::TemplateInfo],
     ) -> Result<(), StoreError> {
-        let items = templates
-            .iter()
-            .map(|t| item::template_name_item(domain_id, t))
-            .collect();
-        self.batch_put(items).await.map(|_| ())
+        // One PutItem each: a domain has few templates, and every role that writes them (the
+        // projector's, backfill's) already puts items, so naming templates adds no DynamoDB action.
+        for t in templates {
+            let plan = writes::WritePlan {
+                atomic: vec![writes::Write::Put {
+                    item: item::template_name_item(domain_id, t),
+                    condition: None,
+                }],
+                ..writes::WritePlan::default()
+            };
+            self.execute(&plan).await?;
+        }
+        Ok(())
     }
 }
 
