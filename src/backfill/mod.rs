@@ -126,7 +126,7 @@ where
             return Ok(self.summary(plan, checkpoint.counts, started));
         }
         self.save(&checkpoint).await?;
-        self.name_templates().await?;
+        let warnings: Vec<String> = self.name_templates().await?.into_iter().collect();
 
         let mut page = Some(first).filter(|_| !checkpoint.cases_done);
         while let Some(current) = page.take() {
@@ -189,7 +189,10 @@ where
         }
         checkpoint.finished = true;
         self.save(&checkpoint).await?;
-        Ok(self.summary(plan, checkpoint.counts, started))
+        Ok(Summary {
+            warnings,
+            ..self.summary(plan, checkpoint.counts, started)
+        })
     }
 
     fn summary(&self, plan: Plan, counts: Counts, started: std::time::Instant) -> Summary {
@@ -199,6 +202,7 @@ where
             calls: self.limiter.calls_by_operation(),
             throttles: self.limiter.throttles(),
             elapsed: started.elapsed(),
+            warnings: Vec::new(),
         }
     }
 
@@ -234,8 +238,9 @@ where
     }
 
     /// Stores every template's name (or its new name) for dashboards: one ListTemplates per run.
-    /// A role without `cases:ListTemplates` costs the names only: logged, and the run goes on.
-    async fn name_templates(&self) -> Result<(), BackfillError> {
+    /// A role without `cases:ListTemplates` costs the names only: the run goes on, and says so
+    /// (the returned warning).
+    async fn name_templates(&self) -> Result<Option<String>, BackfillError> {
         let domain = self.options.domain_id.as_str();
         let listed = match self
             .limiter
@@ -244,8 +249,9 @@ where
         {
             Ok(listed) => listed,
             Err(error @ ReaderError::AccessDenied { .. }) => {
-                tracing::warn!(domain_id = domain, %error, "cannot list templates: dashboards show template ids");
-                return Ok(());
+                return Ok(Some(format!(
+                    "templates not named (dashboards show their ids): {error}"
+                )));
             }
             Err(error) => return Err(error.into()),
         };
@@ -255,7 +261,7 @@ where
         };
         let done = templates::writes(&Default::default(), &listed, &known);
         self.store.put_template_names(domain, &done.put).await?;
-        Ok(())
+        Ok(None)
     }
 
     async fn search(

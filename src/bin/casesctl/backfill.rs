@@ -66,6 +66,9 @@ pub async fn run(args: Args) -> ExitCode {
     match result {
         Ok(summary) => {
             eprintln!("{}", render_summary(&summary, args.dry_run));
+            for warning in &summary.warnings {
+                eprintln!("warning: {warning}");
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
