@@ -15,6 +15,13 @@ pub struct FieldInfo {
     pub options: BTreeMap<String, String>,
 }
 
+/// A template's id and name (ListTemplates), for dashboards to show the name instead of the id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TemplateInfo {
+    pub id: String,
+    pub name: String,
+}
+
 /// Now, at the read model's precision (milliseconds).
 pub fn now_ms() -> chrono::DateTime<chrono::Utc> {
     use chrono::{DateTime, Utc};

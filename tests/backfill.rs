@@ -188,13 +188,34 @@ async fn a_domain_backfills_to_the_truth_and_a_second_run_counts_nothing_more() 
     );
     let reopened: i64 = metrics.values().map(|(_, _, r)| r).sum();
     assert!(reopened > 0, "the history has reopenings");
+    // The template's name, for dashboards: one ListTemplates per run.
+    let template_name = |table: &BTreeMap<String, BTreeMap<String, String>>| {
+        let key = table_key(cases_projector::store::keys::template_key(
+            DOMAIN_ID,
+            support::domain_gen::TEMPLATE_ID,
+        ));
+        attr(table, &key, "name").map(str::to_owned)
+    };
+    assert_eq!(s.standin.calls("ListTemplates"), 1);
+    assert_eq!(
+        template_name(&snapshot_table(&s.store).await).as_deref(),
+        Some(support::domain_gen::TEMPLATE_NAME)
+    );
 
+    // Renamed meanwhile: the next run stores the new name.
+    s.standin
+        .with_domain(DOMAIN_ID, |d| d.templates[0]["name"] = json!("Renamed"));
     let again = run(&s, &["--rate", "20"]);
     assert!(again.status.success());
     assert_eq!(
         counters(&s.store).await,
         first,
         "a second run counts nothing twice"
+    );
+    assert_eq!(s.standin.calls("ListTemplates"), 2);
+    assert_eq!(
+        template_name(&snapshot_table(&s.store).await).as_deref(),
+        Some("Renamed")
     );
 }
 
@@ -304,6 +325,18 @@ async fn refusals_exit_2_with_the_missing_action_and_store_failures_keep_the_che
     let denied = run(&s, &[]);
     assert_eq!(denied.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&denied.stderr).contains("cases:SearchCases"));
+    s.standin.clear_faults();
+    // Without cases:ListTemplates only the templates' names are missing: the run completes.
+    s.standin.inject(support::cases_standin::FaultRule {
+        operation: Some("ListTemplates"),
+        case_id: None,
+        fault: support::cases_standin::Fault::AccessDenied,
+        rate: 1.0,
+        times: None,
+    });
+    let no_names = run(&s, &["--restart"]);
+    assert!(no_names.status.success());
+    assert!(String::from_utf8_lossy(&no_names.stderr).contains("cases:ListTemplates"));
     s.standin.clear_faults();
 
     let missing_table = {

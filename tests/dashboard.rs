@@ -15,6 +15,23 @@ use serde_json::Value;
 use support::*;
 
 const DOMAIN: &str = "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d";
+/// The sample events' template, and its name in the fixture's ListTemplates.
+const TEMPLATE_ID: &str = "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d";
+const TEMPLATE_NAME: &str = "Billing dispute";
+
+/// The template breakdown shows each template's name (the projector cached it from
+/// ListTemplates), never its id, cut or whole: ids stay in `data-group` only.
+fn shows_template_names(dom: &str, what: &str) {
+    let row = format!("<th scope=\"row\" title=\"{TEMPLATE_NAME}\">{TEMPLATE_NAME}</th>");
+    assert!(dom.contains(&row), "{what}: the template's name: {dom}");
+    let id_start = &TEMPLATE_ID[..13];
+    assert_eq!(
+        dom.matches(id_start).count(),
+        dom.matches(&format!("data-group=\"{TEMPLATE_ID}\""))
+            .count(),
+        "{what}: the template id only in data-group"
+    );
+}
 
 fn casesctl(server: &DynamoLocal, args: &[&str]) -> Output {
     output_logged(
@@ -232,10 +249,28 @@ fn compare(marks: &Marks, reports: &Reports) -> usize {
 async fn the_panels_in_a_browser_show_the_report_numbers_and_bad_input_is_explained() {
     let server = DynamoLocal::start();
     let store = new_store(&server, "cases").await;
-    let projector = projector(store).with_dimensions(vec!["case_reason".into()]);
+    // Enriched through the Cases stand-in: the projector caches field metadata and template
+    // names (ListTemplates) beside the numbers.
+    let standin = support::cases_standin::CasesStandIn::start(sample_fixture()).await;
+    let enricher = cases_projector::enrichment::Enricher::new(
+        cases_projector::connect_cases::CasesApi::new(cases_client(&standin.endpoint())),
+        cases_projector::enrichment::EnricherSettings {
+            case_fields: None,
+            cache_ttl: Duration::from_secs(900),
+            max_snapshot_age: Duration::from_secs(3600),
+        },
+    );
+    let projector = projector(store)
+        .with_enricher(enricher)
+        .with_dimensions(vec!["case_reason".into()]);
     for event in sample_stream() {
-        handle(&projector, event).await;
+        assert_eq!(handle(&projector, event).await.counts().failed, 0);
     }
+    assert_eq!(
+        standin.calls("ListTemplates"),
+        1,
+        "one template, named once"
+    );
     // The range of the widget invocations in events/widget/.
     let range = [
         "--domain-id",
@@ -264,6 +299,15 @@ async fn the_panels_in_a_browser_show_the_report_numbers_and_bad_input_is_explai
         reports.daily["rows"].as_array().unwrap().len(),
         4,
         "one row per day"
+    );
+    let by_template = &reports.by[0].1["rows"];
+    assert!(
+        by_template
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["group"] == TEMPLATE_ID && r["label"] == TEMPLATE_NAME),
+        "the report names the template: {by_template}"
     );
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target");
@@ -322,6 +366,9 @@ async fn the_panels_in_a_browser_show_the_report_numbers_and_bad_input_is_explai
         let dom = String::from_utf8(chromium(&["--dump-dom", &url]).stdout).unwrap();
         let mut these = Marks::new();
         marks(&dom, &mut these);
+        if name == "breakdown-template" {
+            shows_template_names(&dom, &name);
+        }
         if name == "documented-context" {
             assert!(dom.contains("needs a `panel` parameter"), "{dom}");
         } else {
@@ -363,6 +410,7 @@ async fn the_panels_in_a_browser_show_the_report_numbers_and_bad_input_is_explai
     let dom = String::from_utf8(chromium(&["--dump-dom", &url]).stdout).unwrap();
     let mut page_marks = Marks::new();
     marks(&dom, &mut page_marks);
+    shows_template_names(&dom, "casesctl dashboard");
     // Every widget's panel, and the breakdown by the stack's dimension besides.
     let on_page = compare(&page_marks, &reports);
     assert!(

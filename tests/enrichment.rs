@@ -247,6 +247,115 @@ async fn field_metadata_is_stored_once_and_refreshed_for_unknown_fields() {
     assert_eq!(standin.calls("BatchGetField"), 2);
 }
 
+/// Event 02 as another event (`id`) of the same case, naming template `template`.
+fn naming_template(id: &str, template: &str) -> Value {
+    let mut event = read_json("events/02-case-updated.json");
+    event["id"] = id.into();
+    event["detail"]["case"]["templateId"] = template.into();
+    event
+}
+
+fn template_name(table: &BTreeMap<String, BTreeMap<String, String>>, id: &str) -> Option<String> {
+    attr(table, &table_key(keys::template_key(DOMAIN, id)), "name").map(str::to_owned)
+}
+
+#[tokio::test]
+async fn template_names_are_stored_from_one_list_templates_call_and_not_asked_for_again() {
+    const TEMPLATE: &str = "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d";
+    const INACTIVE: &str = "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
+    let dynamo = DynamoLocal::start();
+    let standin = CasesStandIn::start(sample_fixture()).await;
+    let projector = enriched(new_store(&dynamo, "cases").await, &standin, None);
+    // Three events of one template in one invocation: one call.
+    let batch = sqs_batch(&sample_stream()[..3]);
+    assert_eq!(handle(&projector, batch).await.counts().failed, 0);
+    assert_eq!(standin.calls("ListTemplates"), 1);
+    let table = snapshot_table(projector.store()).await;
+    assert_eq!(
+        template_name(&table, TEMPLATE).as_deref(),
+        Some("Billing dispute")
+    );
+    // The answer named the domain's other (inactive) template too: no call when it shows up.
+    assert_eq!(
+        template_name(&table, INACTIVE).as_deref(),
+        Some("Retired: general inquiry")
+    );
+    assert_eq!(
+        table[&table_key(keys::template_key(DOMAIN, TEMPLATE))]["templateId"],
+        TEMPLATE
+    );
+    handle(&projector, naming_template("e-inactive", INACTIVE)).await;
+    handle(&projector, read_json("events/02-case-updated.json")).await;
+    assert_eq!(
+        standin.calls("ListTemplates"),
+        1,
+        "every template named is known"
+    );
+
+    // A template the service does not list (deleted meanwhile): asked about once.
+    handle(&projector, naming_template("e-gone-1", "gone-template")).await;
+    handle(&projector, naming_template("e-gone-2", "gone-template")).await;
+    assert_eq!(standin.calls("ListTemplates"), 2);
+    let table = snapshot_table(projector.store()).await;
+    assert_eq!(template_name(&table, "gone-template"), None);
+
+    // A fresh execution environment finds the stored names instead of asking again.
+    let again = enriched(projector.store().clone(), &standin, None);
+    handle(&again, read_json("events/02-case-updated.json")).await;
+    assert_eq!(standin.calls("ListTemplates"), 2);
+
+    // Throttled past the SDK's retries: the record is still projected, the names come with a
+    // later invocation. Refused: projected, logged, and not asked again.
+    let standin = CasesStandIn::start(sample_fixture()).await;
+    standin.inject(FaultRule {
+        operation: Some("ListTemplates"),
+        case_id: None,
+        fault: Fault::Throttle,
+        rate: 1.0,
+        times: Some(3),
+    });
+    let projector = enriched(new_store(&dynamo, "cases2").await, &standin, None);
+    let report = handle(&projector, read_json("events/01-case-created.json")).await;
+    assert_eq!(report.counts().failed, 0);
+    assert_eq!(
+        standin.calls("ListTemplates"),
+        3,
+        "the SDK's three attempts"
+    );
+    assert_eq!(
+        template_name(&snapshot_table(projector.store()).await, TEMPLATE),
+        None
+    );
+    handle(&projector, read_json("events/02-case-updated.json")).await;
+    assert_eq!(standin.calls("ListTemplates"), 4);
+    assert_eq!(
+        template_name(&snapshot_table(projector.store()).await, TEMPLATE).as_deref(),
+        Some("Billing dispute")
+    );
+
+    let standin = CasesStandIn::start(sample_fixture()).await;
+    standin.inject(FaultRule {
+        operation: Some("ListTemplates"),
+        case_id: None,
+        fault: Fault::AccessDenied,
+        rate: 1.0,
+        times: None,
+    });
+    let projector = enriched(new_store(&dynamo, "cases3").await, &standin, None);
+    let report = handle(&projector, read_json("events/01-case-created.json")).await;
+    assert_eq!(report.counts().failed, 0);
+    handle(&projector, read_json("events/02-case-updated.json")).await;
+    assert_eq!(
+        standin.calls("ListTemplates"),
+        1,
+        "a refusal is not asked again"
+    );
+    assert_eq!(
+        template_name(&snapshot_table(projector.store()).await, TEMPLATE),
+        None
+    );
+}
+
 #[tokio::test]
 async fn case_deleted_meanwhile_projects_the_event_and_marks_not_found() {
     let dynamo = DynamoLocal::start();

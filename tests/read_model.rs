@@ -447,6 +447,21 @@ impl FieldMetadataStore for FreezingStore {
     ) -> Result<(), StoreError> {
         self.inner.put_field_metadata(domain_id, fields).await
     }
+
+    async fn template_names(
+        &self,
+        domain_id: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+        self.inner.template_names(domain_id).await
+    }
+
+    async fn put_template_names(
+        &self,
+        domain_id: &str,
+        templates: &[cases_projector::model::TemplateInfo],
+    ) -> Result<(), StoreError> {
+        self.inner.put_template_names(domain_id, templates).await
+    }
 }
 
 impl PlanExecutor for FreezingStore {

@@ -708,3 +708,91 @@ fn generator_truth_matches_its_audit_events() {
     let later = domain_gen::generate_at(9, 200, 40, generated.now + chrono::Duration::days(1));
     assert_eq!(later.totals(), totals);
 }
+
+#[tokio::test]
+async fn list_templates_pages_filters_by_status_and_the_adapter_reads_every_page() {
+    use aws_sdk_connectcases::types::TemplateStatus;
+    use cases_projector::connect_cases::CasesApi;
+    use cases_projector::enrichment::{CaseReader, MissingResource, ReaderError, TemplateInfo};
+
+    let generated = domain_gen::generate(10, 3, 2);
+    let standin = standin(&generated).await;
+    // 230 templates besides the generated one, every third inactive: three pages of 100.
+    standin.with_domain(DOMAIN_ID, |d| {
+        d.templates.extend((0..230).map(|i| {
+            let status = if i % 3 == 0 { "Inactive" } else { "Active" };
+            json!({"templateId": format!("t-{i:03}"), "name": format!("Template {i}"), "status": status})
+        }))
+    });
+    let client = cases_client(&standin.endpoint());
+    let first = client
+        .list_templates()
+        .domain_id(DOMAIN_ID)
+        .max_results(50)
+        .status(TemplateStatus::Inactive)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.templates().len(), 50);
+    assert!(
+        first
+            .templates()
+            .iter()
+            .all(|t| *t.status() == TemplateStatus::Inactive
+                && t.template_arn().contains(t.template_id()))
+    );
+    let second = client
+        .list_templates()
+        .domain_id(DOMAIN_ID)
+        .max_results(50)
+        .status(TemplateStatus::Inactive)
+        .set_next_token(first.next_token().map(str::to_owned))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.templates().len(), 77 - 50, "77 inactive of 230");
+    assert_eq!(second.next_token(), None);
+    let err = client
+        .list_templates()
+        .domain_id(DOMAIN_ID)
+        .max_results(101)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_validation_exception(), "{err:?}");
+
+    // The adapter: every page, both statuses, each template's id and name.
+    standin.reset_calls();
+    let api = CasesApi::new(client.clone());
+    let listed = api.list_templates(DOMAIN_ID).await.unwrap();
+    assert_eq!(
+        standin.calls("ListTemplates"),
+        3,
+        "231 templates, 100 a page"
+    );
+    assert_eq!(listed.len(), 231);
+    assert!(listed.contains(&TemplateInfo {
+        id: domain_gen::TEMPLATE_ID.into(),
+        name: domain_gen::TEMPLATE_NAME.into(),
+    }));
+    assert!(listed.contains(&TemplateInfo {
+        id: "t-000".into(),
+        name: "Template 0".into(),
+    }));
+    // An unknown domain is a refusal naming the domain, not an empty list.
+    match api.list_templates("no-such-domain").await {
+        Err(e @ ReaderError::NotFound { .. }) => {
+            assert!(e.is_refusal(), "{e}");
+            assert!(matches!(
+                e,
+                ReaderError::NotFound {
+                    operation: "ListTemplates",
+                    resource: MissingResource::Domain,
+                    ..
+                }
+            ));
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -12,7 +12,8 @@ use super::model::{Grouping, Interval, Report};
 use super::read;
 use super::report::{Aggregate, ReportRequest, build};
 use crate::projection::contribution::{STATUS_GROUP, TEMPLATE_GROUP};
-use crate::store::keys::{TEMPLATE_PREFIX, fields_pk};
+use crate::store::item::template_of;
+use crate::store::keys::{fields_pk, template_range};
 use crate::store::{PlanExecutor, StoreError};
 
 /// Something a reader of the numbers should know about them.
@@ -187,19 +188,11 @@ async fn templates(
     store: &impl PlanExecutor,
     domain_id: &str,
 ) -> Result<BTreeMap<String, String>, StoreError> {
-    let items = store
-        .query_range(
-            &fields_pk(domain_id),
-            TEMPLATE_PREFIX,
-            &format!("{TEMPLATE_PREFIX}\u{10FFFF}"),
-        )
-        .await?;
+    let (from, to) = template_range();
+    let items = store.query_range(&fields_pk(domain_id), &from, &to).await?;
     Ok(items
         .iter()
-        .filter_map(|i| {
-            let id = i.get("sk")?.as_s().ok()?.strip_prefix(TEMPLATE_PREFIX)?;
-            let name = i.get("name")?.as_s().ok()?;
-            Some((id.to_owned(), name.clone()))
-        })
+        .filter_map(template_of)
+        .map(|t| (t.id, t.name))
         .collect())
 }

@@ -18,6 +18,7 @@ use std::collections::HashSet;
 
 use futures::StreamExt;
 
+use crate::enrichment::templates::{self, KnownTemplates};
 use crate::enrichment::{CaseReader, ReaderError};
 use crate::projection::CaseSnapshot;
 use crate::store::{DomainStore, ReadModelStore};
@@ -126,6 +127,7 @@ where
             return Ok(self.summary(plan, checkpoint.counts, started));
         }
         self.save(&checkpoint).await?;
+        let warnings: Vec<String> = self.name_templates().await?.into_iter().collect();
 
         let mut page = Some(first).filter(|_| !checkpoint.cases_done);
         while let Some(current) = page.take() {
@@ -188,7 +190,10 @@ where
         }
         checkpoint.finished = true;
         self.save(&checkpoint).await?;
-        Ok(self.summary(plan, checkpoint.counts, started))
+        Ok(Summary {
+            warnings,
+            ..self.summary(plan, checkpoint.counts, started)
+        })
     }
 
     fn summary(&self, plan: Plan, counts: Counts, started: std::time::Instant) -> Summary {
@@ -198,6 +203,7 @@ where
             calls: self.limiter.calls_by_operation(),
             throttles: self.limiter.throttles(),
             elapsed: started.elapsed(),
+            warnings: Vec::new(),
         }
     }
 
@@ -230,6 +236,33 @@ where
             }
         }
         Ok(wanted)
+    }
+
+    /// Stores every template's name (or its new name) for dashboards: one ListTemplates per run.
+    /// A role without `cases:ListTemplates` costs the names only: the run goes on, and says so
+    /// (the returned warning).
+    async fn name_templates(&self) -> Result<Option<String>, BackfillError> {
+        let domain = self.options.domain_id.as_str();
+        let listed = match self
+            .limiter
+            .call("ListTemplates", || self.cases.list_templates(domain))
+            .await
+        {
+            Ok(listed) => listed,
+            Err(error @ ReaderError::AccessDenied { .. }) => {
+                return Ok(Some(format!(
+                    "templates not named (dashboards show their ids): {error}"
+                )));
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let known = KnownTemplates {
+            named: self.store.template_names(domain).await?,
+            ..KnownTemplates::default()
+        };
+        let done = templates::writes(&Default::default(), &listed, &known);
+        self.store.put_template_names(domain, &done.put).await?;
+        Ok(None)
     }
 
     async fn search(

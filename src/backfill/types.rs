@@ -71,6 +71,8 @@ pub struct Summary {
     pub calls: BTreeMap<&'static str, u64>,
     pub throttles: u64,
     pub elapsed: Duration,
+    /// What the run could not do and that is not worth failing it (the templates' names).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 use aws_sdk_connectcases::Client;
 use aws_sdk_connectcases::types::{FieldIdentifier, FieldValueUnion};
 
-use crate::enrichment::{CaseFields, CaseReader, EventConfiguration, FieldInfo, ReaderError};
+use crate::enrichment::{
+    CaseFields, CaseReader, EventConfiguration, FieldInfo, ReaderError, TemplateInfo,
+};
 use crate::event::FieldValue;
 
 /// GetCase accepts at most 220 field ids per request.
@@ -234,6 +236,29 @@ impl CaseReader for CasesApi {
             );
         }
         Ok(options)
+    }
+
+    async fn list_templates(&self, domain_id: &str) -> Result<Vec<TemplateInfo>, ReaderError> {
+        use aws_sdk_connectcases::types::TemplateStatus;
+        let mut templates = Vec::new();
+        // Both statuses named: the service documents no default for the filter.
+        let mut pages = self
+            .client
+            .list_templates()
+            .domain_id(domain_id)
+            .max_results(100)
+            .status(TemplateStatus::Active)
+            .status(TemplateStatus::Inactive)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ListTemplates", None, e))?;
+            templates.extend(page.templates().iter().map(|t| TemplateInfo {
+                id: t.template_id().to_owned(),
+                name: t.name().to_owned(),
+            }));
+        }
+        Ok(templates)
     }
 
     async fn event_configuration(

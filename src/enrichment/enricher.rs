@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::{Budget, CaseReader, FieldInfo, ReaderError};
+use super::templates::{self, KnownTemplates, TemplateWrites};
+use super::{Budget, CaseReader, FieldInfo, ReaderError, TemplateInfo};
 use crate::event::FieldValue;
 use crate::projection::{Deferred, Snapshot};
 
@@ -70,6 +71,8 @@ struct DomainCache {
     facts: Option<Cached<DomainFacts>>,
     /// Field ids whose metadata is in the read model (or known not to exist).
     described: Option<HashSet<String>>,
+    /// Template names in the read model, and ids known to have none.
+    templates: Option<KnownTemplates>,
 }
 
 pub struct Enricher<R> {
@@ -261,5 +264,61 @@ impl<R: CaseReader> Enricher<R> {
             .described
             .get_or_insert_with(HashSet::new);
         described.extend(ids.iter().cloned());
+    }
+
+    /// Template ids among `ids` whose name is neither in the read model nor asked about already
+    /// (see [`templates::to_ask`]). `stored` loads the names already there, once per domain per
+    /// execution environment.
+    pub async fn unnamed_templates<F, Fut>(
+        &self,
+        domain_id: &str,
+        ids: &BTreeSet<String>,
+        stored: F,
+    ) -> BTreeSet<String>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = std::collections::BTreeMap<String, String>>,
+    {
+        let mut domains = self.domains.lock().await;
+        let cache = domains.entry(domain_id.to_owned()).or_default();
+        if cache.templates.is_none() {
+            cache.templates = Some(KnownTemplates {
+                named: stored().await,
+                ..KnownTemplates::default()
+            });
+        }
+        templates::to_ask(ids, cache.templates.as_ref().expect("set above"))
+    }
+
+    /// ListTemplates: every template of the domain, with its name.
+    pub async fn list_templates(&self, domain_id: &str) -> Result<Vec<TemplateInfo>, ReaderError> {
+        self.reader.list_templates(domain_id).await
+    }
+
+    /// What a ListTemplates answer to a call made for `asked` writes (see [`templates::writes`]).
+    pub async fn template_writes(
+        &self,
+        domain_id: &str,
+        asked: &BTreeSet<String>,
+        listed: &[TemplateInfo],
+    ) -> TemplateWrites {
+        let domains = self.domains.lock().await;
+        let known = domains
+            .get(domain_id)
+            .and_then(|c| c.templates.clone())
+            .unwrap_or_default();
+        templates::writes(asked, listed, &known)
+    }
+
+    /// Remembers `done` once written: its templates as named, the ids it could not name as not
+    /// to be asked about again.
+    pub async fn learn_templates(&self, domain_id: &str, done: &TemplateWrites) {
+        let mut domains = self.domains.lock().await;
+        domains
+            .entry(domain_id.to_owned())
+            .or_default()
+            .templates
+            .get_or_insert_with(KnownTemplates::default)
+            .learn(done);
     }
 }

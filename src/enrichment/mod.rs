@@ -8,13 +8,14 @@
 pub mod budget;
 mod enricher;
 pub mod plan;
+pub mod templates;
 
 use std::collections::BTreeMap;
 use std::future::Future;
 
 use crate::event::FieldValue;
 
-pub use crate::model::FieldInfo;
+pub use crate::model::{FieldInfo, TemplateInfo};
 pub use budget::Budget;
 pub use enricher::{Enricher, EnricherSettings, Enrichment, EnrichmentStatus};
 
@@ -180,6 +181,13 @@ pub trait CaseReader: Send + Sync {
         field_id: &str,
     ) -> impl Future<Output = Result<BTreeMap<String, String>, ReaderError>> + Send;
 
+    /// ListTemplates, all pages, active and inactive templates alike (cases of an inactive
+    /// template still count): each template's id and name.
+    fn list_templates(
+        &self,
+        domain_id: &str,
+    ) -> impl Future<Output = Result<Vec<TemplateInfo>, ReaderError>> + Send;
+
     /// GetCaseEventConfiguration.
     fn event_configuration(
         &self,
@@ -210,6 +218,10 @@ impl CaseReader for NoCases {
         _: &str,
     ) -> Result<BTreeMap<String, String>, ReaderError> {
         Ok(BTreeMap::new())
+    }
+
+    async fn list_templates(&self, _: &str) -> Result<Vec<TemplateInfo>, ReaderError> {
+        Ok(Vec::new())
     }
 
     async fn event_configuration(&self, _: &str) -> Result<EventConfiguration, ReaderError> {

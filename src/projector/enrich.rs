@@ -6,6 +6,7 @@ use chrono::{TimeDelta, Utc};
 
 use super::Projector;
 use crate::enrichment::plan::{FetchContext, fields_to_fetch, fill_configured_nulls};
+use crate::enrichment::templates::named_templates;
 use crate::enrichment::{CaseReader, Enrichment, EnrichmentStatus};
 use crate::event::{CaseEvent, Change};
 use crate::report::{RecordError, Work};
@@ -113,6 +114,57 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
                     tracing::info!(domain_id, fields = unknown.len(), "described new fields");
                 }
                 Err(error) => tracing::warn!(domain_id, %error, "could not describe new fields"),
+            }
+        }
+    }
+
+    /// Stores the names of templates the events name and the read model has no name for: at
+    /// most one ListTemplates call per domain per invocation, none once every template named is
+    /// known (the names stay cached for the execution environment). Best effort like
+    /// [`Self::describe_new_fields`]: throttling or an outage is logged and retried with the next
+    /// invocation; a refusal (the role lacks `cases:ListTemplates`) is logged once and those
+    /// templates keep showing their ids.
+    pub(super) async fn name_new_templates(&self, events: &[&CaseEvent]) {
+        let Some(enricher) = &self.enricher else {
+            return;
+        };
+        for (domain_id, ids) in named_templates(events.iter().copied()) {
+            let asked = enricher
+                .unnamed_templates(domain_id, &ids, || async {
+                    self.store
+                        .template_names(domain_id)
+                        .await
+                        .unwrap_or_default()
+                })
+                .await;
+            if asked.is_empty() {
+                continue;
+            }
+            let listed = match enricher.list_templates(domain_id).await {
+                Ok(listed) => listed,
+                Err(error) if error.is_retryable() => {
+                    tracing::warn!(domain_id, %error, "could not list templates: names later");
+                    continue;
+                }
+                Err(error) => {
+                    tracing::error!(domain_id, %error, "cannot list templates: dashboards show template ids");
+                    Vec::new()
+                }
+            };
+            let done = enricher.template_writes(domain_id, &asked, &listed).await;
+            match self.store.put_template_names(domain_id, &done.put).await {
+                Ok(()) => {
+                    enricher.learn_templates(domain_id, &done).await;
+                    tracing::info!(
+                        domain_id,
+                        named = done.put.len(),
+                        not_listed = done.not_listed.len(),
+                        "stored template names"
+                    );
+                }
+                Err(error) => {
+                    tracing::warn!(domain_id, %error, "could not store template names")
+                }
             }
         }
     }

@@ -135,7 +135,9 @@ impl<S: ReadModelStore, R: CaseReader> Projector<S, R> {
             by_case[slot].1.push((index, event));
         }
 
-        self.describe_new_fields(&events_flat(&by_case)).await;
+        let flat = events_flat(&by_case);
+        self.describe_new_fields(&flat).await;
+        self.name_new_templates(&flat).await;
         let mut work = Work::default();
         let mut results = futures::stream::iter(by_case)
             .map(|(_, events)| async move {

@@ -147,6 +147,21 @@ impl<S: FieldMetadataStore> FieldMetadataStore for CachedStore<S> {
     ) -> Result<(), StoreError> {
         self.inner.put_field_metadata(domain_id, fields).await
     }
+
+    async fn template_names(
+        &self,
+        domain_id: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+        self.inner.template_names(domain_id).await
+    }
+
+    async fn put_template_names(
+        &self,
+        domain_id: &str,
+        templates: &[crate::model::TemplateInfo],
+    ) -> Result<(), StoreError> {
+        self.inner.put_template_names(domain_id, templates).await
+    }
 }
 
 /// Domain bookkeeping passes through: it never touches case items.

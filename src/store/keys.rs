@@ -56,6 +56,20 @@ pub fn template_key(domain_id: &str, template_id: &str) -> Key {
     )
 }
 
+/// The template id of a template-name sort key.
+pub fn template_id_of(sk: &str) -> Option<&str> {
+    sk.strip_prefix(TEMPLATE_PREFIX)
+}
+
+/// The sort-key range of a domain's template names (from, to), for a range query of
+/// [`fields_pk`].
+pub fn template_range() -> (String, String) {
+    (
+        TEMPLATE_PREFIX.to_owned(),
+        format!("{TEMPLATE_PREFIX}\u{10FFFF}"),
+    )
+}
+
 /// The field id of a field-metadata sort key.
 pub fn field_id_of(sk: &str) -> Option<&str> {
     sk.strip_prefix(FIELD_PREFIX)

@@ -14,14 +14,14 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::domain::IndexQuery;
 use super::item::{self, Item, view_from_items};
 use super::keys::Key;
-use super::keys::{CASE_SK, case_id_of, case_pk, field_id_of, fields_pk};
+use super::keys::{CASE_SK, case_id_of, case_pk, field_id_of, fields_pk, template_range};
 use super::writes::{
     Condition, MAX_TRANSACTION_ITEMS, Write, WritePlan, code_collision, key_fits, plan,
 };
 use super::{
     CaseCommit, CaseStore, CommitOutcome, FieldMetadataStore, PlanExecutor, StoreError, StoredCase,
 };
-use crate::model::FieldInfo;
+use crate::model::{FieldInfo, TemplateInfo};
 
 const MAX_ITEM_BYTES: usize = 400 * 1024;
 
@@ -375,6 +375,35 @@ impl FieldMetadataStore for MemoryStore {
             let item = item::field_metadata_item(domain_id, f);
             let w = Write::Put {
                 item,
+                condition: None,
+            };
+            Self::apply(&mut items, &w);
+        }
+        Ok(())
+    }
+
+    async fn template_names(
+        &self,
+        domain_id: &str,
+    ) -> Result<BTreeMap<String, String>, StoreError> {
+        let (from, to) = template_range();
+        let items = self.query_range(&fields_pk(domain_id), &from, &to).await?;
+        Ok(items
+            .iter()
+            .filter_map(item::template_of)
+            .map(|t| (t.id, t.name))
+            .collect())
+    }
+
+    async fn put_template_names(
+        &self,
+        domain_id: &str,
+        templates: &[TemplateInfo],
+    ) -> Result<(), StoreError> {
+        let mut items = self.items.lock().unwrap();
+        for t in templates {
+            let w = Write::Put {
+                item: item::template_name_item(domain_id, t),
                 condition: None,
             };
             Self::apply(&mut items, &w);

@@ -13,9 +13,9 @@ pub mod writes;
 
 use std::future::Future;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
-use crate::model::FieldInfo;
+use crate::model::{FieldInfo, TemplateInfo};
 use crate::projection::contribution::Contributions;
 use crate::projection::{CaseView, RelatedItemView};
 
@@ -123,7 +123,8 @@ pub trait CaseStore: Send + Sync {
     ) -> impl Future<Output = Result<CommitOutcome, StoreError>> + Send;
 }
 
-/// Field metadata (`FIELDS#<domain>`): names, types and option labels for dashboards.
+/// Field metadata (`FIELDS#<domain>`): names, types and option labels for dashboards, and the
+/// templates' names (`TEMPLATE#<id>` items of the same partition).
 pub trait FieldMetadataStore: Send + Sync {
     /// Ids of the fields whose metadata the read model holds.
     fn described_fields(
@@ -136,6 +137,19 @@ pub trait FieldMetadataStore: Send + Sync {
         &self,
         domain_id: &str,
         fields: &[FieldInfo],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Template id → name, for the templates whose name the read model holds.
+    fn template_names(
+        &self,
+        domain_id: &str,
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, StoreError>> + Send;
+
+    /// Stores (replaces) template-name items.
+    fn put_template_names(
+        &self,
+        domain_id: &str,
+        templates: &[TemplateInfo],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
@@ -166,6 +180,21 @@ impl<S: FieldMetadataStore> FieldMetadataStore for std::sync::Arc<S> {
         fields: &[FieldInfo],
     ) -> Result<(), StoreError> {
         self.as_ref().put_field_metadata(domain_id, fields).await
+    }
+
+    async fn template_names(
+        &self,
+        domain_id: &str,
+    ) -> Result<BTreeMap<String, String>, StoreError> {
+        self.as_ref().template_names(domain_id).await
+    }
+
+    async fn put_template_names(
+        &self,
+        domain_id: &str,
+        templates: &[TemplateInfo],
+    ) -> Result<(), StoreError> {
+        self.as_ref().put_template_names(domain_id, templates).await
     }
 }
 

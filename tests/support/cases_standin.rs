@@ -36,6 +36,10 @@ pub struct DomainFixture {
     /// `EventBridgeConfiguration`.
     #[serde(default)]
     pub event_configuration: Value,
+    /// `TemplateSummary` objects: `templateId`, `name`, `status` (`Active` or `Inactive`);
+    /// ListTemplates adds `templateArn`.
+    #[serde(default)]
+    pub templates: Vec<Value>,
     /// Case id → `{ "templateId", "fields": [ FieldValue ] }`.
     #[serde(default)]
     pub cases: HashMap<String, CaseFixture>,
@@ -385,6 +389,7 @@ impl CasesStandIn {
                 ("GetCaseAuditEvents", *d, Some(*c))
             }
             ("POST", ["domains", d, "fields-list"]) => ("ListFields", *d, None),
+            ("POST", ["domains", d, "templates-list"]) => ("ListTemplates", *d, None),
             ("POST", ["domains", d, "fields-batch"]) => ("BatchGetField", *d, None),
             ("POST", ["domains", d, "fields", _, "options-list"]) => ("ListFieldOptions", *d, None),
             ("POST", ["domains", d, "case-event-configuration"]) => {
@@ -495,6 +500,7 @@ impl CasesStandIn {
         let (status, error, body) = match operation {
             "GetCase" => get_case(domain, case_id.unwrap(), &request, page_size),
             "ListFields" => list_fields(domain, &query),
+            "ListTemplates" => list_templates(domain, &query, &statuses(target)),
             "BatchGetField" => batch_get_field(domain, &request),
             "ListFieldOptions" => {
                 let field_id = parts[3];
@@ -667,6 +673,67 @@ fn list_fields(
         .collect();
     let mut body = json!({ "fields": fields });
     if end < domain.fields.len() {
+        body["nextToken"] = json!(end.to_string());
+    }
+    (200, None, body)
+}
+
+/// The `status` values of a query string (the member is a list: one `status=` per value).
+fn statuses(target: &str) -> Vec<String> {
+    let query = target.split_once('?').map_or("", |(_, q)| q);
+    query
+        .split('&')
+        .filter_map(|kv| kv.strip_prefix("status="))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// ListTemplates: `maxResults` 1 to 100 (default 100), `nextToken`, and `status` (1 or 2 of
+/// `Active`, `Inactive`; the service documents no default, here none filters nothing).
+fn list_templates(
+    domain: &DomainFixture,
+    query: &HashMap<&str, &str>,
+    statuses: &[String],
+) -> (u16, Option<&'static str>, Value) {
+    let max: usize = query
+        .get("maxResults")
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(100);
+    if !(1..=100).contains(&max) {
+        return validation("maxResults must be 1 to 100".into());
+    }
+    if statuses.len() > 2
+        || statuses
+            .iter()
+            .any(|s| !["Active", "Inactive"].contains(&s.as_str()))
+    {
+        return validation(format!(
+            "status must be 1 or 2 of Active, Inactive: {statuses:?}"
+        ));
+    }
+    let matching: Vec<&Value> = domain
+        .templates
+        .iter()
+        .filter(|t| statuses.is_empty() || statuses.iter().any(|s| t["status"] == s.as_str()))
+        .collect();
+    let start: usize = query
+        .get("nextToken")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let end = (start + max).min(matching.len());
+    let templates: Vec<Value> = matching[start.min(end)..end]
+        .iter()
+        .map(|t| {
+            let mut t = (*t).clone();
+            t["templateArn"] = json!(format!(
+                "arn:aws:cases:us-west-2:123456789012:domain/d/template/{}",
+                t["templateId"].as_str().unwrap_or("")
+            ));
+            t
+        })
+        .collect();
+    let mut body = json!({ "templates": templates });
+    if end < matching.len() {
         body["nextToken"] = json!(end.to_string());
     }
     (200, None, body)

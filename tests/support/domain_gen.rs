@@ -20,6 +20,8 @@ use super::cases_standin::{CaseFixture, DomainFixture, Fixture};
 
 pub const DOMAIN_ID: &str = "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d";
 pub const TEMPLATE_ID: &str = "generated-template";
+/// The template's name (ListTemplates), which dashboards show instead of its id.
+pub const TEMPLATE_NAME: &str = "Generated inquiries";
 pub const STATUSES: [&str; 3] = ["open", "pending", "closed"];
 pub const CHANNELS: [&str; 3] = ["VOICE", "CHAT", "EMAIL"];
 pub const SYSTEM_FIELDS: [&str; 5] = [
@@ -197,6 +199,9 @@ pub fn generate_at(
             fields,
             options: [("status".to_owned(), options)].into(),
             event_configuration: json!({"enabled": true}),
+            templates: vec![
+                json!({"templateId": TEMPLATE_ID, "name": TEMPLATE_NAME, "status": "Active"}),
+            ],
             cases: Default::default(),
         },
         custom_fields,

@@ -89,6 +89,9 @@ pub async fn run(args: Args) -> Outcome {
         }
     })?;
     println!("{}", render_summary(&summary, args.dry_run));
+    for warning in &summary.warnings {
+        eprintln!("warning: {warning}");
+    }
     Ok(())
 }
 

@@ -199,6 +199,39 @@ impl FieldMetadataStore for DynamoStore {
             .collect();
         self.batch_put(items).await.map(|_| ())
     }
+
+    async fn template_names(
+        &self,
+        domain_id: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+        let (from, to) = crate::store::keys::template_range();
+        let items = self.query_range(&fields_pk(domain_id), &from, &to).await?;
+        Ok(items
+            .iter()
+            .filter_map(item::template_of)
+            .map(|t| (t.id, t.name))
+            .collect())
+    }
+
+    async fn put_template_names(
+        &self,
+        domain_id: &str,
+        templates: &[crate::model::TemplateInfo],
+    ) -> Result<(), StoreError> {
+        // One PutItem each: a domain has few templates, and every role that writes them (the
+        // projector's, backfill's) already puts items, so naming templates adds no DynamoDB action.
+        for t in templates {
+            let plan = writes::WritePlan {
+                atomic: vec![writes::Write::Put {
+                    item: item::template_name_item(domain_id, t),
+                    condition: None,
+                }],
+                ..writes::WritePlan::default()
+            };
+            self.execute(&plan).await?;
+        }
+        Ok(())
+    }
 }
 
 /// The DynamoDB client, from the shared AWS config (region, credentials, `AWS_ENDPOINT_URL`,

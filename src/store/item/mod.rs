@@ -8,7 +8,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::keys;
 use crate::event::FieldValue;
-use crate::model::FieldInfo;
+use crate::model::{FieldInfo, TemplateInfo};
 use crate::projection::{CaseView, RelatedItemView, Version, trimmed_values};
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -288,6 +288,27 @@ pub fn field_metadata_item(domain_id: &str, f: &FieldInfo) -> Item {
         );
     }
     item
+}
+
+/// A template's name beside the field metadata (`FIELDS#<domain>`, `TEMPLATE#<id>`).
+pub fn template_name_item(domain_id: &str, t: &TemplateInfo) -> Item {
+    let mut item = Item::new();
+    let (pk, sk) = keys::template_key(domain_id, &t.id);
+    item.insert("pk".into(), s(pk));
+    item.insert("sk".into(), s(sk));
+    item.insert("templateId".into(), s(&t.id));
+    item.insert("name".into(), s(&t.name));
+    item
+}
+
+/// The template of a [`template_name_item`]; `None` for any other item.
+pub fn template_of(item: &Item) -> Option<TemplateInfo> {
+    let id = keys::template_id_of(item.get("sk")?.as_s().ok()?)?;
+    let name = item.get("name")?.as_s().ok()?;
+    Some(TemplateInfo {
+        id: id.to_owned(),
+        name: name.clone(),
+    })
 }
 
 /// The attributes that are partition keys of the table's indexes (`byStatus`, `byTemplate`).
