@@ -15,6 +15,7 @@ pub mod config;
 pub mod connect_cases;
 pub mod enrichment;
 pub mod event;
+pub mod export;
 pub mod lambda;
 pub mod metrics;
 pub mod model;

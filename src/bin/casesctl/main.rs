@@ -13,12 +13,15 @@
 //! casesctl reconcile --domain-id D [--since DURATION] [--rate R] [--deferred-only]
 //!                                                     fill deferred cases, heal lost updates and deletes
 //! casesctl regroup --domain-id D [--restart]          every stored case counted under REPORT_DIMENSIONS now
+//! casesctl export --domain-id D --out DIR|s3://BUCKET/PREFIX [--from DATE --to DATE]
+//!                                                     the projection as Parquet for SQL engines
 //!
 //! Exit status: 0 on success, 1 when a command fails, 2 on a usage error.
 
 mod backfill;
 mod commands;
 mod dashboard;
+mod export;
 mod local;
 mod reconcile;
 mod regroup;
@@ -97,6 +100,27 @@ enum Command {
     /// conditional write (safe beside the live projector), checkpoints every page: a failed or
     /// interrupted run goes on where it stopped when run again.
     Regroup(RegroupArgs),
+    /// Write the projection as Parquet (Hive-style, for Athena, DuckDB, QuickSight, Grafana):
+    /// the daily numbers of `report` and the current cases and related items (docs/export.md).
+    ///
+    /// Rewrites only the days whose numbers changed since the last export to the same place, and
+    /// publishes a new snapshot of the current state; an interrupted run goes on when run again.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+struct ExportArgs {
+    #[command(flatten)]
+    domain: Domain,
+    /// A folder, or s3://BUCKET/PREFIX.
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+    out: String,
+    /// Only days from this UTC day (inclusive); default every day.
+    #[arg(long, value_name = "DATE")]
+    from: Option<chrono::NaiveDate>,
+    /// Only days before this UTC day (exclusive).
+    #[arg(long, value_name = "DATE")]
+    to: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Args)]
@@ -294,6 +318,15 @@ async fn main() -> ExitCode {
             .await
         }
         Command::Regroup(a) => regroup::run(a.domain.domain_id, a.restart).await,
+        Command::Export(a) => {
+            export::export(export::Args {
+                domain_id: a.domain.domain_id,
+                out: a.out,
+                from: a.from,
+                to: a.to,
+            })
+            .await
+        }
         Command::Reconcile(a) => {
             reconcile::run(reconcile::Args {
                 domain_id: a.domain.domain_id,
