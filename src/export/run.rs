@@ -276,23 +276,34 @@ pub async fn run<S: PlanExecutor, K: ObjectSink>(
     loop {
         let page = store.case_items_page(after.as_ref()).await?;
         summary.scan_read_units += page.read_units;
-        for item in page.items {
-            let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned();
-            let same = partition.first().and_then(|i| i.get("pk")?.as_s().ok()) == pk.as_ref();
-            if !same && !partition.is_empty() {
+        let last = page.next.is_none();
+        let mut items = page.items.into_iter().peekable();
+        while let Some(item) = items.next() {
+            let pk = |i: &Item| i.get("pk").and_then(|v| v.as_s().ok()).cloned();
+            let item_pk = pk(&item);
+            // The partition a page ended in may have ended with it.
+            if partition.first().is_some_and(|first| pk(first) != item_pk) {
                 add_case(&mut part, &mut pending, &partition, domain, &names, options)?;
                 partition.clear();
             }
             partition.push(item);
-        }
-        let last = page.next.is_none();
-        if last && !partition.is_empty() {
+            // A partition ends where the next begins, or with the last page.
+            let ends = match items.peek() {
+                Some(next) => pk(next) != item_pk,
+                None => last,
+            };
+            if !ends {
+                continue;
+            }
             add_case(&mut part, &mut pending, &partition, domain, &names, options)?;
             partition.clear();
+            if part.cases.len() >= options.part_cases {
+                flush(sink, &mut pending, std::mem::take(&mut part), &mut summary).await?;
+                state.pending = Some(pending.clone());
+                save(store, domain, &name, &state).await?;
+            }
         }
-        let full = part.cases.len() >= options.part_cases;
-        let first = pending.snapshot.files.is_empty();
-        if full || (last && (!part.cases.is_empty() || first)) {
+        if last && (!part.cases.is_empty() || pending.snapshot.files.is_empty()) {
             flush(sink, &mut pending, std::mem::take(&mut part), &mut summary).await?;
             state.pending = Some(pending.clone());
             save(store, domain, &name, &state).await?;

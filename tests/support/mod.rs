@@ -4,6 +4,7 @@
 
 pub mod cases_standin;
 pub mod domain_gen;
+pub mod moto;
 pub mod streams;
 
 use std::collections::BTreeMap;
@@ -40,7 +41,7 @@ fn jar_dir() -> PathBuf {
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
