@@ -138,7 +138,13 @@ async fn main() {
             options.now = Utc::now();
             let started = Instant::now();
             let summary = run(store, &sink, &options).await.unwrap();
-            row(cases, what, &summary, started.elapsed().as_millis(), day_units);
+            row(
+                cases,
+                what,
+                &summary,
+                started.elapsed().as_millis(),
+                day_units,
+            );
         }
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -91,6 +91,10 @@ struct State {
     current: Option<Snapshot>,
     previous: Option<Snapshot>,
     pending: Option<Pending>,
+    /// Files of a superseded snapshot not removed yet (a run stopped between publishing and
+    /// removing them): the next run removes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    superseded: Vec<String>,
 }
 
 /// What a run did.
@@ -330,12 +334,21 @@ pub async fn run<S: PlanExecutor, K: ObjectSink>(
     state.previous = state.current.take();
     state.current = Some(pending.snapshot);
     state.pending = None;
+    state.superseded.extend(
+        superseded
+            .into_iter()
+            .flat_map(|s| s.files.into_values().flatten()),
+    );
     save(store, domain, &name, &state).await?;
 
     // 4. The snapshot before the previous one: no query reads it any more.
-    for key in superseded.iter().flat_map(|s| s.files.values().flatten()) {
+    for key in &state.superseded {
         sink.delete(key).await?;
         summary.files_deleted += 1;
+    }
+    if !state.superseded.is_empty() {
+        state.superseded.clear();
+        save(store, domain, &name, &state).await?;
     }
     Ok(summary)
 }
