@@ -41,6 +41,19 @@ fn jar_dir() -> PathBuf {
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
+/// Waits until a server listens on loopback `port` (a minute at most).
+pub fn wait_for_port(port: u16, what: &str) {
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let started = Instant::now();
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{what} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -75,15 +88,7 @@ impl DynamoLocal {
     }
 
     fn wait_ready(&self) {
-        let addr: SocketAddr = format!("127.0.0.1:{}", self.port).parse().unwrap();
-        let started = Instant::now();
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "DynamoDB Local did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for_port(self.port, "DynamoDB Local");
     }
 
     pub fn endpoint(&self) -> String {

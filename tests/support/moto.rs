@@ -2,10 +2,8 @@
 //! `scripts/ensure-export-tools`), started on a free loopback port for one test and killed when
 //! dropped; an S3 client for it; the venv's Python (DuckDB, pyarrow).
 
-use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use super::root;
 
@@ -39,15 +37,7 @@ impl MotoS3 {
             .spawn()
             .expect("start moto_server");
         let moto = MotoS3 { child, port };
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let started = Instant::now();
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "moto_server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        super::wait_for_port(port, "moto_server");
         moto
     }
 

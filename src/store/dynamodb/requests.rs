@@ -16,6 +16,11 @@ use crate::store::keys::{CASE_PREFIX, CASE_SK, Key, case_id_of};
 use crate::store::writes::{Condition, Write, WritePlan, code_collision};
 use crate::store::{CommitOutcome, ItemPage, PlanExecutor, StoreError};
 
+/// A key as a Scan's `ExclusiveStartKey`.
+fn start_key((pk, sk): &Key) -> HashMap<String, AttributeValue> {
+    HashMap::from([("pk".to_owned(), av_s(pk)), ("sk".to_owned(), av_s(sk))])
+}
+
 impl PlanExecutor for DynamoStore {
     async fn get_item(&self, (pk, sk): &Key) -> Result<Option<Item>, StoreError> {
         let out = self
@@ -59,9 +64,7 @@ impl PlanExecutor for DynamoStore {
     ) -> Result<(Vec<String>, Option<Key>), StoreError> {
         // Only what regroup needs back: the key. The filter is applied after the read, so a
         // page may hold few cases; its `LastEvaluatedKey` still moves on.
-        let start = after.map(|(pk, sk)| {
-            HashMap::from([("pk".to_owned(), av_s(pk)), ("sk".to_owned(), av_s(sk))])
-        });
+        let start = after.map(start_key);
         let out = self
             .client
             .scan()
@@ -88,9 +91,7 @@ impl PlanExecutor for DynamoStore {
     }
 
     async fn case_items_page(&self, after: Option<&Key>) -> Result<ItemPage, StoreError> {
-        let start = after.map(|(pk, sk)| {
-            HashMap::from([("pk".to_owned(), av_s(pk)), ("sk".to_owned(), av_s(sk))])
-        });
+        let start = after.map(start_key);
         // Eventually consistent: half the read units; what a page misses of a change in flight
         // the next export has.
         let out = self
