@@ -1,4 +1,5 @@
-//! What an export costs, for 10,000 and 100,000 cases with four report dimensions: the first
+//! What an export costs, for 10,000 and 100,000 cases over 90 days with four report dimensions
+//! (the `metrics` bench's stream, `benches/common/cases.rs`): the first
 //! export (every day and a snapshot), a second with nothing changed (a snapshot only: no day is
 //! written), and one after a single day changed (that day and a snapshot). Files, bytes, time,
 //! and read units at DynamoDB's rule (eventually consistent: half a unit per started 4 KB; the
@@ -8,75 +9,25 @@
 //!
 //! `cargo bench --bench export`.
 
+#[path = "common/cases.rs"]
+mod cases;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::time::Instant;
 
+use cases::{at, case_events};
 use cases_projector::export::run::{Options, Summary, run};
 use cases_projector::export::sink::LocalDir;
 use cases_projector::projector::Projector;
 use cases_projector::store::keys::{DAY_PREFIX, metrics_pk};
 use cases_projector::store::memory::MemoryStore;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::Utc;
 use serde_json::{Value, json};
 use support::sqs_batch;
-use support::streams::{DOMAIN, case_event, related_event, text};
+use support::streams::{DOMAIN, case_event, text};
 
 const DIMENSIONS: [&str; 4] = ["case_reason", "assigned_queue", "assigned_user", "priority"];
-
-fn at(minutes: i64) -> String {
-    let t: DateTime<Utc> =
-        "2026-09-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap() + TimeDelta::minutes(minutes);
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-/// A case over 90 days: created with four dimensions, a contact, a comment, closed; every
-/// fourth reopened and closed again.
-fn case_events(n: usize) -> Vec<Value> {
-    let id = format!("c0000000-0000-4000-8000-{n:012}");
-    let start = (n as i64 * 37) % (89 * 1440);
-    let fields = |status: &str| {
-        json!({
-            "status": text(status),
-            "case_reason": text(["billing", "technical", "delivery", "other"][n % 4]),
-            "assigned_queue": text(&format!("queue-{}", n % 6)),
-            "assigned_user": text(&format!("arn:aws:connect:::agent/{}", n % 40)),
-            "priority": {"value": {"doubleValue": (n % 3) as f64}},
-        })
-    };
-    let mut out = Vec::new();
-    let mut push = |kind: &str, m: i64, f: Value, k: usize| {
-        let mut e = case_event(&format!("{n}-{k}"), &at(start + m), kind, &id, f);
-        e["detail"]["case"]["createdDateTime"] = json!(at(start));
-        out.push(e);
-    };
-    push("CREATED", 0, fields("open"), 0);
-    push("UPDATED", 200, fields("closed"), 1);
-    if n.is_multiple_of(4) {
-        push("UPDATED", 300, fields("open"), 2);
-        push("UPDATED", 400, fields("closed"), 3);
-    }
-    out.push(related_event(
-        &format!("{n}-k"),
-        &at(start + 1),
-        "CREATED",
-        &id,
-        &format!("{n}-contact"),
-        "Contact",
-        Some(json!({"contact": {"contactArn": format!("arn:c/{n}"), "channel": "VOICE"}})),
-    ));
-    out.push(related_event(
-        &format!("{n}-c"),
-        &at(start + 5),
-        "CREATED",
-        &id,
-        &format!("{n}-comment"),
-        "Comment",
-        Some(json!({"comment": {"body": "b", "contentType": "Text/Plain"}})),
-    ));
-    out
-}
 
 fn day_query_units(store: &MemoryStore) -> f64 {
     let pk = metrics_pk(DOMAIN);
@@ -113,7 +64,7 @@ async fn main() {
     for cases in [10_000, 100_000] {
         let projector = Projector::new(MemoryStore::new(), Default::default(), 8)
             .with_dimensions(DIMENSIONS.iter().map(|d| d.to_string()).collect());
-        let events: Vec<Value> = (0..cases).flat_map(case_events).collect();
+        let events: Vec<Value> = (0..cases).flat_map(|n| case_events(n, 89)).collect();
         for batch in events.chunks(100) {
             support::handle(&projector, sqs_batch(batch)).await;
         }

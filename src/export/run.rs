@@ -286,7 +286,8 @@ pub async fn run<S: PlanExecutor, K: ObjectSink>(
             let pk = |i: &Item| i.get("pk").and_then(|v| v.as_s().ok()).cloned();
             let item_pk = pk(&item);
             // The partition a page ended in may have ended with it.
-            if partition.first().is_some_and(|first| pk(first) != item_pk) {
+            let ended_before = partition.first().is_some_and(|first| pk(first) != item_pk);
+            if ended_before {
                 add_case(&mut part, &mut pending, &partition, domain, &names, options)?;
                 partition.clear();
             }
@@ -296,11 +297,10 @@ pub async fn run<S: PlanExecutor, K: ObjectSink>(
                 Some(next) => pk(next) != item_pk,
                 None => last,
             };
-            if !ends {
-                continue;
+            if ends {
+                add_case(&mut part, &mut pending, &partition, domain, &names, options)?;
+                partition.clear();
             }
-            add_case(&mut part, &mut pending, &partition, domain, &names, options)?;
-            partition.clear();
             if part.cases.len() >= options.part_cases {
                 flush(sink, &mut pending, std::mem::take(&mut part), &mut summary).await?;
                 state.pending = Some(pending.clone());
