@@ -89,6 +89,8 @@ async fn main() {
             options.now = Utc::now();
             let started = Instant::now();
             let summary = run(store, &sink, &options).await.unwrap();
+            let expected = cases + usize::from(what == "one day changed");
+            assert_eq!(summary.counts.cases as usize, expected, "{what}");
             row(
                 cases,
                 what,

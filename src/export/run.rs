@@ -307,6 +307,12 @@ pub async fn run<S: PlanExecutor, K: ObjectSink>(
                 save(store, domain, &name, &state).await?;
             }
         }
+        // The last page may hold no case item (the Scan's filter): the partition the page
+        // before ended in ends here.
+        if last && !partition.is_empty() {
+            add_case(&mut part, &mut pending, &partition, domain, &names, options)?;
+            partition.clear();
+        }
         if last && (!part.cases.is_empty() || pending.snapshot.files.is_empty()) {
             flush(sink, &mut pending, std::mem::take(&mut part), &mut summary).await?;
             state.pending = Some(pending.clone());
