@@ -5,83 +5,26 @@
 //!
 //! `cargo bench --bench metrics`.
 
+#[path = "common/cases.rs"]
+mod cases;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::time::Instant;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use cases::case_events;
 use cases_projector::analytics::model::Interval;
 use cases_projector::analytics::{read, report};
 use cases_projector::projector::Projector;
 use cases_projector::store::keys::METRICS_PREFIX;
 use cases_projector::store::memory::MemoryStore;
-use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::{Value, json};
-use support::streams::{DOMAIN, case_event, related_event, text};
+use chrono::Utc;
+use serde_json::Value;
+use support::streams::DOMAIN;
 use support::{DynamoLocal, new_store, sqs_batch};
 
 const DIMENSIONS: [&str; 4] = ["case_reason", "assigned_queue", "assigned_user", "priority"];
-
-fn at(minutes: i64) -> String {
-    let t: DateTime<Utc> =
-        "2026-11-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap() + TimeDelta::minutes(minutes);
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-/// A realistic case: created, two field updates, a comment, a contact, closed; every fourth
-/// reopened and closed again. About 7.5 events.
-fn case_events(n: usize) -> Vec<Value> {
-    let id = format!("c0000000-0000-4000-8000-{n:012}");
-    let start = (n as i64 * 37) % (29 * 1440);
-    let fields = |status: &str| {
-        json!({
-            "status": text(status),
-            "case_reason": text(["billing", "technical", "delivery", "other"][n % 4]),
-            "assigned_queue": text(&format!("queue-{}", n % 6)),
-            "assigned_user": text(&format!("arn:aws:connect:::agent/{}", n % 40)),
-            "priority": {"value": {"doubleValue": (n % 3) as f64}},
-        })
-    };
-    let mut out = Vec::new();
-    let mut push = |kind: &str, m: i64, f: Value, k: usize| {
-        let mut e = case_event(&format!("{n}-{k}"), &at(start + m), kind, &id, f);
-        e["detail"]["case"]["createdDateTime"] = json!(at(start));
-        out.push(e);
-    };
-    push("CREATED", 0, fields("open"), 0);
-    push(
-        "UPDATED",
-        10,
-        json!({"title": text(&format!("case {n}"))}),
-        1,
-    );
-    push("UPDATED", 20, json!({"summary": text("details")}), 2);
-    push("UPDATED", 200, fields("closed"), 3);
-    if n.is_multiple_of(4) {
-        push("UPDATED", 300, fields("open"), 4);
-        push("UPDATED", 400, fields("closed"), 5);
-    }
-    out.push(related_event(
-        &format!("{n}-c"),
-        &at(start + 5),
-        "CREATED",
-        &id,
-        &format!("{n}-comment"),
-        "Comment",
-        Some(json!({"comment": {"body": "b", "contentType": "Text/Plain"}})),
-    ));
-    out.push(related_event(
-        &format!("{n}-k"),
-        &at(start + 1),
-        "CREATED",
-        &id,
-        &format!("{n}-contact"),
-        "Contact",
-        Some(json!({"contact": {"contactArn": format!("arn:c/{n}"), "channel": "VOICE"}})),
-    ));
-    out
-}
 
 /// Write units per event of the stream through `store`, as the store reports them. On the
 /// in-memory store that is DynamoDB's documented rule: per item, 1 unit per started KB of the
@@ -94,7 +37,7 @@ async fn write_units<S: cases_projector::store::ReadModelStore>(
 ) -> (f64, usize) {
     let projector = Projector::new(store, Default::default(), 8)
         .with_dimensions(dims.iter().map(|d| d.to_string()).collect());
-    let events: Vec<Value> = (0..cases).flat_map(case_events).collect();
+    let events: Vec<Value> = (0..cases).flat_map(|n| case_events(n, 29)).collect();
     let mut units = 0.0;
     for batch in events.chunks(10) {
         let r = support::handle(&projector, sqs_batch(batch)).await;
@@ -108,7 +51,7 @@ async fn report_cost(dynamo: &DynamoLocal, cases: usize) -> (usize, usize, f64, 
     let memory = MemoryStore::new();
     let projector = Projector::new(memory, Default::default(), 8)
         .with_dimensions(DIMENSIONS.iter().map(|d| d.to_string()).collect());
-    let events: Vec<Value> = (0..cases).flat_map(case_events).collect();
+    let events: Vec<Value> = (0..cases).flat_map(|n| case_events(n, 29)).collect();
     for batch in events.chunks(100) {
         support::handle(&projector, sqs_batch(batch)).await;
     }

@@ -16,6 +16,7 @@ pub mod connect_cases;
 pub mod dashboard;
 pub mod enrichment;
 pub mod event;
+pub mod export;
 pub mod lambda;
 pub mod metrics;
 pub mod model;

@@ -47,6 +47,17 @@ impl Recorder {
     }
 
     /// `client`, recording every request it makes.
+    fn s3(&self, client: &aws_sdk_s3::Client) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(
+            client
+                .config()
+                .to_builder()
+                .interceptor(self.clone())
+                .build(),
+        )
+    }
+
+    /// `client`, recording every request it makes.
     fn cases(&self, client: &aws_sdk_connectcases::Client) -> aws_sdk_connectcases::Client {
         aws_sdk_connectcases::Client::from_conf(
             client
@@ -116,6 +127,7 @@ fn iam_actions(service: &str, operation: &str, body: &serde_json::Value) -> Vec<
         ("dynamodb", op) => vec![format!("dynamodb:{op}")],
         ("connectcases", op) => vec![format!("cases:{op}")],
         ("sqs", op) => vec![format!("sqs:{op}")],
+        ("s3", op) => vec![format!("s3:{op}")],
         other => panic!("unexpected service call {other:?}"),
     }
 }
@@ -249,7 +261,12 @@ fn the_projector_gets_the_sqs_actions_of_its_delivery_mode_only() {
     // Every function's role is checked against what it sends (the tests below).
     assert_eq!(
         template_functions(),
-        ["ProjectorFunction", "ReconcilerFunction", "WidgetFunction"]
+        [
+            "ProjectorFunction",
+            "ReconcilerFunction",
+            "WidgetFunction",
+            "ExporterFunction"
+        ]
     );
 }
 
@@ -621,6 +638,57 @@ async fn the_readme_regroup_policy_grants_exactly_the_calls_regroup_makes() {
     assert_exactly(&used, &granted, "the README's regroup policy");
 }
 
+/// The exporter's three runs (the third removes the first's snapshot) against DynamoDB Local and
+/// moto's S3: the template grants its role exactly what it sends, and the README's policy for
+/// `casesctl export` the same.
+#[tokio::test]
+async fn template_and_readme_grant_the_exporter_exactly_the_calls_an_export_makes() {
+    use cases_projector::export::run::{Options, run};
+    use cases_projector::export::s3::S3Sink;
+    let dynamo = DynamoLocal::start();
+    let moto = support::moto::MotoS3::start();
+    let table_client = dynamodb_client(&dynamo.endpoint(), Duration::from_secs(5));
+    let plain = DynamoStore::new(table_client.clone(), "cases");
+    plain.create_table().await.unwrap();
+    for event in sample_stream() {
+        assert_eq!(
+            handle(&projector(plain.clone()), event)
+                .await
+                .counts()
+                .failed,
+            0
+        );
+    }
+    moto.client()
+        .create_bucket()
+        .bucket("export")
+        .send()
+        .await
+        .unwrap();
+    let recorder = Recorder::default();
+    let store = DynamoStore::new(recorder.dynamodb(&table_client), "cases");
+    let sink = S3Sink::new(recorder.s3(&moto.client()), "export", "");
+    let domain = "b7e3a1c2-4d5f-4a6b-9c8d-0e1f2a3b4c5d";
+    let mut deleted = 0;
+    for _ in 0..3 {
+        let summary = run(&store, &sink, &Options::new(domain, chrono::Utc::now()))
+            .await
+            .unwrap();
+        deleted += summary.files_deleted;
+    }
+    assert!(deleted > 0, "a superseded snapshot was removed");
+    assert_exactly(
+        &recorder.actions(),
+        &function_actions("ExporterFunction"),
+        "template.yaml",
+    );
+    assert_exactly(
+        &recorder.actions(),
+        &readme_policy_actions("export-policy"),
+        "the README's export policy",
+    );
+}
+
 /// The variables a function's code reads (recorded through its settings' lookup, every
 /// optional one absent so that each is read), and the log level's.
 fn read_by(function: &str) -> BTreeSet<String> {
@@ -639,6 +707,16 @@ fn read_by(function: &str) -> BTreeSet<String> {
         "ProjectorFunction" => drop(Config::from_lookup(lookup).unwrap()),
         "ReconcilerFunction" => drop(Settings::from_lookup(lookup).unwrap()),
         "WidgetFunction" => drop(cases_projector::widget::Settings::from_lookup(lookup).unwrap()),
+        "ExporterFunction" => drop(
+            cases_projector::export::lambda::Settings::from_lookup(|name| match name {
+                "EXPORT_TO" => {
+                    lookup(name);
+                    Some("s3://bucket".to_owned())
+                }
+                _ => lookup(name),
+            })
+            .unwrap(),
+        ),
         other => panic!("which settings does {other} read?"),
     }
     let mut read = read.into_inner().unwrap();

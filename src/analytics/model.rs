@@ -59,6 +59,21 @@ pub struct Row {
     /// The same per related-item type (`Contact`, `Comment`, ...); types with none left out.
     #[serde(rename = "RELATED_ITEMS_CREATED_BY_TYPE")]
     pub related_items_created_by_type: BTreeMap<String, i64>,
+    /// What the averages divide, for consumers that add intervals up (the Parquet export): an
+    /// average over several intervals is a sum over sums. Not in the JSON shape.
+    #[serde(skip)]
+    pub sums: Sums,
+}
+
+/// The numerators of a row's averages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sums {
+    /// Creation-to-resolution seconds over the interval's resolutions.
+    pub resolution_seconds: i64,
+    /// Live contacts of the cases created in the interval.
+    pub contacts: i64,
+    /// Resolutions of cases with exactly one contact on a first-contact channel.
+    pub first_contact_resolved: i64,
 }
 
 /// Current cases (not deleted) by status, for one group, at query time.

@@ -111,21 +111,45 @@ pub async fn field_labels(
 ) -> Result<Option<(String, BTreeMap<String, String>)>, StoreError> {
     let sk = format!("{FIELD_PREFIX}{field_id}");
     let items = store.query_range(&fields_pk(domain_id), &sk, &sk).await?;
-    Ok(items.first().map(|i| {
-        let name = i
-            .get("name")
-            .and_then(|v| v.as_s().ok())
-            .cloned()
-            .unwrap_or_else(|| field_id.to_owned());
-        let labels = i
-            .get("options")
-            .and_then(|v| v.as_m().ok())
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_s().ok()?.clone())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        (name, labels)
-    }))
+    Ok(items.first().map(|i| description(i, field_id)))
+}
+
+/// Every described field of the domain: field id → its name and option labels.
+pub async fn described_fields(
+    store: &impl PlanExecutor,
+    domain_id: &str,
+) -> Result<BTreeMap<String, (String, BTreeMap<String, String>)>, StoreError> {
+    let items = store
+        .query_range(
+            &fields_pk(domain_id),
+            FIELD_PREFIX,
+            &format!("{FIELD_PREFIX}\u{10FFFF}"),
+        )
+        .await?;
+    Ok(items
+        .iter()
+        .filter_map(|i| {
+            let sk = i.get("sk")?.as_s().ok()?;
+            let id = sk.strip_prefix(FIELD_PREFIX)?;
+            Some((id.to_owned(), description(i, id)))
+        })
+        .collect())
+}
+
+fn description(item: &Item, field_id: &str) -> (String, BTreeMap<String, String>) {
+    let name = item
+        .get("name")
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_else(|| field_id.to_owned());
+    let labels = item
+        .get("options")
+        .and_then(|v| v.as_m().ok())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_s().ok()?.clone())))
+                .collect()
+        })
+        .unwrap_or_default();
+    (name, labels)
 }

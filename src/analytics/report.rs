@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 
-use super::model::{CurrentCases, Grouping, Interval, Report, Row};
+use super::model::{CurrentCases, Grouping, Interval, Report, Row, Sums};
 use crate::projection::contribution::{Counter, Group, Metric};
 
 /// Counter → amount, as read from one aggregate item.
@@ -139,6 +139,11 @@ pub fn build(
                 cases_deleted: v(Metric::Deleted),
                 related_items_created: by_type.values().sum(),
                 related_items_created_by_type: by_type,
+                sums: Sums {
+                    resolution_seconds: v(Metric::ResolutionSeconds),
+                    contacts: v(Metric::Contacts),
+                    first_contact_resolved: v(Metric::FirstContactResolved),
+                },
             });
         }
     }

@@ -55,6 +55,32 @@ pub trait PlanExecutor: Send + Sync {
         domain_id: &str,
         after: Option<&Key>,
     ) -> impl Future<Output = Result<(Vec<String>, Option<Key>), StoreError>> + Send;
+
+    /// One page of the items of every case partition (`CASE#…`: case, related and overflow
+    /// items, whole), in table order, after `after` (a key this returned, or the key of an item
+    /// it returned). A partition's items come together, in sort-key order, but a page may end
+    /// inside one. Adapters that cannot page the table refuse.
+    fn case_items_page(
+        &self,
+        after: Option<&Key>,
+    ) -> impl Future<Output = Result<ItemPage, StoreError>> + Send {
+        let _ = after;
+        async move {
+            Err(StoreError::Misconfigured(
+                "this store cannot page through its items".into(),
+            ))
+        }
+    }
+}
+
+/// A page of items read in table order.
+#[derive(Debug, Clone, Default)]
+pub struct ItemPage {
+    pub items: Vec<Item>,
+    /// Where the next page starts; `None` at the end.
+    pub next: Option<Key>,
+    /// Read capacity units the page consumed, as the service reported them.
+    pub read_units: f64,
 }
 
 /// Per-domain state of the read model.

@@ -202,6 +202,37 @@ impl PlanExecutor for MemoryStore {
             .collect())
     }
 
+    /// Pages of at most 1 MB of items (by this store's size estimate), read units as DynamoDB
+    /// bills an eventually consistent Scan: half a unit per started 4 KB of the page. Every item
+    /// is read and billed, as a Scan's filter would.
+    async fn case_items_page(
+        &self,
+        after: Option<&Key>,
+    ) -> Result<crate::store::ItemPage, StoreError> {
+        const PAGE_BYTES: usize = 1 << 20;
+        let items = self.items.lock().unwrap();
+        let start = match after {
+            Some(k) => std::ops::Bound::Excluded(k.clone()),
+            None => std::ops::Bound::Unbounded,
+        };
+        let mut page = crate::store::ItemPage::default();
+        let mut bytes = 0;
+        let mut last = None;
+        for (key, item) in items.range((start, std::ops::Bound::Unbounded)) {
+            if bytes >= PAGE_BYTES {
+                page.next = last;
+                break;
+            }
+            bytes += item_bytes(item);
+            if key.0.starts_with(super::keys::CASE_PREFIX) {
+                page.items.push(item.clone());
+            }
+            last = Some(key.clone());
+        }
+        page.read_units = (bytes as f64 / 4096.0).ceil() / 2.0;
+        Ok(page)
+    }
+
     async fn case_page(
         &self,
         domain_id: &str,

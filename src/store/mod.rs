@@ -20,7 +20,7 @@ use crate::projection::contribution::Contributions;
 use crate::projection::{CaseView, RelatedItemView};
 
 pub use commit::commit_decision;
-pub use domain::{DeferredCase, DomainStore, IndexQuery, PlanExecutor};
+pub use domain::{DeferredCase, DomainStore, IndexQuery, ItemPage, PlanExecutor};
 pub use item::RELATED_META;
 
 /// A case's state as stored, with the revision a commit must name to replace it.
@@ -226,5 +226,9 @@ impl<S: PlanExecutor> PlanExecutor for std::sync::Arc<S> {
         after: Option<&keys::Key>,
     ) -> Result<(Vec<String>, Option<keys::Key>), StoreError> {
         self.as_ref().case_page(domain_id, after).await
+    }
+
+    async fn case_items_page(&self, after: Option<&keys::Key>) -> Result<ItemPage, StoreError> {
+        self.as_ref().case_items_page(after).await
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod cases_standin;
 pub mod domain_gen;
+pub mod moto;
 pub mod streams;
 
 use std::collections::BTreeMap;
@@ -40,7 +41,20 @@ fn jar_dir() -> PathBuf {
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
-fn free_port() -> u16 {
+/// Waits until a server listens on loopback `port` (a minute at most).
+pub fn wait_for_port(port: u16, what: &str) {
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let started = Instant::now();
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{what} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

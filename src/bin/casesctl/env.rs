@@ -46,6 +46,17 @@ pub const REPORT: &[Var] = &[
     STORE_TIMEOUT_MS,
     DYNAMODB_ENDPOINT,
 ];
+pub const EXPORT: &[Var] = &[
+    TABLE_NAME,
+    REPORT_DIMENSIONS,
+    STORE_CUSTOMER_CONTENT,
+    STORE_TIMEOUT_MS,
+    DYNAMODB_ENDPOINT,
+    var(
+        "AWS_ENDPOINT_URL_S3",
+        "e.g. a local S3 (for an s3:// destination)",
+    ),
+];
 pub const EVENT_CONFIG_SHOW: &[Var] = &[CASES_ENDPOINT];
 pub const EVENT_CONFIG_APPLY: &[Var] = &[CASE_FIELDS, CASES_ENDPOINT];
 /// Backfill: both sides, and what decides what a case keeps.

@@ -13,6 +13,8 @@
 //! casesctl reconcile --domain-id D [--since DURATION] [--rate R] [--deferred-only]
 //!                                                     fill deferred cases, heal lost updates and deletes
 //! casesctl regroup --domain-id D [--restart]          every stored case counted under REPORT_DIMENSIONS now
+//! casesctl export --domain-id D --out DIR|s3://BUCKET/PREFIX [--from DATE --to DATE]
+//!                                                     the projection as Parquet for SQL engines
 //!
 //! Exit status: 0 done, 1 failed (running again may work), 2 refused (a usage error, or
 //! something an operator must change first); see `outcome.rs`.
@@ -21,6 +23,7 @@ mod backfill;
 mod commands;
 mod dashboard;
 mod env;
+mod export;
 mod local;
 mod outcome;
 mod progress;
@@ -110,6 +113,37 @@ enum Command {
     /// interrupted run goes on where it stopped when run again.
     #[command(after_help = env::help(env::REPORT))]
     Regroup(RegroupArgs),
+    /// Write the projection as Parquet (Hive-style, for Athena, DuckDB, QuickSight, Grafana):
+    /// the daily numbers of `report` and the current cases and related items (docs/export.md).
+    ///
+    /// Rewrites only the days whose numbers changed since the last export to the same place, and
+    /// publishes a new snapshot of the current state; an interrupted run goes on when run again.
+    #[command(after_help = env::help(env::EXPORT))]
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+struct ExportArgs {
+    #[command(flatten)]
+    domain: Domain,
+    /// A folder, or s3://BUCKET/PREFIX.
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+    out: String,
+    /// Only days from this UTC day (inclusive); default every day.
+    #[arg(long, value_name = "DATE")]
+    from: Option<chrono::NaiveDate>,
+    /// Only days before this UTC day (exclusive).
+    #[arg(long, value_name = "DATE")]
+    to: Option<chrono::NaiveDate>,
+    /// `json`: the summary as one JSON object (files, bytes, days rewritten, read units).
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    format: SummaryFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SummaryFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -293,6 +327,7 @@ impl Command {
             Command::Dashboard(_) => "dashboard",
             Command::Reconcile(_) => "reconcile",
             Command::Regroup(_) => "regroup",
+            Command::Export(_) => "export",
         }
     }
 }
@@ -348,6 +383,16 @@ async fn run(command: Command) -> outcome::Outcome {
             .await
         }
         Command::Regroup(a) => regroup::run(a.domain.domain_id, a.restart).await,
+        Command::Export(a) => {
+            export::export(export::Args {
+                domain_id: a.domain.domain_id,
+                out: a.out,
+                from: a.from,
+                to: a.to,
+                json: a.format == SummaryFormat::Json,
+            })
+            .await
+        }
         Command::Reconcile(a) => {
             reconcile::run(reconcile::Args {
                 domain_id: a.domain.domain_id,

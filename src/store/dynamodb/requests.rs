@@ -14,7 +14,12 @@ use crate::store::domain::IndexQuery;
 use crate::store::item::Item;
 use crate::store::keys::{CASE_PREFIX, CASE_SK, Key, case_id_of};
 use crate::store::writes::{Condition, Write, WritePlan, code_collision};
-use crate::store::{CommitOutcome, PlanExecutor, StoreError};
+use crate::store::{CommitOutcome, ItemPage, PlanExecutor, StoreError};
+
+/// A key as a Scan's `ExclusiveStartKey`.
+fn start_key((pk, sk): &Key) -> HashMap<String, AttributeValue> {
+    HashMap::from([("pk".to_owned(), av_s(pk)), ("sk".to_owned(), av_s(sk))])
+}
 
 impl PlanExecutor for DynamoStore {
     async fn get_item(&self, (pk, sk): &Key) -> Result<Option<Item>, StoreError> {
@@ -59,9 +64,7 @@ impl PlanExecutor for DynamoStore {
     ) -> Result<(Vec<String>, Option<Key>), StoreError> {
         // Only what regroup needs back: the key. The filter is applied after the read, so a
         // page may hold few cases; its `LastEvaluatedKey` still moves on.
-        let start = after.map(|(pk, sk)| {
-            HashMap::from([("pk".to_owned(), av_s(pk)), ("sk".to_owned(), av_s(sk))])
-        });
+        let start = after.map(start_key);
         let out = self
             .client
             .scan()
@@ -85,6 +88,36 @@ impl PlanExecutor for DynamoStore {
             .last_evaluated_key()
             .and_then(|k| Some((text(k, "pk")?, text(k, "sk")?)));
         Ok((ids, next))
+    }
+
+    async fn case_items_page(&self, after: Option<&Key>) -> Result<ItemPage, StoreError> {
+        let start = after.map(start_key);
+        // Eventually consistent: half the read units; what a page misses of a change in flight
+        // the next export has.
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .set_exclusive_start_key(start)
+            .filter_expression("begins_with(pk, :prefix)")
+            .expression_attribute_values(":prefix", av_s(CASE_PREFIX))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(classify)?;
+        let text = |i: &Item, k: &str| i.get(k).and_then(|v| v.as_s().ok()).cloned();
+        let next = out
+            .last_evaluated_key()
+            .and_then(|k| Some((text(k, "pk")?, text(k, "sk")?)));
+        let read_units = out
+            .consumed_capacity()
+            .and_then(|c| c.capacity_units())
+            .unwrap_or_default();
+        Ok(ItemPage {
+            items: out.items.unwrap_or_default(),
+            next,
+            read_units,
+        })
     }
 
     async fn query_index(&self, query: &IndexQuery<'_>) -> Result<Vec<Item>, StoreError> {
