@@ -451,6 +451,12 @@ fn queries() -> BTreeMap<&'static str, String> {
             "SELECT count(*) AS n, count(*) FILTER (WHERE deleted) AS deleted FROM cases".into(),
         ),
         (
+            "templates",
+            "SELECT template_id, template_name, count(*) AS n FROM cases \
+             GROUP BY ALL ORDER BY template_id"
+                .into(),
+        ),
+        (
             "content",
             "SELECT count(comment_body) AS bodies, count(contact_channel) AS channels FROM related_items".into(),
         ),
@@ -491,6 +497,17 @@ async fn the_export_answers_the_readme_sql_as_the_report_and_rewrites_only_what_
         .flat_map(|n| case_events(n, at(n as i64 * 17 * 60 + 7)))
         .collect();
     project(&store, events).await;
+    // The names ListTemplates gave (the projector caches them with the field metadata).
+    cases_projector::store::FieldMetadataStore::put_template_names(
+        &store,
+        DOMAIN,
+        &[cases_projector::model::TemplateInfo {
+            id: "tpl-billing".into(),
+            name: "Billing dispute".into(),
+        }],
+    )
+    .await
+    .unwrap();
     moto.client()
         .create_bucket()
         .bucket(BUCKET)
@@ -514,6 +531,14 @@ async fn the_export_answers_the_readme_sql_as_the_report_and_rewrites_only_what_
     let cases = &read["answers"]["cases"][0];
     assert_eq!(cases["n"], CASES);
     assert_eq!(cases["deleted"], CASES / 9);
+    assert_eq!(
+        read["answers"]["templates"],
+        json!([
+            {"template_id": "tpl-billing", "template_name": "Billing dispute", "n": CASES / 2},
+            {"template_id": "tpl-support", "template_name": null, "n": CASES / 2},
+        ]),
+        "named where ListTemplates named it"
+    );
     let content = &read["answers"]["content"][0];
     assert_eq!(
         content["bodies"], 0,

@@ -184,7 +184,8 @@ pub async fn names(
 }
 
 /// Template id → name, as the projector cached them (ListTemplates).
-async fn templates(
+/// Template id → name, as the read model caches them (ListTemplates).
+pub async fn templates(
     store: &impl PlanExecutor,
     domain_id: &str,
 ) -> Result<BTreeMap<String, String>, StoreError> {

@@ -239,7 +239,16 @@ pub async fn run<S: PlanExecutor, K: ObjectSink>(
     };
 
     // 1. The days whose rows changed.
-    let names = read::described_fields(store, domain).await?;
+    let mut names = read::described_fields(store, domain).await?;
+    // Template names ride with the field names under the template grouping's id (no field has
+    // it): the metrics' labels and the cases' `template_name` read them there.
+    names.insert(
+        TEMPLATE_GROUP.to_owned(),
+        (
+            "Template".to_owned(),
+            crate::analytics::source::templates(store, domain).await?,
+        ),
+    );
     let codes = read::codes(store, domain).await?;
     let from = options
         .from

@@ -73,6 +73,7 @@ pub const CASES: Table = Table {
     columns: &[
         col("case_id", Kind::Text),
         col("template_id", Kind::Text),
+        col("template_name", Kind::Text),
         col("status", Kind::Text),
         col("title", Kind::Text),
         col("reference_number", Kind::Text),
@@ -244,7 +245,8 @@ fn closed_at(view: &CaseView) -> Option<DateTime<Utc>> {
     at
 }
 
-/// Field id → name and option labels (value → label), as the read model describes them.
+/// Field id → name and option labels (value → label), as the read model describes them; under
+/// `template` (the template grouping's id), template id → name.
 pub type FieldNames = BTreeMap<String, (String, BTreeMap<String, String>)>;
 
 /// A case's rows: one of `cases`, one per stored field of `case_fields`, one per related item of
@@ -259,6 +261,12 @@ pub fn case_rows(
     let case = vec![
         id(),
         Cell::Text(view.template_id.clone()),
+        Cell::Text(view.template_id.as_ref().and_then(|t| {
+            names
+                .get(crate::projection::contribution::TEMPLATE_GROUP)
+                .and_then(|(_, templates)| templates.get(t))
+                .cloned()
+        })),
         Cell::Text(view.status().map(str::to_owned)),
         Cell::Text(view.title().map(str::to_owned)),
         Cell::Text(field_text("reference_number")),
@@ -384,20 +392,30 @@ mod tests {
 
     #[test]
     fn a_case_becomes_one_row_its_fields_and_related_items_one_each_content_only_when_kept() {
-        let names = FieldNames::from([(
-            "case_reason".into(),
+        let names = FieldNames::from([
             (
-                "Reason".into(),
-                BTreeMap::from([("billing".into(), "Billing".into())]),
+                "case_reason".into(),
+                (
+                    "Reason".into(),
+                    BTreeMap::from([("billing".into(), "Billing".into())]),
+                ),
             ),
-        )]);
+            (
+                "template".into(),
+                (
+                    "Template".into(),
+                    BTreeMap::from([("t1".into(), "Billing dispute".into())]),
+                ),
+            ),
+        ]);
         let view = closed_case();
         let (case, fields, related) = case_rows(&view, &names, false);
         assert_eq!(case.len(), CASES.columns.len());
+        assert_eq!(case[2], Cell::Text(Some("Billing dispute".into())));
         // Closed since the last transition into `closed`, not the repeat after it.
         let closed = at("2026-11-22T09:00:00Z").timestamp_millis();
-        assert_eq!(case[7], Cell::Timestamp(Some(closed)));
-        assert_eq!(case[8], Cell::Bool(Some(false)));
+        assert_eq!(case[8], Cell::Timestamp(Some(closed)));
+        assert_eq!(case[9], Cell::Bool(Some(false)));
         assert_eq!(fields.len(), 4);
         let reason = fields
             .iter()
@@ -426,7 +444,7 @@ mod tests {
             },
         );
         assert_eq!(
-            case_rows(&reopened, &names, false).0[7],
+            case_rows(&reopened, &names, false).0[8],
             Cell::Timestamp(None)
         );
     }
