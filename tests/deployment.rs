@@ -155,6 +155,23 @@ fn oversized_update(event_id: &str, case_id: &str) -> serde_json::Value {
     )
 }
 
+/// A table on `dynamo` holding every sample event's projection, and its plain client.
+async fn sample_table(dynamo: &DynamoLocal) -> (aws_sdk_dynamodb::Client, DynamoStore) {
+    let table_client = dynamodb_client(&dynamo.endpoint(), Duration::from_secs(5));
+    let plain = DynamoStore::new(table_client.clone(), "cases");
+    plain.create_table().await.unwrap();
+    for event in sample_stream() {
+        assert_eq!(
+            handle(&projector(plain.clone()), event)
+                .await
+                .counts()
+                .failed,
+            0
+        );
+    }
+    (table_client, plain)
+}
+
 /// `used` and `granted` are the same set of actions.
 fn assert_exactly(used: &BTreeSet<String>, granted: &BTreeSet<String>, whose: &str) {
     let missing: Vec<_> = used.difference(granted).collect();
@@ -606,18 +623,7 @@ async fn template_grants_the_reconciler_exactly_the_calls_reconcile_makes() {
 #[tokio::test]
 async fn the_readme_regroup_policy_grants_exactly_the_calls_regroup_makes() {
     let dynamo = DynamoLocal::start();
-    let table_client = dynamodb_client(&dynamo.endpoint(), Duration::from_secs(5));
-    let plain = DynamoStore::new(table_client.clone(), "cases");
-    plain.create_table().await.unwrap();
-    for event in sample_stream() {
-        assert_eq!(
-            handle(&projector(plain.clone()), event)
-                .await
-                .counts()
-                .failed,
-            0
-        );
-    }
+    let (table_client, plain) = sample_table(&dynamo).await;
     let recorder = Recorder::default();
     let store = DynamoStore::new(recorder.dynamodb(&table_client), "cases");
     let options = cases_projector::regroup::Options {
@@ -647,18 +653,7 @@ async fn template_and_readme_grant_the_exporter_exactly_the_calls_an_export_make
     use cases_projector::export::s3::S3Sink;
     let dynamo = DynamoLocal::start();
     let moto = support::moto::MotoS3::start();
-    let table_client = dynamodb_client(&dynamo.endpoint(), Duration::from_secs(5));
-    let plain = DynamoStore::new(table_client.clone(), "cases");
-    plain.create_table().await.unwrap();
-    for event in sample_stream() {
-        assert_eq!(
-            handle(&projector(plain.clone()), event)
-                .await
-                .counts()
-                .failed,
-            0
-        );
-    }
+    let (table_client, plain) = sample_table(&dynamo).await;
     moto.client()
         .create_bucket()
         .bucket("export")

@@ -130,30 +130,27 @@ fn tile(out: &mut String, metric: &str, value: Option<f64>, shown: &str, label: 
     );
 }
 
+/// A tile of a whole number.
+fn count_tile(out: &mut String, metric: &str, n: i64, label: &str) {
+    tile(out, metric, Some(n as f64), &format::count(n), label);
+}
+
 fn kpis(data: &Data<'_>) -> String {
     let Some(r) = total_row(data) else {
         return message("No data for this range.");
     };
     let mut out = String::from("<div class=\"tiles\">");
-    tile(
-        &mut out,
-        "CASES_CREATED",
-        Some(r.cases_created as f64),
-        &format::count(r.cases_created),
-        "created",
-    );
-    tile(
+    count_tile(&mut out, "CASES_CREATED", r.cases_created, "created");
+    count_tile(
         &mut out,
         "RESOLVED_CASE_ACTIONS",
-        Some(r.resolved_case_actions as f64),
-        &format::count(r.resolved_case_actions),
+        r.resolved_case_actions,
         "resolved",
     );
-    tile(
+    count_tile(
         &mut out,
         "REOPENED_CASE_ACTIONS",
-        Some(r.reopened_case_actions as f64),
-        &format::count(r.reopened_case_actions),
+        r.reopened_case_actions,
         "reopened",
     );
     tile(
@@ -171,13 +168,7 @@ fn kpis(data: &Data<'_>) -> String {
         "resolved on first contact",
     );
     let open = open_now(data.total);
-    tile(
-        &mut out,
-        "CURRENT_OPEN",
-        Some(open as f64),
-        &format::count(open),
-        "open now",
-    );
+    count_tile(&mut out, "CURRENT_OPEN", open, "open now");
     out.push_str("</div>");
     out
 }
@@ -450,18 +441,11 @@ fn activity(data: &Data<'_>) -> String {
         return message("No data for this range.");
     };
     let mut out = String::from("<div class=\"tiles\">");
-    tile(
-        &mut out,
-        "CASES_DELETED",
-        Some(r.cases_deleted as f64),
-        &format::count(r.cases_deleted),
-        "cases deleted",
-    );
-    tile(
+    count_tile(&mut out, "CASES_DELETED", r.cases_deleted, "cases deleted");
+    count_tile(
         &mut out,
         "RELATED_ITEMS_CREATED",
-        Some(r.related_items_created as f64),
-        &format::count(r.related_items_created),
+        r.related_items_created,
         "related items added",
     );
     for (kind, label) in [
