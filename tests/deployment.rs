@@ -155,8 +155,8 @@ fn oversized_update(event_id: &str, case_id: &str) -> serde_json::Value {
     )
 }
 
-/// A table on `dynamo` holding every sample event's projection, and its plain client.
-async fn sample_table(dynamo: &DynamoLocal) -> (aws_sdk_dynamodb::Client, DynamoStore) {
+/// A table `cases` on `dynamo` holding every sample event's projection; its client.
+async fn sample_table(dynamo: &DynamoLocal) -> aws_sdk_dynamodb::Client {
     let table_client = dynamodb_client(&dynamo.endpoint(), Duration::from_secs(5));
     let plain = DynamoStore::new(table_client.clone(), "cases");
     plain.create_table().await.unwrap();
@@ -169,7 +169,7 @@ async fn sample_table(dynamo: &DynamoLocal) -> (aws_sdk_dynamodb::Client, Dynamo
             0
         );
     }
-    (table_client, plain)
+    table_client
 }
 
 /// `used` and `granted` are the same set of actions.
@@ -623,7 +623,7 @@ async fn template_grants_the_reconciler_exactly_the_calls_reconcile_makes() {
 #[tokio::test]
 async fn the_readme_regroup_policy_grants_exactly_the_calls_regroup_makes() {
     let dynamo = DynamoLocal::start();
-    let (table_client, plain) = sample_table(&dynamo).await;
+    let table_client = sample_table(&dynamo).await;
     let recorder = Recorder::default();
     let store = DynamoStore::new(recorder.dynamodb(&table_client), "cases");
     let options = cases_projector::regroup::Options {
@@ -653,7 +653,7 @@ async fn template_and_readme_grant_the_exporter_exactly_the_calls_an_export_make
     use cases_projector::export::s3::S3Sink;
     let dynamo = DynamoLocal::start();
     let moto = support::moto::MotoS3::start();
-    let (table_client, plain) = sample_table(&dynamo).await;
+    let table_client = sample_table(&dynamo).await;
     moto.client()
         .create_bucket()
         .bucket("export")
