@@ -12,8 +12,6 @@ use super::model::{Grouping, Interval, Report};
 use super::read;
 use super::report::{Aggregate, ReportRequest, build};
 use crate::projection::contribution::{STATUS_GROUP, TEMPLATE_GROUP};
-use crate::store::item::template_of;
-use crate::store::keys::{fields_pk, template_range};
 use crate::store::{PlanExecutor, StoreError};
 
 /// Something a reader of the numbers should know about them.
@@ -185,15 +183,4 @@ pub async fn names(
 
 /// Template id → name, as the projector cached them (ListTemplates).
 /// Template id → name, as the read model caches them (ListTemplates).
-pub async fn templates(
-    store: &impl PlanExecutor,
-    domain_id: &str,
-) -> Result<BTreeMap<String, String>, StoreError> {
-    let (from, to) = template_range();
-    let items = store.query_range(&fields_pk(domain_id), &from, &to).await?;
-    Ok(items
-        .iter()
-        .filter_map(template_of)
-        .map(|t| (t.id, t.name))
-        .collect())
-}
+pub use crate::store::domain::template_names as templates;

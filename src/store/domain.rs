@@ -20,6 +20,22 @@ pub struct IndexQuery<'a> {
     pub sort: (&'a str, Option<&'a str>),
 }
 
+/// Template id → name, as the read model caches them (ListTemplates), for any adapter.
+pub async fn template_names(
+    store: &impl PlanExecutor,
+    domain_id: &str,
+) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+    let (from, to) = super::keys::template_range();
+    let items = store
+        .query_range(&super::keys::fields_pk(domain_id), &from, &to)
+        .await?;
+    Ok(items
+        .iter()
+        .filter_map(super::item::template_of)
+        .map(|t| (t.id, t.name))
+        .collect())
+}
+
 /// What an adapter provides for [`DomainStore`].
 pub trait PlanExecutor: Send + Sync {
     fn get_item(&self, key: &Key) -> impl Future<Output = Result<Option<Item>, StoreError>> + Send;

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::domain::IndexQuery;
 use super::item::{self, Item, view_from_items};
 use super::keys::Key;
-use super::keys::{CASE_SK, case_id_of, case_pk, field_id_of, fields_pk, template_range};
+use super::keys::{CASE_SK, case_id_of, case_pk, field_id_of, fields_pk};
 use super::writes::{
     Condition, MAX_TRANSACTION_ITEMS, Write, WritePlan, code_collision, key_fits, plan,
 };
@@ -417,13 +417,7 @@ impl FieldMetadataStore for MemoryStore {
         &self,
         domain_id: &str,
     ) -> Result<BTreeMap<String, String>, StoreError> {
-        let (from, to) = template_range();
-        let items = self.query_range(&fields_pk(domain_id), &from, &to).await?;
-        Ok(items
-            .iter()
-            .filter_map(item::template_of)
-            .map(|t| (t.id, t.name))
-            .collect())
+        crate::store::domain::template_names(self, domain_id).await
     }
 
     async fn put_template_names(

@@ -204,13 +204,7 @@ impl FieldMetadataStore for DynamoStore {
         &self,
         domain_id: &str,
     ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
-        let (from, to) = crate::store::keys::template_range();
-        let items = self.query_range(&fields_pk(domain_id), &from, &to).await?;
-        Ok(items
-            .iter()
-            .filter_map(item::template_of)
-            .map(|t| (t.id, t.name))
-            .collect())
+        crate::store::domain::template_names(self, domain_id).await
     }
 
     async fn put_template_names(
