@@ -375,7 +375,7 @@ async fn run_projector(dynamo: &DynamoLocal, stream: &Stream, dir: &Path) -> Run
     let mut cmd = tokio::process::Command::new(release("cases-projector"));
     lambda_env(&mut cmd, &api);
     cmd.env("TABLE_NAME", "projector")
-        .env("AWS_ENDPOINT_URL_DYNAMODB", dynamo.endpoint())
+        .envs(dynamo.target().env())
         .env("AWS_ENDPOINT_URL_CONNECTCASES", &cases_endpoint)
         .env(
             "RUST_LOG",
@@ -464,6 +464,7 @@ async fn run_peer(dynamo: &DynamoLocal, stream: &Stream, dir: &Path) -> Run {
         .arg(&file)
         .env("TABLE_NAME", "peer")
         .env("DYNAMODB_ENDPOINT", dynamo.endpoint())
+        .env("DYNAMODB_ACCESS_KEY_ID", dynamo.target().access_key)
         .env("CASES_ENDPOINT", &cases_endpoint)
         .env("WANTED_FIELDS", json!(wanted).to_string())
         .env("AWS_EC2_METADATA_DISABLED", "true")

@@ -28,7 +28,8 @@ dynamodb = boto3.client(
     "dynamodb",
     endpoint_url=os.environ["DYNAMODB_ENDPOINT"],
     region_name="us-west-2",
-    aws_access_key_id="test",
+    # DynamoDB Local keeps a database per access key: the bench's own.
+    aws_access_key_id=os.environ["DYNAMODB_ACCESS_KEY_ID"],
     aws_secret_access_key="test",
 )
 TABLE = os.environ["TABLE_NAME"]

@@ -1,5 +1,5 @@
 //! The invariants the fuzz targets check on every input. Shared, by path, with
-//! `tests/fuzz_regressions.rs`, which replays the seed corpora, the sample events and every
+//! `tests/integration/fuzz_regressions.rs`, which replays the seed corpora, the sample events and every
 //! regression input through the same functions under `cargo test` (CI).
 //!
 //! - [`check_invocation_bytes`]: raw bytes as an invocation (EventBridge, SQS, array), as one

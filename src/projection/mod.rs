@@ -5,7 +5,7 @@
 //! No I/O, no clock, no randomness. The state is a join-semilattice: every field, related item
 //! and delete carries the `(approximateChangeTime, event id)` version that set it, and merging
 //! keeps the newest. That is what makes the result independent of delivery order and
-//! duplication (see `docs/read-model.md` for the contract and `tests/projection_properties.rs`
+//! duplication (see `docs/read-model.md` for the contract and `tests/integration/projection_properties.rs`
 //! for the proof by property test).
 
 mod case;

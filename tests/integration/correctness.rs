@@ -1,7 +1,7 @@
 //! Regression tests for order dependence in what is written (each failed before its fix), run on
 //! DynamoDB Local and on the in-memory store: same events, same items.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

@@ -4,7 +4,7 @@
 //! related items, overflow and counters. On the in-memory store (1,000 streams) and on DynamoDB
 //! Local (a few dozen).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};

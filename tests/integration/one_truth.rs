@@ -9,7 +9,7 @@
 //! contribute under the final dimensions. Checked on the in-memory store for volume and on
 //! DynamoDB Local for a sample.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! GetCase enrichment through the real handler, the real aws-sdk-connectcases client (against
 //! the REST-JSON stand-in) and DynamoDB Local.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

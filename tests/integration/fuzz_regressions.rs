@@ -4,7 +4,7 @@
 //! deterministic pseudo-random inputs go through the same checks as the fuzz targets
 //! (`fuzz/src/checks.rs`).
 
-#[path = "../fuzz/src/checks.rs"]
+#[path = "../../fuzz/src/checks.rs"]
 mod checks;
 
 use std::collections::BTreeMap;

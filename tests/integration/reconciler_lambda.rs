@@ -2,7 +2,7 @@
 //! at its deadline with its progress saved and its lease released, the next run goes on from
 //! there, and every run, a busy one too, emits the metrics its alarm reads.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

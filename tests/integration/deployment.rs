@@ -2,7 +2,7 @@
 //! are compared with the operations the real SDK clients perform while projecting the sample
 //! stream with enrichment (recorded by an SDK interceptor).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -157,7 +157,7 @@ fn oversized_update(event_id: &str, case_id: &str) -> serde_json::Value {
 
 /// A table `cases` on `dynamo` holding every sample event's projection; its client.
 async fn sample_table(dynamo: &DynamoLocal) -> aws_sdk_dynamodb::Client {
-    let table_client = dynamodb_client(&dynamo.endpoint(), Duration::from_secs(5));
+    let table_client = dynamo.client(Duration::from_secs(5));
     let plain = DynamoStore::new(table_client.clone(), "cases");
     plain.create_table().await.unwrap();
     for event in sample_stream() {
@@ -291,7 +291,7 @@ fn the_projector_gets_the_sqs_actions_of_its_delivery_mode_only() {
 async fn template_grants_exactly_the_dynamodb_and_cases_actions_the_code_uses() {
     let dynamo = DynamoLocal::start();
     let standin = CasesStandIn::start(sample_fixture()).await;
-    let table_client = dynamodb_client(&dynamo.endpoint(), Duration::from_secs(5));
+    let table_client = dynamo.client(Duration::from_secs(5));
     DynamoStore::new(table_client.clone(), "cases")
         .create_table()
         .await
@@ -448,7 +448,7 @@ async fn casesctl_event_config_shows_and_applies_after_confirmation() {
 async fn the_readme_table_create_policy_grants_exactly_the_calls_table_create_makes() {
     let dynamo = DynamoLocal::start();
     let recorder = Recorder::default();
-    let client = recorder.dynamodb(&dynamodb_client(&dynamo.endpoint(), Duration::from_secs(5)));
+    let client = recorder.dynamodb(&dynamo.client(Duration::from_secs(5)));
     let store = DynamoStore::new(client, "cases");
     assert!(store.create_table().await.unwrap());
     // Run again on an existing table, as an operator might.
@@ -497,7 +497,7 @@ async fn the_readme_backfill_policy_grants_exactly_the_calls_backfill_makes() {
     let dynamo = DynamoLocal::start();
     // More than 25 fields, so some come from GetCase.
     let standin = CasesStandIn::start(support::domain_gen::generate(1, 5, 30).fixture()).await;
-    let table_client = dynamodb_client(&dynamo.endpoint(), Duration::from_secs(5));
+    let table_client = dynamo.client(Duration::from_secs(5));
     DynamoStore::new(table_client.clone(), "cases")
         .create_table()
         .await
@@ -552,7 +552,7 @@ async fn template_grants_the_reconciler_exactly_the_calls_reconcile_makes() {
 
     let dynamo = DynamoLocal::start();
     let standin = CasesStandIn::start(sample_fixture()).await;
-    let table_client = dynamodb_client(&dynamo.endpoint(), Duration::from_secs(5));
+    let table_client = dynamo.client(Duration::from_secs(5));
     let store = DynamoStore::new(table_client.clone(), "cases");
     store.create_table().await.unwrap();
     // The projector leaves cases deferred (GetCase throttled past the SDK's retries).
@@ -1034,7 +1034,7 @@ fn widget_invocations() -> Vec<(String, serde_json::Value)> {
 async fn template_grants_the_widget_exactly_the_reads_it_makes() {
     use cases_projector::widget::{Settings, answer};
     let dynamo = DynamoLocal::start();
-    let table_client = dynamodb_client(&dynamo.endpoint(), Duration::from_secs(5));
+    let table_client = dynamo.client(Duration::from_secs(5));
     let plain = DynamoStore::new(table_client.clone(), "cases");
     plain.create_table().await.unwrap();
     let projector = projector(plain).with_dimensions(vec!["case_reason".into()]);

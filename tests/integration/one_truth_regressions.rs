@@ -3,7 +3,7 @@
 //! change while a read was in flight, a change of `REPORT_DIMENSIONS`, a status holding the
 //! characters group names were once split on, and a table an earlier version wrote.
 
-mod support;
+use crate::support;
 
 use cases_projector::analytics::read;
 use cases_projector::projection::contribution::{Counter, Group, Metric};

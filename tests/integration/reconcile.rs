@@ -2,7 +2,7 @@
 //! through projector instances (real SDK, real wire protocol, the Cases stand-in enforcing a
 //! GetCase quota, DynamoDB Local), then healed by reconcile (in process and through `casesctl`).
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Output};
@@ -342,7 +342,7 @@ async fn projected(world: &World, delivered: &[Value]) -> Local {
 fn casesctl(cli: &Local, args: &[&str]) -> Command {
     let mut cmd = local_casesctl(
         env!("CARGO_BIN_EXE_casesctl"),
-        &cli.dynamo.endpoint(),
+        &cli.dynamo.target(),
         Some(&cli.standin.endpoint()),
     );
     // The EMF line (on stdout) is what these tests read the run's counts from.
@@ -750,7 +750,7 @@ async fn a_person_reads_the_summary_on_stdout_and_the_emf_line_only_when_asked()
     let plain = |args: &[&str]| {
         let mut cmd = local_casesctl(
             env!("CARGO_BIN_EXE_casesctl"),
-            &cli.dynamo.endpoint(),
+            &cli.dynamo.target(),
             Some(&cli.standin.endpoint()),
         );
         cmd.args(["reconcile", "--domain-id", DOMAIN_ID, "--rate", "20"])

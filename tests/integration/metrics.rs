@@ -2,7 +2,7 @@
 //! for every day and every group, under shuffled and duplicated delivery (property test on the
 //! in-memory store; the adapter's aggregates are the same write plan on DynamoDB).
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,6 +1,6 @@
 //! The read model in a real DynamoDB Local, through the real handler.
 
-mod support;
+use crate::support;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -507,14 +507,11 @@ impl CaseStore for FreezingStore {
 
 #[tokio::test]
 async fn outage_mid_batch_fails_retryably_and_a_rerun_converges() {
-    let server = Arc::new(DynamoLocal::start());
+    let server = Arc::new(DynamoLocal::start_private());
     let reference =
         snapshot_table(&replay_in_order(new_store(&server, "reference").await).await).await;
 
-    let fast = DynamoStore::new(
-        dynamodb_client(&server.endpoint(), Duration::from_secs(2)),
-        "cases",
-    );
+    let fast = DynamoStore::new(server.client(Duration::from_secs(2)), "cases");
     fast.create_table().await.unwrap();
     let freezing = FreezingStore {
         inner: fast.clone(),
@@ -555,10 +552,7 @@ async fn outage_mid_batch_fails_retryably_and_a_rerun_converges() {
     server.thaw();
     // SQS redelivers the failed messages; redeliver the whole batch to be thorough.
     // The redelivery runs with the ordinary timeout: only the outage needed the short one.
-    let patient = DynamoStore::new(
-        dynamodb_client(&server.endpoint(), Duration::from_secs(5)),
-        "cases",
-    );
+    let patient = DynamoStore::new(server.client(Duration::from_secs(5)), "cases");
     let rerun = projector(patient);
     let report = handle(&rerun, batch).await;
     assert_eq!(report.counts().failed, 0, "{report:?}");
@@ -655,21 +649,22 @@ fn slow_first_answer_proxy(upstream: String, delay: Duration) -> String {
 async fn a_table_create_whose_answer_came_too_late_reports_the_table_created() {
     let server = DynamoLocal::start();
     let proxy = slow_first_answer_proxy(server.endpoint(), Duration::from_secs(3));
-    let out = local_casesctl(env!("CARGO_BIN_EXE_casesctl"), &proxy, None)
-        .args(["table", "create"])
-        .env("STORE_TIMEOUT_MS", "1000")
-        .output()
-        .unwrap();
+    let out = local_casesctl(
+        env!("CARGO_BIN_EXE_casesctl"),
+        &server.target().via(proxy),
+        None,
+    )
+    .args(["table", "create"])
+    .env("STORE_TIMEOUT_MS", "1000")
+    .output()
+    .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "table cases created as template.yaml defines it\n"
     );
-    let store = DynamoStore::new(
-        dynamodb_client(&server.endpoint(), Duration::from_secs(5)),
-        "cases",
-    );
+    let store = DynamoStore::new(server.client(Duration::from_secs(5)), "cases");
     assert_eq!(
         store.describe_table().await.unwrap(),
         TableDefinition::from_template().unwrap()

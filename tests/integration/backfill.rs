@@ -1,7 +1,7 @@
 //! `casesctl backfill` through the real binary, DynamoDB Local and the REST-JSON Cases stand-in
 //! (real SDK, real wire protocol), against generated domains whose truth is known.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::process::{Command, Output};
@@ -44,7 +44,7 @@ async fn setup(seed: u64, cases: usize, fields: usize) -> Setup {
 fn casesctl(s: &Setup, args: &[&str]) -> Command {
     let mut cmd = local_casesctl(
         env!("CARGO_BIN_EXE_casesctl"),
-        &s.dynamo.endpoint(),
+        &s.dynamo.target(),
         Some(&s.standin.endpoint()),
     );
     cmd.arg("backfill")

@@ -1,7 +1,7 @@
 //! The Connect Cases stand-in's search and history operations, through the real
 //! aws-sdk-connectcases client, on a generated domain whose truth is known.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 

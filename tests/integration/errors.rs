@@ -4,7 +4,7 @@
 //! lost never block reconcile, throttling never aborts a run, and a run writes only while it
 //! holds its lease.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -111,7 +111,7 @@ async fn project(w: &World) {
 fn casesctl(w: &World, command: &str) -> std::process::Command {
     let mut cmd = local_casesctl(
         env!("CARGO_BIN_EXE_casesctl"),
-        &w.dynamo.endpoint(),
+        &w.dynamo.target(),
         Some(&w.standin.endpoint()),
     );
     cmd.arg(command).args(["--domain-id", DOMAIN_ID]);

@@ -2,7 +2,7 @@
 //! projector: a delete touching more related items than one transaction holds, a case with 400
 //! fields and 300 KB of text, and a batch of 100 SQS records for one case.
 
-mod support;
+use crate::support;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use cases_projector::projection::Outcome;

@@ -7,7 +7,7 @@
 //! one readable and the next run completes it. And the Glue tables of `template.yaml` declare
 //! exactly the columns the files hold.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -203,7 +203,7 @@ async fn export(store: &DynamoStore, sink: &Recording<'_>) -> Result<Summary, Ex
 
 /// `casesctl report --format json` with the test's dimensions.
 fn report(server: &DynamoLocal, args: &[&str]) -> Value {
-    let mut cmd = local_casesctl(env!("CARGO_BIN_EXE_casesctl"), &server.endpoint(), None);
+    let mut cmd = local_casesctl(env!("CARGO_BIN_EXE_casesctl"), &server.target(), None);
     cmd.env("REPORT_DIMENSIONS", DIMENSIONS.join(","))
         .args(["report", "--format", "json", "--domain-id", DOMAIN])
         .args(args);
@@ -642,7 +642,7 @@ async fn the_export_answers_the_readme_sql_as_the_report_and_rewrites_only_what_
 
     // casesctl export writes the same tables through the SDK's own configuration (a custom
     // endpoint: path-style), to another prefix.
-    let mut cmd = local_casesctl(env!("CARGO_BIN_EXE_casesctl"), &server.endpoint(), None);
+    let mut cmd = local_casesctl(env!("CARGO_BIN_EXE_casesctl"), &server.target(), None);
     cmd.env("REPORT_DIMENSIONS", DIMENSIONS.join(","))
         .env("AWS_ENDPOINT_URL_S3", moto.endpoint())
         .args([

@@ -4,7 +4,7 @@
 //! the rendered DOM equal `casesctl report --format json` over the same range. Screenshots are
 //! kept in `target/widget-*.png` and `target/dashboard.png`.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -35,7 +35,7 @@ fn shows_template_names(dom: &str, what: &str) {
 
 fn casesctl(server: &DynamoLocal, args: &[&str]) -> Output {
     output_logged(
-        local_casesctl(env!("CARGO_BIN_EXE_casesctl"), &server.endpoint(), None)
+        local_casesctl(env!("CARGO_BIN_EXE_casesctl"), &server.target(), None)
             .args(args)
             .env("REPORT_DIMENSIONS", "case_reason"),
     )
@@ -321,7 +321,7 @@ async fn the_panels_in_a_browser_show_the_report_numbers_and_bad_input_is_explai
     })
     .unwrap();
     let reader = cases_projector::store::dynamodb::DynamoStore::new(
-        dynamodb_client(&server.endpoint(), Duration::from_secs(5)),
+        server.client(Duration::from_secs(5)),
         "cases",
     );
     let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("events/widget"))
@@ -497,7 +497,7 @@ async fn the_panels_in_a_browser_show_the_report_numbers_and_bad_input_is_explai
         "{answer}"
     );
     let missing = cases_projector::store::dynamodb::DynamoStore::new(
-        dynamodb_client(&server.endpoint(), Duration::from_secs(5)),
+        server.client(Duration::from_secs(5)),
         "not-a-table",
     );
     let answer =
