@@ -40,6 +40,8 @@ impl Plan {
         if fields_listed {
             calls.push(("ListFields", 1));
         }
+        // The run names the domain's templates for dashboards (a dry run does not).
+        calls.push(("ListTemplates", 1));
         calls.push(("SearchCases", search));
         if get_case > 0 {
             calls.push(("GetCase", get_case));
@@ -72,7 +74,8 @@ impl Plan {
 
     /// Calls the case pages take per case (their search page, reads, related items, history).
     pub fn calls_per_case(&self) -> f64 {
-        let per_domain = |op: &str| matches!(op, "ListFields" | "SearchAllRelatedItems");
+        let per_domain =
+            |op: &str| matches!(op, "ListFields" | "ListTemplates" | "SearchAllRelatedItems");
         let case_calls: u64 = self
             .calls
             .iter()

@@ -511,6 +511,10 @@ async fn resume_with_nothing_to_resume_is_refused_and_a_dry_run_makes_the_calls_
         "something is said before the first call: {stderr}"
     );
     assert!(stderr.contains("ListFields"), "{stderr}");
+    assert!(
+        stderr.contains("ListTemplates"),
+        "the run's calls, all: {stderr}"
+    );
     assert!(stderr.contains("at 20 call(s)/s"), "{stderr}");
     assert_eq!(
         s.standin.all_calls(),
@@ -527,6 +531,12 @@ async fn resume_with_nothing_to_resume_is_refused_and_a_dry_run_makes_the_calls_
     );
 
     assert!(run(&s, &["--rate", "20"]).status.success());
+    for op in s.standin.all_calls().keys() {
+        assert!(
+            stderr.contains(op.as_str()),
+            "the plan lists {op}, which the run calls: {stderr}"
+        );
+    }
     let finished = run(&s, &["--resume"]);
     assert_eq!(
         finished.status.code(),
