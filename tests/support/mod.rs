@@ -101,11 +101,13 @@ impl DynamoLocal {
 
     /// Freezes the server (SIGSTOP): connections stay open, nothing answers.
     pub fn freeze(&self) {
-        signal(self.private_jvm().child.id(), "-STOP");
+        let pid = self.private_jvm().child.id();
+        assert!(signal(pid, "-STOP"), "kill -STOP {pid}");
     }
 
     pub fn thaw(&self) {
-        signal(self.private_jvm().child.id(), "-CONT");
+        let pid = self.private_jvm().child.id();
+        assert!(signal(pid, "-CONT"), "kill -CONT {pid}");
     }
 
     fn private_jvm(&self) -> &Jvm {
@@ -309,28 +311,22 @@ impl Jvm {
     }
 }
 
-fn signal(pid: u32, sig: &str) {
-    let ok = Command::new("kill")
+/// Sends `sig` to `pid` with kill(1): whether it was delivered.
+fn signal(pid: u32, sig: &str) -> bool {
+    Command::new("kill")
         .arg(sig)
         .arg(pid.to_string())
         .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill {sig} {pid}");
+        .is_ok_and(|status| status.success())
 }
 
 impl Drop for Jvm {
     /// SIGTERM first: the JVM then deletes the SQLite library DynamoDB Local copied into the
     /// temp folder (after SIGKILL, ~0.9 MB per instance stays there for good).
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-CONT")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
+        // A frozen server must run again to handle the TERM.
+        signal(self.child.id(), "-CONT");
+        signal(self.child.id(), "-TERM");
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if matches!(self.child.try_wait(), Ok(Some(_))) {
